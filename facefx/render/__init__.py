@@ -1,0 +1,1 @@
+"""Renderers that draw a scene.RenderPlan: cpu (numpy/OpenCV) here, the GPU one in facefx.obs."""
