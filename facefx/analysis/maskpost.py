@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 
 # A per-pixel change of this size or more is treated as motion and followed immediately.
-MOTION_DELTA = 0.35
+MOTION_DELTA = 0.5
 
 
 class MaskPostProcessor:
@@ -46,7 +46,9 @@ class MaskPostProcessor:
             state = cur.copy()
         else:
             diff = np.abs(cur - state)
-            rate = self._min_rate + (1.0 - self._min_rate) * np.minimum(diff * (1.0 / MOTION_DELTA), 1.0)
+            # Quadratic response: jitter (small diff) gets the slow rate, motion the fast one.
+            motion = np.minimum(diff * (1.0 / MOTION_DELTA), 1.0)
+            rate = self._min_rate + (1.0 - self._min_rate) * (motion * motion)
             state += rate * (cur - state)
         self._state = state
         return (state * 255.0 + 0.5).astype(np.uint8)

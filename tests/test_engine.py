@@ -1,0 +1,100 @@
+"""The analysis engine with the real MediaPipe selfie segmentation model."""
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from facefx.analysis import Engine, FrameError, analysis_size
+from facefx.settings import BackgroundSettings, SegmentationSettings, Settings
+
+BLUR = Settings(background=BackgroundSettings(mode="blur"))
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(BLUR) as e:
+        yield e
+
+
+def _person_and_corners(mask):
+    h, w = mask.shape
+    face = mask[int(h * 0.12):int(h * 0.32), int(w * 0.33):int(w * 0.5)]
+    suit = mask[int(h * 0.5):int(h * 0.7), int(w * 0.15):int(w * 0.45)]
+    corners = [mask[: h // 8, : w // 8], mask[: h // 8, -w // 8:]]
+    return face, suit, corners
+
+
+@pytest.mark.parametrize("model", ["landscape", "general"])
+def test_mask_covers_the_astronaut_and_not_the_corners(astronaut, model):
+    s = Settings(segmentation=SegmentationSettings(model=model), background=BackgroundSettings(mode="blur"))
+    with Engine(s) as e:
+        a = e.analyze(astronaut)
+    assert a.mask.dtype == np.uint8 and a.mask.shape == (256, 256)
+    face, suit, corners = _person_and_corners(a.mask)
+    assert face.mean() > 200 and suit.mean() > 200
+    for c in corners:
+        assert c.mean() < 40
+
+
+def test_rgba_and_non_square_input(engine, astronaut):
+    wide = cv2.resize(astronaut, (640, 360))
+    rgba = cv2.cvtColor(wide, cv2.COLOR_RGB2RGBA)
+    a = engine.analyze(rgba)
+    assert a.frame_size == (640, 360) and a.mask.shape == (144, 256)
+    assert set(a.stage_ms) >= {"resize", "segmentation", "total"}
+
+
+def test_no_background_effect_skips_segmentation(astronaut):
+    with Engine(Settings()) as e:
+        a = e.analyze(astronaut)
+    assert a.mask is None and "segmentation" not in a.stage_ms
+
+
+def test_model_reloads_only_when_model_setting_changes(astronaut):
+    with Engine(BLUR) as e:
+        e.analyze(astronaut)
+        stage = e.stages[0]
+        model = stage._model
+        e.update(BLUR.replace(segmentation=SegmentationSettings(smoothing=0.1, softness=0.9)))
+        e.analyze(astronaut)
+        assert stage._model is model
+        e.update(BLUR.replace(segmentation=SegmentationSettings(model="general")))
+        e.analyze(astronaut)
+        assert stage._model is not model
+
+
+@pytest.mark.parametrize("frame,match", [
+    (np.zeros((10, 10, 3), np.uint16), "dtype: uint16 != uint8"),
+    (np.zeros((10, 10), np.uint8), "HxWx3 RGB or HxWx4 RGBA"),
+    (np.zeros((0, 10, 3), np.uint8), "too small"),
+    ("frame.png", "numpy uint8 image"),
+])
+def test_bad_frames_are_rejected_with_the_expected_form(engine, frame, match):
+    with pytest.raises(FrameError, match=match):
+        engine.analyze(frame)
+
+
+def test_analysis_size_keeps_aspect():
+    assert analysis_size(1280, 720, 256) == (256, 144)
+    assert analysis_size(1920, 1080, 256) == (256, 144)
+    assert analysis_size(100, 50, 256) == (100, 50)
+
+
+PEOPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "shared", "evalset", "people")
+
+
+@pytest.mark.skipif(not os.path.isdir(PEOPLE), reason="optional: ../shared/evalset/people not present")
+def test_evalset_people_masks_are_plausible():
+    """Optional accuracy check on real photos: the person covers a plausible share of the frame
+    and the centre of the top row (usually wall or sky above the head) is background."""
+    from facefx.imageio import load_image_rgb
+    files = sorted(os.listdir(PEOPLE))
+    assert files
+    with Engine(BLUR) as e:
+        for name in files:
+            e.reset()
+            m = e.analyze(load_image_rgb(os.path.join(PEOPLE, name))).mask
+            share = (m > 127).mean()
+            assert 0.08 < share < 0.9, (name, share)

@@ -1,0 +1,137 @@
+"""CPU renderer on synthetic frames with known answers."""
+import cv2
+import numpy as np
+import pytest
+
+from facefx.render.cpu import CpuRenderer, edge_lut, halve_to
+from facefx.scene import (BackgroundLayer, RenderPlan, blur_geometry, edge_bounds, hologram_at)
+
+H, W = 72, 128
+FG = (200, 100, 50)
+
+
+@pytest.fixture
+def renderer():
+    with CpuRenderer(threads=1) as r:
+        yield r
+
+
+def _frame(color=FG):
+    f = np.empty((H, W, 3), np.uint8)
+    f[:] = color
+    return f
+
+
+def _half_mask():
+    m = np.zeros((H // 2, W // 2), np.uint8)
+    m[:, : W // 4] = 255
+    return m
+
+
+def _plan(layer, mask, **kw):
+    return RenderPlan(W, H, 0.0, background=layer, mask=mask, edge=edge_bounds(0.5, 0.0), **kw)
+
+
+def test_passthrough_returns_frame_untouched(renderer):
+    f = _frame()
+    assert renderer.render(f, RenderPlan(W, H, 0.0)) is f
+
+
+def test_color_background_keeps_person_untouched(renderer):
+    out = renderer.render(_frame(), _plan(BackgroundLayer("color", color=(0, 0, 255)), _half_mask()))
+    assert (out[:, : W // 2 - 4] == FG).all()
+    assert (out[:, W // 2 + 4:] == (0, 0, 255)).all()
+
+
+def test_partial_mask_blends_proportionally(renderer):
+    mask = np.full((H // 2, W // 2), 128, np.uint8)
+    plan = RenderPlan(W, H, 0.0, background=BackgroundLayer("color", color=(0, 0, 0)), mask=mask,
+                      edge=(0.0, 1.0))
+    out = renderer.render(_frame(), plan)
+    cover = edge_lut(0.0, 1.0)[128] / 255.0
+    np.testing.assert_allclose(out[H // 2, W // 2], np.array(FG) * cover, atol=1.5)
+
+
+def test_edge_lut_is_monotonic_and_hits_the_ends():
+    lut = edge_lut(*edge_bounds(0.5, 0.4))
+    assert lut[0] == 0 and lut[255] == 255
+    assert (np.diff(lut.astype(int)) >= 0).all()
+    assert 100 < lut[128] < 156
+
+
+def test_blur_background_has_no_halo_of_the_person(renderer):
+    """Red person on a grey wall: the blurred wall next to the person must stay grey. A plain
+    blur of the frame (what tutorials do) smears the red into it."""
+    frame = _frame((100, 100, 100))
+    frame[:, : W // 2] = (255, 0, 0)
+    mask = _half_mask()
+    layer = BackgroundLayer("blur", blur=blur_geometry(100, W, H))
+    bg = renderer.background(frame, layer, mask)
+    near_edge = bg[:, W // 2 + 1: W // 2 + 8].astype(int)
+    assert np.abs(near_edge - 100).max() <= 4
+    plain = cv2.GaussianBlur(frame, (0, 0), layer.blur.sigma_small * layer.blur.downscale)
+    assert np.abs(plain[:, W // 2 + 1: W // 2 + 8].astype(int) - 100).max() > 30
+
+
+def test_blur_actually_blurs(renderer):
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    out = renderer.render(frame, _plan(BackgroundLayer("blur", blur=blur_geometry(80, W, H)),
+                                       np.zeros((H // 2, W // 2), np.uint8)))
+    assert out.std() < frame.std() / 3
+
+
+def test_image_background_is_cover_fitted_and_ignores_alpha(tmp_path, renderer):
+    img = np.zeros((50, 200, 4), np.uint8)  # 4:1 picture, fully transparent
+    img[:, :100] = (0, 0, 255, 0)            # BGRA: left half red
+    img[:, 100:] = (255, 0, 0, 0)            # right half blue
+    path = str(tmp_path / "bg.png")
+    cv2.imwrite(path, img)
+    out = renderer.render(_frame(), _plan(BackgroundLayer("image", image=path),
+                                          np.zeros((H // 2, W // 2), np.uint8)))
+    assert (out[:, : W // 2 - 2] == (255, 0, 0)).all()
+    assert (out[:, W // 2 + 2:] == (0, 0, 255)).all()
+
+
+def test_missing_background_image_names_the_file(renderer):
+    from facefx.imageio import MediaError
+    with pytest.raises(MediaError, match="image not found: /nope.png"):
+        renderer.render(_frame(), _plan(BackgroundLayer("image", image="/nope.png"), _half_mask()))
+
+
+def test_transparent_puts_the_mask_in_alpha(renderer):
+    out = renderer.render(_frame(), _plan(BackgroundLayer("transparent"), _half_mask(), alpha_output=True))
+    assert out.shape == (H, W, 4)
+    assert (out[:, :, :3] == FG).all()
+    assert (out[:, : W // 2 - 4, 3] == 255).all() and (out[:, W // 2 + 4:, 3] == 0).all()
+
+
+def test_hologram_tints_the_person_and_leaves_the_backdrop(renderer):
+    layer = BackgroundLayer("hologram", hologram=hologram_at((70, 190, 255), 0.5, H))
+    out = renderer.render(_frame((120, 120, 120)), _plan(layer, _half_mask())).astype(int)
+    person = out[:, 4: W // 2 - 8]
+    assert (person[..., 2] > person[..., 0] + 30).all()          # blue-dominant
+    rows = person[:, :, 2].mean(axis=1)
+    assert rows.max() - rows.min() > 10                           # scan lines
+    assert (out[:, W // 2 + 8:] == (8, 12, 24)).all()              # backdrop untouched
+
+
+def test_threads_give_identical_output():
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    mask = rng.integers(0, 256, (144, 256), dtype=np.uint8)
+    plan = RenderPlan(1280, 720, 0.0, background=BackgroundLayer("color", color=(1, 2, 3)), mask=mask)
+    with CpuRenderer(threads=1) as one, CpuRenderer(threads=2) as two:
+        np.testing.assert_array_equal(one.render(frame, plan), two.render(frame, plan))
+
+
+def test_rejects_wrong_frames(renderer):
+    with pytest.raises(ValueError, match="HxWx3 uint8 RGB"):
+        renderer.render(np.zeros((H, W), np.uint8), RenderPlan(W, H, 0.0))
+    with pytest.raises(ValueError, match="plan is for"):
+        renderer.render(_frame(), RenderPlan(W + 1, H, 0.0))
+
+
+def test_halve_to_averages_2x2_blocks():
+    img = np.array([[0, 100], [200, 60]], np.uint8)[:, :, None].repeat(3, axis=2)
+    assert halve_to(img, 2)[0, 0, 0] == 90
