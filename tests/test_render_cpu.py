@@ -135,3 +135,23 @@ def test_rejects_wrong_frames(renderer):
 def test_halve_to_averages_2x2_blocks():
     img = np.array([[0, 100], [200, 60]], np.uint8)[:, :, None].repeat(3, axis=2)
     assert halve_to(img, 2)[0, 0, 0] == 90
+
+
+def test_person_box_contains_all_coverage():
+    from facefx.render.cpu import person_box
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        small = np.zeros((36, 64), np.uint8)
+        y, x = rng.integers(0, 30), rng.integers(0, 58)
+        small[y:y + rng.integers(1, 6), x:x + rng.integers(1, 6)] = rng.integers(60, 256)
+        lo, hi = edge_bounds(0.5, 0.35)
+        full = cv2.LUT(cv2.resize(small, (W * 2, H * 2), interpolation=cv2.INTER_LINEAR), edge_lut(lo, hi))
+        box = person_box(small, lo, W * 2, H * 2)
+        if box is None:
+            assert full.max() == 0
+            continue
+        y0, y1, x0, x1 = box
+        outside = full.copy()
+        outside[y0:y1, x0:x1] = 0
+        assert outside.max() == 0
+        assert (y1 - y0) * (x1 - x0) < 0.1 * full.size   # tight enough to save work

@@ -85,7 +85,17 @@ class CpuRenderer:
         if layer.mode == "hologram":
             return self._hologram(frame, layer, b)
         bg = self.background(frame, layer, plan.mask, b)
-        return self._blend(frame, bg, b.mask, b, b.out)
+        if bg is b.bg and layer.mode == "blur":
+            out = bg                      # per-frame buffer of ours: blend in place
+        else:
+            out = b.out                   # cached image / colour fill: keep it intact
+            np.copyto(out, bg)
+        # Only the person's bounding box needs blending; outside it the coverage is zero.
+        box = person_box(plan.mask, plan.edge[0], w, h)
+        if box is not None:
+            ys, xs = slice(box[0], box[1]), slice(box[2], box[3])
+            self._blend(frame[ys, xs], out[ys, xs], b.mask[ys, xs], b, out[ys, xs])
+        return out
 
     def background(self, frame: np.ndarray, layer: BackgroundLayer, small_mask: np.ndarray,
                    b: Optional[_Buffers] = None) -> np.ndarray:
@@ -122,15 +132,16 @@ class CpuRenderer:
                out: np.ndarray) -> np.ndarray:
         """out = fg * m + bg * (1 - m) in uint8, in row bands on a small thread pool (OpenCV
         releases the GIL, and its element-wise operations are single-threaded)."""
-        def band(rows: slice) -> None:
-            m3, inv3 = b.mask3[rows], b.inv3[rows]
-            cv2.cvtColor(mask[rows], cv2.COLOR_GRAY2RGB, dst=m3)
-            cv2.bitwise_not(m3, dst=inv3)
-            cv2.multiply(fg[rows], m3, dst=b.tmp_a[rows], scale=1.0 / 255.0)
-            cv2.multiply(bg[rows], inv3, dst=b.tmp_b[rows], scale=1.0 / 255.0)
-            cv2.add(b.tmp_a[rows], b.tmp_b[rows], dst=out[rows])
+        h, w = out.shape[:2]
+        mask3, inv3, tmp_a, tmp_b = (x[:h, :w] for x in (b.mask3, b.inv3, b.tmp_a, b.tmp_b))
 
-        h = out.shape[0]
+        def band(rows: slice) -> None:
+            cv2.cvtColor(mask[rows], cv2.COLOR_GRAY2RGB, dst=mask3[rows])
+            cv2.bitwise_not(mask3[rows], dst=inv3[rows])
+            cv2.multiply(fg[rows], mask3[rows], dst=tmp_a[rows], scale=1.0 / 255.0)
+            cv2.multiply(bg[rows], inv3[rows], dst=tmp_b[rows], scale=1.0 / 255.0)
+            cv2.add(tmp_a[rows], tmp_b[rows], dst=out[rows])
+
         if self._threads <= 1 or h * out.shape[1] < PARALLEL_MIN_PIXELS:
             band(slice(0, h))
             return out
@@ -212,6 +223,26 @@ class CpuRenderer:
         rowf = hologram_rows(holo, h)
         np.multiply(b.mask, rowf[:, None], out=b.alpha, casting="unsafe")
         return self._blend(b.tinted, b.step, b.alpha, b, b.out)
+
+
+def person_box(small_mask: np.ndarray, edge_lo: float, width: int, height: int) -> Optional[Tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) in frame pixels outside which the upsampled coverage is zero, or None.
+
+    Bilinear upsampling spreads each analysis pixel by at most one analysis pixel, and levels at
+    or below the edge's lower bound map to zero coverage, so a one-pixel margin is exact.
+    """
+    hot = small_mask > int(edge_lo * 255.0)
+    rows = np.flatnonzero(hot.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(hot.any(axis=0))
+    sh, sw = small_mask.shape
+    fy, fx = height / sh, width / sw
+    y0 = max(0, int((rows[0] - 1) * fy))
+    y1 = min(height, int(np.ceil((rows[-1] + 2) * fy)))
+    x0 = max(0, int((cols[0] - 1) * fx))
+    x1 = min(width, int(np.ceil((cols[-1] + 2) * fx)))
+    return y0, y1, x0, x1
 
 
 def halve_to(img: np.ndarray, factor: int) -> np.ndarray:

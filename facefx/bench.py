@@ -1,0 +1,280 @@
+"""`facefx bench`: how fast FaceFX is on this machine, next to the way tutorials do it.
+
+Everything is measured in one run on the same frames, so the ratios hold on a noisy, shared
+machine even when the absolute figures drift:
+
+- per-stage milliseconds (median, p95) of segmentation + background composite at 640x360,
+  1280x720 and 1920x1080;
+- the typical tutorial pipeline (full frame into the model, float mask, dilate + box blur,
+  float compositing per channel) on the same frames, and the speed-up over it;
+- end-to-end frames per second processing a video file (decode, analyse, render, encode);
+- peak memory, and resident memory over a long run (default 3,000 frames) to show it is steady.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List, Optional
+
+import cv2
+import numpy as np
+
+from .analysis import Engine
+from .imageio import load_image_rgb
+from .render.cpu import CpuRenderer
+from .scene import build_plan
+from .settings import BackgroundSettings, Settings
+
+ASSET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "astronaut.png")
+RESOLUTIONS = [(640, 360), (1280, 720), (1920, 1080)]
+
+
+def _stats(values: List[float]) -> Dict[str, float]:
+    a = np.asarray(values, dtype=np.float64)
+    return {"median": float(np.median(a)), "p95": float(np.percentile(a, 95)), "n": int(a.size)}
+
+
+def rss_mb() -> Optional[float]:
+    """Current resident set size (Linux /proc; None elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def peak_rss_mb() -> Optional[float]:
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
+
+
+def make_frames(width: int, height: int, count: int = 24) -> List[np.ndarray]:
+    """The sample photo cover-fitted to the size, drifting sideways so smoothing sees motion."""
+    from .imageio import cover_fit
+    base = cover_fit(load_image_rgb(ASSET), width, height)
+    frames = []
+    for i in range(count):
+        dx = int(round(width * 0.03 * np.sin(2 * np.pi * i / count)))
+        frames.append(np.ascontiguousarray(np.roll(base, dx, axis=1)))
+    return frames
+
+
+class Ours:
+    """FaceFX's path: analysis-size segmentation, uint8 composite on preallocated buffers."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = Engine(settings)
+        self.renderer = CpuRenderer()
+
+    def __call__(self, frame: np.ndarray, t: float, times: Dict[str, List[float]]) -> np.ndarray:
+        t0 = time.perf_counter()
+        analysis = self.engine.analyze(frame, t)
+        t1 = time.perf_counter()
+        plan = build_plan(analysis, self.settings, t, frame.shape[1], frame.shape[0])
+        out = self.renderer.render(frame, plan)
+        t2 = time.perf_counter()
+        for k in ("resize", "segmentation"):
+            times.setdefault(k, []).append(analysis.stage_ms.get(k, 0.0))
+        times.setdefault("composite", []).append((t2 - t1) * 1000)
+        times.setdefault("total", []).append((t2 - t0) * 1000)
+        return out
+
+    def close(self) -> None:
+        self.engine.close()
+        self.renderer.close()
+
+
+class Tutorial:
+    """The pipeline most webcam-effect tutorials show, kept faithful on purpose."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        from mediapipe.python.solutions import selfie_segmentation
+        self.seg = selfie_segmentation.SelfieSegmentation(model_selection=1)
+        self.kernel = np.ones((5, 5), np.uint8)
+
+    def __call__(self, frame: np.ndarray, t: float, times: Dict[str, List[float]]) -> np.ndarray:
+        t0 = time.perf_counter()
+        mask = self.seg.process(frame).segmentation_mask          # full frame into the model
+        t1 = time.perf_counter()
+        mask = cv2.dilate(mask, self.kernel, iterations=1)
+        mask = cv2.blur(mask, (15, 15))
+        k = 2 * int(0.02 * frame.shape[0]) + 1
+        background = cv2.GaussianBlur(frame, (k, k), 0)           # full-resolution blur
+        out = np.zeros(frame.shape, dtype=np.float32)
+        for c in range(3):                                        # float blend per channel
+            out[:, :, c] = frame[:, :, c] * mask + background[:, :, c] * (1.0 - mask)
+        out = out.astype(np.uint8)
+        t2 = time.perf_counter()
+        times.setdefault("segmentation", []).append((t1 - t0) * 1000)
+        times.setdefault("composite", []).append((t2 - t1) * 1000)
+        times.setdefault("total", []).append((t2 - t0) * 1000)
+        return out
+
+    def close(self) -> None:
+        self.seg.close()
+
+
+def time_pipeline(pipe: Callable, frames: List[np.ndarray], n: int, warmup: int = 10) -> Dict[str, Dict[str, float]]:
+    times: Dict[str, List[float]] = {}
+    for i in range(warmup):
+        pipe(frames[i % len(frames)], i / 30.0, {})
+    for i in range(n):
+        pipe(frames[i % len(frames)], (warmup + i) / 30.0, times)
+    return {k: _stats(v) for k, v in times.items()}
+
+
+def file_fps(settings: Settings, frames: List[np.ndarray], count: int) -> Dict[str, float]:
+    """Decode -> analyse -> render -> encode a temporary MJPEG/AVI file, sequentially."""
+    h, w = frames[0].shape[:2]
+    with tempfile.TemporaryDirectory(prefix="facefx-bench-") as tmp:
+        src, dst = os.path.join(tmp, "in.avi"), os.path.join(tmp, "out.avi")
+        fourcc = cv2.VideoWriter_fourcc(*"MJPG")
+        writer = cv2.VideoWriter(src, fourcc, 30.0, (w, h))
+        for i in range(count):
+            writer.write(cv2.cvtColor(frames[i % len(frames)], cv2.COLOR_RGB2BGR))
+        writer.release()
+        pipe = Ours(settings)
+        try:
+            cap = cv2.VideoCapture(src)
+            out = cv2.VideoWriter(dst, fourcc, 30.0, (w, h))
+            done = 0
+            t0 = time.perf_counter()
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                res = pipe(rgb, done / 30.0, {})
+                out.write(cv2.cvtColor(res, cv2.COLOR_RGB2BGR))
+                done += 1
+            elapsed = time.perf_counter() - t0
+            cap.release()
+            out.release()
+        finally:
+            pipe.close()
+    return {"frames": done, "seconds": elapsed, "fps": done / elapsed if elapsed else 0.0}
+
+
+def memory_soak(settings: Settings, frames: List[np.ndarray], count: int) -> Dict[str, object]:
+    pipe = Ours(settings)
+    samples = []
+    try:
+        for i in range(count):
+            pipe(frames[i % len(frames)], i / 30.0, {})
+            if i % 100 == 99:
+                samples.append(rss_mb())
+    finally:
+        pipe.close()
+    valid = [s for s in samples if s is not None]
+    settle = max(1, len(valid) // 5)       # ignore allocator warm-up in the first fifth
+    growth = (valid[-1] - valid[settle]) if len(valid) > settle else None
+    return {"frames": count, "rss_mb_samples": valid, "growth_mb_after_warmup": growth}
+
+
+def run(args: argparse.Namespace) -> Dict[str, object]:
+    settings = Settings(background=BackgroundSettings(mode=args.mode))
+    report: Dict[str, object] = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "platform": platform.platform(), "opencv": cv2.__version__},
+        "mode": args.mode, "resolutions": {},
+    }
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    say(f"FaceFX bench: background={args.mode}, {args.frames} frames per resolution, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
+    say(f"{'resolution':>10} {'pipeline':>9} {'resize':>13} {'segment':>13} {'composite':>13} {'total':>13}  speed-up")
+    tutorial = Tutorial()
+    try:
+        for w, h in RESOLUTIONS:
+            frames = make_frames(w, h)
+            ours = Ours(settings)
+            try:
+                mine = time_pipeline(ours, frames, args.frames)
+            finally:
+                ours.close()
+            base = time_pipeline(tutorial, frames, max(20, args.frames // 2))
+            speedup = base["total"]["median"] / mine["total"]["median"]
+            report["resolutions"][f"{w}x{h}"] = {"facefx_ms": mine, "tutorial_ms": base,
+                                                 "speedup_vs_baseline": speedup}
+
+            def cell(d, k):
+                return f"{d[k]['median']:6.2f}/{d[k]['p95']:6.2f}" if k in d else f"{'-':>13}"
+            say(f"{w}x{h:<5} {'facefx':>9} {cell(mine, 'resize')} {cell(mine, 'segmentation')} "
+                f"{cell(mine, 'composite')} {cell(mine, 'total')}")
+            say(f"{'':>10} {'tutorial':>9} {cell(base, 'resize')} {cell(base, 'segmentation')} "
+                f"{cell(base, 'composite')} {cell(base, 'total')}  {speedup:5.2f}x")
+    finally:
+        tutorial.close()
+    say("(milliseconds per frame, median/p95)")
+    r720 = report["resolutions"]["1280x720"]
+    report["segment_composite_720p_ms"] = r720["facefx_ms"]["total"]["median"]
+    report["segment_composite_720p_p95_ms"] = r720["facefx_ms"]["total"]["p95"]
+    report["speedup_vs_baseline"] = r720["speedup_vs_baseline"]
+    say(f"segmentation + composite at 1280x720: {report['segment_composite_720p_ms']:.2f} ms median "
+        f"(target <= 8 ms), {report['speedup_vs_baseline']:.2f}x the tutorial pipeline (target >= 3x)")
+
+    frames720 = make_frames(1280, 720)
+    if args.file_frames:
+        fps = file_fps(settings, frames720, args.file_frames)
+        report["file_processing_720p"] = fps
+        say(f"file processing 1280x720 (decode+analyse+render+encode): {fps['fps']:.1f} fps over {fps['frames']} frames")
+    if args.soak_frames:
+        soak = memory_soak(settings, frames720, args.soak_frames)
+        report["memory_soak_720p"] = soak
+        growth = soak["growth_mb_after_warmup"]
+        if soak["rss_mb_samples"]:
+            say(f"memory over {soak['frames']} frames at 1280x720: RSS {soak['rss_mb_samples'][0]:.0f} -> "
+                f"{soak['rss_mb_samples'][-1]:.0f} MB, growth after warm-up {growth:+.1f} MB")
+    report["peak_rss_mb"] = peak_rss_mb()
+    if report["peak_rss_mb"]:
+        say(f"peak memory: {report['peak_rss_mb']:.0f} MB")
+    return report
+
+
+def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
+    p = parser or argparse.ArgumentParser(prog="facefx bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--mode", default="blur", choices=["blur", "image", "color", "transparent", "hologram"],
+                   help="background mode to measure (default: blur)")
+    p.add_argument("--frames", type=int, default=200, help="timed frames per resolution (default: 200)")
+    p.add_argument("--file-frames", type=int, default=150,
+                   help="frames of the end-to-end file test (0 skips it; default: 150)")
+    p.add_argument("--soak-frames", type=int, default=3000,
+                   help="frames of the memory soak (0 skips it; default: 3000)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.frames < 5:
+        print("facefx bench: --frames must be at least 5", file=sys.stderr)
+        return 2
+    if args.mode == "image":
+        print("facefx bench: --mode image uses the sample photo as background", file=sys.stderr)
+    report = run(args)
+    if args.json:
+        try:
+            with open(args.json, "w") as fh:
+                json.dump(report, fh, indent=2)
+        except OSError as exc:
+            print(f"facefx bench: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
+            return 2
+        if not args.quiet:
+            print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
