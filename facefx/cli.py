@@ -1,0 +1,414 @@
+"""The `facefx` command line: effects on cameras, videos, pictures and folders without OBS.
+
+    facefx demo                          # every background on the bundled photo -> ./facefx-demo/
+    facefx process 0                     # camera 0 in a preview window (blurred background)
+    facefx process talk.mp4 -o out.mp4 --background image --background-image beach.jpg
+    facefx process photos/ -o done/ --background transparent
+    facefx process 0 -o virtualcam --background color --background-color '#202830'
+    facefx bench                         # speed figures (see facefx/bench.py)
+
+Every user mistake (missing or unreadable file, unknown camera, unwritable output, a value out
+of range) ends the run with one line on stderr naming what was wrong and what is expected, and
+exit status 2. Tracebacks appear only with --verbose.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import importlib
+import json
+import os
+import sys
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from . import __version__
+from .io import quiet_native_logs
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+DESCRIPTION = "FaceFX: real-time webcam effects (virtual backgrounds) for the command line and OBS Studio."
+EPILOG = """\
+commands:
+  process INPUT [-o OUTPUT]   apply effects to a camera, video, picture or folder
+  demo [-o DIR]               show every background on the bundled sample photo
+  bench [--json FILE]         measure speed (per-stage ms, fps, memory)
+
+Run 'facefx COMMAND --help' for a command's options. New here? Try: facefx demo
+"""
+
+PROCESS_EPILOG = """\
+inputs:   0, 1, ...  camera index | a video file | an image file | a folder of images
+          (processed in natural sorted order; failed files are reported and skipped)
+outputs:  none       a preview window (cameras mirrored; keys: q/Esc quit, h help,
+                     f fullscreen, space/b next effect, m mirror, n/Enter next picture)
+          FILE.png   an image (also .jpg .webp .tif .bmp) for an image input
+          FILE.mp4   a video (also .mkv .mov .webm .avi) that keeps the input's audio track
+          DIR/       a folder: one output per picture, or one PNG per video frame
+          virtualcam a virtual camera (needs pip install 'facefx[virtualcam]')
+transparency: --background transparent keeps alpha in .png/.webp/.tif pictures, .webm (VP9)
+          and .mov (ProRes 4444) videos and PNG folders; other formats are refused.
+
+examples:
+  facefx process 0
+  facefx process talk.mp4 -o talk-blur.mp4 --blur 70
+  facefx process me.jpg -o me.png --background transparent
+  facefx process 0 -o virtualcam --background image --background-image office.jpg
+"""
+
+
+class UsageError(ValueError):
+    """A bad command line; printed as one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (argparse's default prints the whole usage first)."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _number(kind: type, what: str) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if kind is float and value != value:  # NaN
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return convert
+
+
+def _size(text: str) -> Tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if w < 2 or h < 2:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT of at least 2x2, got {text!r}")
+    return w, h
+
+
+def _positive(kind: type, what: str) -> Any:
+    convert = _number(kind, what)
+
+    def positive(text: str) -> Any:
+        value = convert(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected {what} above 0, got {text!r}")
+        return value
+    return positive
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .settings import BACKGROUND_MODES, SEGMENTATION_MODELS
+
+    parser = _Parser(prog="facefx", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"facefx {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("process", help="apply effects to a camera, video, picture or folder",
+                       description="Apply FaceFX effects to a camera, a video, a picture or a folder of pictures.",
+                       epilog=PROCESS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", metavar="INPUT", help="camera index (0), video file, image file or folder of images")
+    p.add_argument("-o", "--output", metavar="OUTPUT",
+                   help="image/video file, folder, or 'virtualcam' (default: a preview window)")
+
+    bg = p.add_argument_group("background")
+    bg.add_argument("--background", metavar="MODE", choices=BACKGROUND_MODES,
+                    help=f"one of {{{','.join(BACKGROUND_MODES)}}} (default: blur; image when "
+                         "--background-image is given, color when --background-color is)")
+    bg.add_argument("--background-image", metavar="PATH",
+                    help="picture behind the person (any size; cover-fit; also used by hologram)")
+    bg.add_argument("--background-color", metavar="#RRGGBB", help="colour for --background color (default #00B140)")
+    bg.add_argument("--blur", metavar="STRENGTH", type=_number(float, "a number from 0 to 100"),
+                    help="blur strength 0..100 (default 50)")
+    bg.add_argument("--hologram-color", metavar="#RRGGBB", help="tint of the hologram (default #46BEFF)")
+
+    seg = p.add_argument_group("segmentation (the same settings as the OBS filter)")
+    seg.add_argument("--model", choices=SEGMENTATION_MODELS,
+                     help="landscape (256x144, faster; default) or general (256x256)")
+    seg.add_argument("--analysis-width", metavar="PIXELS", type=_number(int, "a whole number of pixels"),
+                     help="width frames are reduced to for analysis, 64..1920 (default 256)")
+    seg.add_argument("--smoothing", metavar="0..1", type=_number(float, "a number from 0 to 1"),
+                     help="temporal mask smoothing, motion-adaptive (default 0.6)")
+    seg.add_argument("--threshold", metavar="0.05..0.95", type=_number(float, "a number from 0.05 to 0.95"),
+                     help="mask level taken as the person's edge (default 0.5)")
+    seg.add_argument("--softness", metavar="0..1", type=_number(float, "a number from 0 to 1"),
+                     help="edge softness, 0 = hard cut (default 0.35)")
+    seg.add_argument("--settings", metavar="FILE.json",
+                     help="start from settings saved as JSON ({\"segmentation\": {...}, \"background\": {...}}); "
+                          "flags override it")
+
+    run = p.add_argument_group("running")
+    mirror = run.add_mutually_exclusive_group()
+    mirror.add_argument("--mirror", dest="mirror", action="store_true", default=None,
+                        help="mirror the preview (default for cameras)")
+    mirror.add_argument("--no-mirror", dest="mirror", action="store_false", help="do not mirror the preview")
+    run.add_argument("--max-frames", metavar="N", type=_positive(int, "a whole number"),
+                     help="stop after N frames")
+    run.add_argument("--camera-size", metavar="WxH", type=_size, help="ask the camera for this resolution")
+    run.add_argument("--fps", type=_positive(float, "a frame rate"),
+                     help="frame rate to ask the camera / virtual camera for")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show native library logs and tracebacks (for bug reports)")
+
+    d = sub.add_parser("demo", help="show every background on the bundled sample photo",
+                       description="Process the bundled sample photo (or --input PHOTO) through every background "
+                                   "mode and write the results and a labelled contact sheet.")
+    d.add_argument("-o", "--output", metavar="DIR", default="facefx-demo",
+                   help="output folder (default: ./facefx-demo)")
+    d.add_argument("--input", metavar="PHOTO", help="use this photo instead of the bundled astronaut")
+    d.add_argument("-v", "--verbose", action="store_true", help="show native library logs and tracebacks")
+
+    sub.add_parser("bench", help="measure speed (per-stage ms, fps, memory); see 'facefx bench --help'",
+                   add_help=False)
+    return parser
+
+
+# --- settings from flags -----------------------------------------------------------------------
+
+def settings_from_args(args: argparse.Namespace) -> Any:
+    """Build validated Settings from the flags (over --settings FILE when given)."""
+    from .settings import BackgroundSettings, SegmentationSettings, Settings, SettingsError
+
+    base = Settings()
+    if args.settings:
+        try:
+            with open(args.settings, "r", encoding="utf-8") as fh:
+                data = json.load(fh)
+        except OSError as exc:
+            raise UsageError(f"cannot read settings file {args.settings}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise UsageError(f"settings file {args.settings} is not valid JSON ({exc}); "
+                             "expected {\"segmentation\": {...}, \"background\": {...}}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"settings file {args.settings} must hold a JSON object; "
+                             "expected {\"segmentation\": {...}, \"background\": {...}}")
+        try:
+            base = Settings.from_dict(data)
+        except (SettingsError, TypeError) as exc:
+            raise UsageError(f"settings file {args.settings}: {exc}") from None
+
+    seg: Dict[str, Any] = dataclasses.asdict(base.segmentation)
+    for key in ("model", "analysis_width", "smoothing", "threshold", "softness"):
+        value = getattr(args, key)
+        if value is not None:
+            seg[key] = value
+    bg: Dict[str, Any] = dataclasses.asdict(base.background)
+    if args.background_image is not None:
+        bg["image"] = args.background_image
+    if args.background_color is not None:
+        bg["color"] = args.background_color
+    if args.hologram_color is not None:
+        bg["hologram_color"] = args.hologram_color
+    if args.blur is not None:
+        bg["blur"] = args.blur
+    if args.background is not None:
+        bg["mode"] = args.background
+    elif not args.settings:
+        bg["mode"] = "image" if args.background_image else "color" if args.background_color else "blur"
+    if bg["mode"] == "image" and not bg["image"]:
+        raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP or TIFF picture)")
+    return Settings(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg))
+
+
+def check_background_image(settings: Any) -> None:
+    """Load the background picture once up front so a bad file is reported before any work."""
+    from .imageio import MediaError, load_image_rgb
+
+    bg = settings.background
+    if bg.image and bg.mode in ("image", "hologram"):
+        try:
+            load_image_rgb(bg.image)
+        except MediaError as exc:
+            raise UsageError(f"--background-image: {exc}") from None
+
+
+@contextlib.contextmanager
+def quiet_stderr(enabled: bool = True) -> Iterator[None]:
+    """Silence native libraries' start-up chatter written straight to file descriptor 2
+    (TFLite's 'Created delegate', absl's pre-init warning, libpng's iCCP notes). Python-level
+    errors are raised as exceptions and reported after the descriptor is restored."""
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+# --- process -----------------------------------------------------------------------------------
+
+def cmd_process(args: argparse.Namespace) -> int:
+    quiet_native_logs()
+    settings = settings_from_args(args)
+    check_background_image(settings)
+
+    from .io.pipeline import Pipeline, Processor
+    from .io.progress import Progress
+    from .io.sinks import resolve_output
+    from .io.sources import FolderSource, ImageSource, open_source
+    with quiet_stderr(not args.verbose):
+        source = open_source(args.input, camera_size=args.camera_size, camera_fps=args.fps)
+    sink = None
+    processor = None
+    try:
+        alpha = settings.background.mode == "transparent"
+        mirror = args.mirror if args.mirror is not None else source.live
+        input_path = args.input if os.path.exists(args.input) else None
+        sink = resolve_output(args.output, source, alpha=alpha, input_path=input_path,
+                              max_frames=args.max_frames, mirror=mirror, fps=args.fps)
+        sink.open(source.size, source.fps)
+        processor = Processor(settings)
+        with quiet_stderr(not args.verbose):
+            processor.warm_up(source.size or (640, 360))
+        total = source.frame_count
+        if total is not None and args.max_frames:
+            total = min(total, args.max_frames)
+        unit = "pictures" if source.stills else "frames"
+        show_progress = not args.quiet and not sink.main_thread
+        progress = Progress(total, unit, enabled=None if show_progress else False)
+        errors: List[str] = []
+
+        def report(failure: Any) -> None:
+            line = f"facefx: failed: {failure.name}: {failure.message}"
+            errors.append(line)
+            if isinstance(source, FolderSource):
+                progress.note(line)
+
+        pipeline = Pipeline(source, processor, sink, progress=progress, max_frames=args.max_frames,
+                            on_failure=report)
+        try:
+            result = pipeline.run()
+        finally:
+            progress.close()
+        sink.close()
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
+    finally:
+        if processor is not None:
+            processor.close()
+        source.close()
+
+    if isinstance(source, ImageSource) and result.failures:
+        raise UsageError(result.failures[0].message)
+    if not args.quiet:
+        print(summary(sink, result, source), flush=True)
+    if result.failures:
+        print(f"facefx: error: {len(result.failures)} of {len(result.failures) + result.processed} "
+              f"pictures failed: {', '.join(f.name for f in result.failures)}", file=sys.stderr)
+        return EXIT_USAGE
+    if result.stopped_by_user and not source.live and not sink.main_thread:
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def summary(sink: Any, result: Any, source: Any) -> str:
+    unit = "picture" if source.stills else "frame"
+    n = result.processed
+    what = f"{n} {unit}{'s' if n != 1 else ''}"
+    rate = f", {result.fps:.1f} fps" if not source.stills and result.elapsed > 0 else ""
+    dropped = f", {result.dropped} dropped" if result.dropped else ""
+    stopped = " (stopped early)" if result.stopped_by_user else ""
+    if sink.main_thread:
+        return f"facefx: showed {what}{rate}{dropped}{stopped}"
+    if hasattr(sink, "path") and os.path.isdir(getattr(sink, "path")):
+        return f"facefx: wrote {what} to {sink.path}{rate}{dropped}{stopped}"
+    where = ", ".join(sink.written) if sink.written else sink.description
+    verb = "sent" if type(sink).__name__ == "VirtualCameraSink" else "wrote"
+    return f"facefx: {verb} {where} ({what}{rate}{dropped}){stopped}"
+
+
+# --- bench -------------------------------------------------------------------------------------
+
+def cmd_bench(argv: Sequence[str]) -> int:
+    """`facefx bench` lives in facefx/bench.py; import it only when asked (it is heavy)."""
+    try:
+        bench = importlib.import_module("facefx.bench")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("facefx.bench",):
+            raise UsageError("'facefx bench' is not available in this build (facefx/bench.py is missing)") from None
+        raise
+    rc = bench.main(list(argv))
+    return int(rc or 0)
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in argv or "--verbose" in argv
+    try:
+        if argv and argv[0] == "bench":
+            return cmd_bench(argv[1:])
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_OK
+        if args.command == "process":
+            return cmd_process(args)
+        if args.command == "demo":
+            from .demo import run_demo_cli
+            return run_demo_cli(args)
+        parser.error(f"unknown command {args.command!r}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("facefx: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        return report_error(exc, verbose)
+
+
+def report_error(exc: BaseException, verbose: bool = False) -> int:
+    """One line for the user; exit 2 for bad input, 1 for everything else."""
+    from .imageio import MediaError
+    from .settings import SettingsError
+
+    user_errors: Tuple[type, ...] = (UsageError, SettingsError, MediaError)
+    try:
+        from .analysis import FrameError
+        user_errors += (FrameError,)
+    except ImportError:  # pragma: no cover - broken install; reported below
+        pass
+    if verbose:
+        import traceback
+        traceback.print_exc()
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, user_errors):
+        print(f"facefx: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from .analysis.segmentation import ModelError
+    except ImportError:  # pragma: no cover
+        ModelError = ()  # type: ignore[misc,assignment]
+    if isinstance(exc, ModelError):  # type: ignore[arg-type]
+        print(f"facefx: error: {message}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"facefx: internal error: {type(exc).__name__}: {message} (run with --verbose for details)",
+          file=sys.stderr)
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

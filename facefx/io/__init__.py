@@ -1,0 +1,36 @@
+"""Frame sources, frame sinks, the processing pipeline and progress reporting for the command line.
+
+Sources (camera, video file, image, folder of images, synthetic) and sinks (preview window,
+image, folder, video file, virtual camera) share small interfaces so the pipeline treats them
+alike and tests can replace the camera with a synthetic source. Errors raised here are
+MediaError subclasses whose message names the file or device and the expected form; the command
+line prints them as one line.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from ..imageio import MediaError
+
+
+class SourceError(MediaError):
+    """An input (file, folder, camera) cannot be read."""
+
+
+class SinkError(MediaError):
+    """An output (file, folder, window, virtual camera) cannot be written or opened."""
+
+
+def quiet_native_logs() -> None:
+    """Keep OpenCV's and its FFmpeg's own warnings off the terminal: every failure they report is
+    turned into a one-line FaceFX message instead. Effective only before cv2 is first imported;
+    OpenCV's own logger is also lowered when cv2 is already loaded."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(0)
+
+
+__all__ = ["MediaError", "SourceError", "SinkError", "quiet_native_logs"]
