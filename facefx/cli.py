@@ -278,8 +278,9 @@ def cmd_process(args: argparse.Namespace) -> int:
                               max_frames=args.max_frames, mirror=mirror, fps=args.fps)
         sink.open(source.size, source.fps)
         processor = Processor(settings)
-        with quiet_stderr(not args.verbose):
-            processor.warm_up(source.size or (640, 360))
+        if settings.needs_segmentation() or sink.main_thread:  # the preview can switch effects on
+            with quiet_stderr(not args.verbose):
+                processor.warm_up(source.size or (640, 360))
         total = source.frame_count
         if total is not None and args.max_frames:
             total = min(total, args.max_frames)
@@ -324,6 +325,8 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def summary(sink: Any, result: Any, source: Any) -> str:
+    from .io.sinks import FolderSink
+
     unit = "picture" if source.stills else "frame"
     n = result.processed
     what = f"{n} {unit}{'s' if n != 1 else ''}"
@@ -332,9 +335,10 @@ def summary(sink: Any, result: Any, source: Any) -> str:
     stopped = " (stopped early)" if result.stopped_by_user else ""
     if sink.main_thread:
         return f"facefx: showed {what}{rate}{dropped}{stopped}"
-    if hasattr(sink, "path") and os.path.isdir(getattr(sink, "path")):
-        return f"facefx: wrote {what} to {sink.path}{rate}{dropped}{stopped}"
-    where = ", ".join(sink.written) if sink.written else sink.description
+    if isinstance(sink, FolderSink) or len(sink.written) != 1:
+        where = sink.description
+    else:
+        where = sink.written[0]
     verb = "sent" if type(sink).__name__ == "VirtualCameraSink" else "wrote"
     return f"facefx: {verb} {where} ({what}{rate}{dropped}){stopped}"
 
