@@ -1,0 +1,509 @@
+"""The FaceFX filter's behaviour inside OBS: one Plugin per loaded script, one FilterInstance
+per FaceFX filter.
+
+The registry's trampolines call the Plugin; the Plugin forwards to the FilterInstance. Threads:
+- create/update/properties/hotkeys/destroy come from OBS's UI (or hotkey) thread,
+- tick/render come from OBS's graphics thread and must never wait on anything: they only copy
+  bytes to/from shared memory (SourceChannel.submit/latest) and issue graphics calls.
+A FilterInstance replaces its FilterConfig object in one assignment, so the graphics thread
+always sees either the old or the new settings, never a mix.
+
+Failure policy: bad settings, a worker that cannot start, a picture that cannot be read or a
+shader that does not compile never stop the video. The filter passes the source through
+unchanged, and the status line in its properties says what is wrong and what to do.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections import deque
+from typing import Any, Deque, Dict, List, Optional
+
+from ..scene import build_plan
+from ..settings import SettingsError
+from . import libobs as lo
+from . import props as P
+from .gpu import MAX_DELAY_FRAMES, GpuError, GpuRenderer
+from .registry import HOTKEY_SHIFT, holder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STATUS_POLL_S = 0.5          # how often the graphics thread looks at the worker's state
+PROPS_REFRESH_MIN_S = 2.0    # at most one automatic properties-panel refresh per this
+DEBUG_ENV = "FACEFX_DEBUG_DIR"
+
+
+class _MaskAnalysis:
+    """The part of an Analysis build_plan() reads: `mask` (here a MaskResult-like object with
+    seq, frame_seq, width, height and data bytes)."""
+
+    __slots__ = ("mask",)
+
+    def __init__(self, mask: Any) -> None:
+        self.mask = mask
+
+
+class _StaticMask:
+    """A fixed mask read from a binary PGM (test hook: exact-input GPU tests without ML)."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        parts = raw.split(maxsplit=4)
+        if len(parts) < 5 or parts[0] != b"P5" or int(parts[3]) != 255:
+            raise ValueError(f"{path}: expected a binary 8-bit PGM (P5) mask")
+        self.width, self.height = int(parts[1]), int(parts[2])
+        self.data = parts[4][: self.width * self.height]
+        self.seq = -hash(path) & 0xFFFFFFF
+        self.frame_seq = 0
+        self.stage_ms: Dict[str, float] = {}
+
+
+def _log_level(level: int) -> int:
+    if level >= logging.ERROR:
+        return lo.LOG_ERROR
+    if level >= logging.WARNING:
+        return lo.LOG_WARNING
+    if level >= logging.INFO:
+        return lo.LOG_INFO
+    return lo.LOG_DEBUG
+
+
+class FilterInstance:
+    """One FaceFX filter on one source."""
+
+    def __init__(self, plugin: "Plugin", fid: int, source: int) -> None:
+        self.plugin = plugin
+        self.lib = plugin.lib
+        self.fid = fid
+        self.source = source
+        self.config: Optional[P.FilterConfig] = None
+        self.values: Dict[str, Any] = {}
+        self.error = ""                 # settings or GPU problem shown in the status line
+        self.renderer: Optional[GpuRenderer] = None
+        self.channel: Any = None
+        self._sent_settings: Optional[dict] = None
+        self.frame_seq = 0
+        self.history: Deque[Any] = deque(maxlen=MAX_DELAY_FRAMES + 4)
+        self.latencies: Deque[int] = deque(maxlen=60)
+        self.delay = 0
+        self.t0_ns: Optional[int] = None
+        self.worker_state = "stopped"
+        self._last_poll = 0.0
+        self._status_key: Any = None
+        self._last_refresh = 0.0
+        self._frames_drawn = 0
+        self._frames_passed = 0
+        # test hooks
+        self.debug_dir = os.environ.get(DEBUG_ENV) or None
+        self._debug: Dict[str, Any] = {}
+        self._static_mask: Optional[_StaticMask] = None
+        self._frozen_mask: Any = None
+        self._dumped = False
+        self._last_debug_write = 0.0
+
+    # ------------------------------------------------------------------ settings
+    def name(self) -> str:
+        raw = self.lib.obs_source_get_name(self.source)
+        return raw.decode("utf-8", "replace") if raw else f"filter{self.fid}"
+
+    def load_settings(self) -> None:
+        data = self.lib.obs_source_get_settings(self.source)
+        if data:
+            try:
+                self.update(data)
+            finally:
+                self.lib.obs_data_release(data)
+
+    def update(self, data: int) -> None:
+        lib = self.lib
+        self.values = P.read_values(lib, data)
+        if self.debug_dir:
+            self._read_debug(data)
+        try:
+            config = P.settings_from_values(self.values)
+        except (SettingsError, ValueError) as exc:
+            self.config = None
+            self.error = f"Settings: {exc}"
+            lib.log(lo.LOG_WARNING, "%s: %s; passing video through" % (self.name(), exc))
+            return
+        self.error = ""
+        self.config = config
+        if config.settings.needs_segmentation() and self._static_mask is None:
+            self._ensure_channel(config)
+
+    def _ensure_channel(self, config: P.FilterConfig) -> None:
+        client = self.plugin.client
+        if client is None:
+            return
+        if self.channel is None:
+            self.channel = client.open_source("%d:%s" % (self.fid, self.name()))
+            self._sent_settings = None
+        wanted = config.settings.to_dict()
+        if wanted != self._sent_settings:
+            self.channel.set_settings(wanted)     # the worker reloads the model only if needed
+            self._sent_settings = wanted
+
+    def _read_debug(self, data: int) -> None:
+        lib = self.lib
+        freeze = bool(lib.obs_data_get_bool(data, P.K_DEBUG_FREEZE.encode()))
+        mask_path = lib.get_str(data, P.K_DEBUG_MASK)
+        self._debug = {"freeze": freeze,
+                       "time": float(lib.obs_data_get_double(data, P.K_DEBUG_TIME.encode())),
+                       "mask": mask_path}
+        if not freeze:
+            self._frozen_mask = None
+            self._dumped = False
+        try:
+            self._static_mask = _StaticMask(mask_path) if mask_path else None
+        except (OSError, ValueError) as exc:
+            self._static_mask = None
+            self.error = f"debug mask: {exc}"
+
+    def toggle(self, key: str) -> None:
+        """Hotkey action: flip an effect's checkable group, as if clicked in the panel."""
+        lib = self.lib
+        current = self.values.get(key, P.DEFAULTS.get(key, False))
+        data = lib.obs_data_create()
+        try:
+            lib.obs_data_set_bool(data, key.encode(), not current)
+            lib.obs_source_update(self.source, data)   # saves it and calls update()
+        finally:
+            lib.obs_data_release(data)
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> tuple:
+        """(text, kind) for the status line."""
+        parts: List[str] = []
+        kind = lo.OBS_TEXT_INFO_NORMAL
+        client = self.plugin.client
+        cfg = self.config
+        if self.error:
+            parts.append(self.error + " (video passes through unchanged)")
+            kind = lo.OBS_TEXT_INFO_ERROR
+        if cfg is not None and not cfg.settings.needs_segmentation():
+            parts.append("All effects are off: video passes through.")
+        elif self._static_mask is not None:
+            parts.append("Using the test mask from %s." % self._debug.get("mask"))
+        elif client is None:
+            parts.append("Worker client unavailable: %s" % self.plugin.client_error)
+            kind = lo.OBS_TEXT_INFO_ERROR
+        else:
+            st = client.status()
+            pid = " (pid %d)" % st.pid if st.pid else ""
+            if st.state == "failed":
+                parts.append("Worker cannot start: %s. Video passes through unchanged." % st.message)
+                kind = lo.OBS_TEXT_INFO_ERROR
+            else:
+                parts.append("Worker: %s%s" % (st.state, pid))
+            if self.channel is not None:
+                s = self.channel.stats()
+                stages = ", ".join("%s %.1f ms" % (k, v) for k, v in sorted(s.get("stage_ms", {}).items()))
+                line = "Analysis: %.1f fps" % s.get("fps", 0.0)
+                if stages:
+                    line += " (%s)" % stages
+                if s.get("latency_frames") is not None:
+                    line += "; mask latency %d frame(s)" % s["latency_frames"]
+                if cfg is not None and cfg.keep_in_sync:
+                    line += "; video delayed %d frame(s) to stay in sync" % self.delay
+                parts.append(line)
+                if s.get("error"):
+                    parts.append("Worker error: %s" % s["error"])
+                    kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+            if st.last_error and st.state != "failed":
+                parts.append("Last error: %s" % st.last_error)
+                kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        return "\n".join(parts), kind
+
+    def properties(self) -> int:
+        text, kind = self.status()
+        mode = self.values.get(P.K_BG_MODE) or P.DEFAULTS[P.K_BG_MODE]
+        return P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
+
+    # ------------------------------------------------------------------ per frame
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self._last_poll < STATUS_POLL_S:
+            return
+        self._last_poll = now
+        client = self.plugin.client
+        st = client.status() if client is not None else None
+        key = (st.state if st else None, st.last_error if st else None, self.error)
+        if st is not None:
+            self.worker_state = st.state
+        if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
+            if self._status_key is not None:
+                self.lib.obs_source_update_properties(self.source)
+                self._last_refresh = now
+            self._status_key = key
+        if self.debug_dir and now - self._last_debug_write >= 1.0:
+            self._last_debug_write = now
+            self._write_debug_status()
+
+    def render(self) -> None:
+        lib = self.lib
+        src = self.source
+        cfg = self.config
+        if cfg is None or not cfg.settings.needs_segmentation() or (
+                self.worker_state == "failed" and self._static_mask is None and not self.history):
+            self._frames_passed += 1
+            lib.obs_source_skip_video_filter(src)
+            return
+        target = lib.obs_filter_get_target(src)
+        parent = lib.obs_filter_get_parent(src)
+        w = lib.obs_source_get_base_width(target) if target else 0
+        h = lib.obs_source_get_base_height(target) if target else 0
+        if not parent or not w or not h:
+            lib.obs_source_skip_video_filter(src)
+            return
+        if self.renderer is None:
+            self.renderer = GpuRenderer(lib)
+        r = self.renderer
+        self.frame_seq += 1
+        seq = self.frame_seq
+        ring = self.delay + 1 if cfg.keep_in_sync else 1
+        frame = r.capture(src, target, parent, w, h, seq, ring)
+        if frame is None:
+            lib.obs_source_skip_video_filter(src)
+            return
+        frozen = bool(self._debug.get("freeze"))
+        channel = self.channel
+        if channel is not None and self._static_mask is None and not frozen:
+            aw, ah = P.analysis_size(w, h, cfg.settings.segmentation.analysis_width)
+            r.stage_analysis(frame, w, h, aw, ah, seq)
+            r.map_staged(channel.submit)
+        mask = self._next_mask(seq, frozen)
+        out_tex = frame
+        if mask is not None and cfg.keep_in_sync:
+            out_tex, _ = r.delayed_frame(mask.frame_seq)
+            out_tex = out_tex or frame
+        if self.t0_ns is None:
+            self.t0_ns = lib.obs_get_video_frame_time()
+        t = (lib.obs_get_video_frame_time() - self.t0_ns) / 1e9
+        if frozen:
+            t = float(self._debug.get("time", 0.0))
+        try:
+            if mask is not None:
+                r.set_mask(mask.seq, mask.data, mask.width, mask.height)
+            plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
+                              cfg.settings, t, w, h)
+            if frozen and not self._dumped:
+                self._dump(plan, out_tex, w, h)
+            r.draw(plan, out_tex)
+        except GpuError as exc:
+            if self.error != str(exc):
+                self.error = str(exc)
+                lib.log(lo.LOG_WARNING, "%s: %s; passing video through" % (self.name(), exc))
+            r.draw_frame(out_tex, w, h)
+            return
+        self._frames_drawn += 1
+
+    def _next_mask(self, seq: int, frozen: bool) -> Any:
+        """The mask to draw this frame: the newest result, or with "keep mask in sync" the
+        result computed from the frame being shown (video delayed by the measured latency)."""
+        if self._static_mask is not None:
+            return self._static_mask
+        if frozen:
+            if self._frozen_mask is None and self.history:
+                self._frozen_mask = self.history[-1]
+            return self._frozen_mask
+        channel = self.channel
+        res = channel.latest() if channel is not None else None
+        if res is not None and (not self.history or self.history[-1].seq != res.seq):
+            self.history.append(res)
+            self.latencies.append(max(0, seq - res.frame_seq))
+            self.delay = min(max(self.latencies), MAX_DELAY_FRAMES - 1)
+        if not self.history:
+            return None
+        cfg = self.config
+        if cfg is None or not cfg.keep_in_sync:
+            return self.history[-1]
+        want = seq - self.delay
+        best = None
+        for item in self.history:
+            if item.frame_seq <= want and (best is None or item.frame_seq > best.frame_seq):
+                best = item
+        return best or self.history[0]
+
+    # ------------------------------------------------------------------ test hooks
+    def _dump(self, plan: Any, frame_tex: int, w: int, h: int) -> None:
+        """Write the exact inputs of the frozen frame (mask, time, settings, input pixels) so a
+        test can render the same frame with the CPU renderer."""
+        mask = plan.mask
+        pixels = self.renderer.read_texture(frame_tex, w, h) if self.renderer else None
+        if mask is None or pixels is None:
+            return
+        self._dumped = True
+        base = os.path.join(self.debug_dir, self.name())
+        with open(base + ".mask", "wb") as fh:
+            fh.write(bytes(mask.data[: mask.width * mask.height]))
+        with open(base + ".frame", "wb") as fh:
+            fh.write(pixels)
+        info = {"width": w, "height": h, "time": plan.time, "mask_size": [mask.width, mask.height],
+                "mask_seq": mask.seq, "settings": self.config.settings.to_dict() if self.config else None}
+        tmp = base + ".json.tmp"
+        with open(tmp, "w") as fh:
+            json.dump(info, fh)
+        os.replace(tmp, base + ".json")
+
+    def _write_debug_status(self) -> None:
+        client = self.plugin.client
+        st = client.status() if client is not None else None
+        info = {
+            "name": self.name(), "frames_drawn": self._frames_drawn, "frames_passed": self._frames_passed,
+            "frame_seq": self.frame_seq, "results": len(self.history),
+            "result_seq": self.history[-1].seq if self.history else None,
+            "delay": self.delay, "error": self.error, "status": self.status()[0],
+            "worker": None if st is None else {"state": st.state, "pid": st.pid, "restarts": st.restarts},
+            "heavy_modules": sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules),
+            "time": time.time(),
+        }
+        path = os.path.join(self.debug_dir, self.name() + ".status.json")
+        try:
+            with open(path + ".tmp", "w") as fh:
+                json.dump(info, fh)
+            os.replace(path + ".tmp", path)
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------------ teardown
+    def release_channel(self) -> None:
+        ch, self.channel = self.channel, None
+        self._sent_settings = None
+        if ch is not None:
+            ch.close()
+
+    def release_gpu(self) -> None:
+        r, self.renderer = self.renderer, None
+        if r is not None:
+            self.lib.obs_enter_graphics()
+            try:
+                r.close()
+            finally:
+                self.lib.obs_leave_graphics()
+
+    def close(self) -> None:
+        self.release_channel()
+        self.release_gpu()
+
+
+class Plugin:
+    """Everything one loaded copy of the script owns: the worker client and the filters.
+
+    close() releases all of it (GPU objects, shared memory, the worker process and its threads),
+    so a script reload or removal leaks nothing; the filters themselves live on in OBS and pass
+    video through until the next Plugin adopts them."""
+
+    def __init__(self, python: Optional[str] = None, root: str = ROOT) -> None:
+        self.lib = lo.libobs()
+        self.root = root
+        self.client: Any = None
+        self.client_error = ""
+        try:
+            from .client import WorkerClient
+            self.client = WorkerClient(python or None, root=root, log=self._client_log)
+        except Exception as exc:  # a broken install must not stop OBS
+            self.client_error = "%s: %s" % (type(exc).__name__, exc)
+            self.lib.log(lo.LOG_ERROR, "worker client unavailable: %s" % self.client_error)
+        self.filters: Dict[int, FilterInstance] = {}
+        for fid, source in list(holder().sources.items()):   # filters that outlived a reload
+            self.create(fid, source)
+
+    def _client_log(self, level: int, text: str) -> None:
+        self.lib.log(_log_level(level), text)
+
+    def set_python(self, python: Optional[str]) -> None:
+        if self.client is not None:
+            self.client.set_python(python or None)
+
+    # -- registry interface --------------------------------------------------------------
+    def create(self, fid: int, source: int) -> None:
+        inst = FilterInstance(self, fid, source)
+        self.filters[fid] = inst
+        st = holder()
+        hotkeys = getattr(st, "hotkeys", None)
+        if hotkeys is None:
+            hotkeys = st.hotkeys = {}
+        if fid not in hotkeys:
+            ids = []
+            for index, (_, name, description) in enumerate(P.EFFECTS):
+                ids.append(self.lib.obs_hotkey_register_source(
+                    source, name.encode(), description.encode(), st.callbacks["hotkey"],
+                    (fid << HOTKEY_SHIFT) | index))
+            hotkeys[fid] = ids
+        inst.load_settings()   # libobs does not call update() after create()
+
+    def destroy(self, fid: int) -> None:
+        holder_hotkeys = getattr(holder(), "hotkeys", {})
+        holder_hotkeys.pop(fid, None)   # OBS frees a source's hotkeys with the source
+        inst = self.filters.pop(fid, None)
+        if inst is not None:
+            inst.close()
+
+    def update(self, fid: int, data: int) -> None:
+        inst = self.filters.get(fid)
+        if inst is not None:
+            inst.update(data)
+
+    def defaults(self, data: int) -> None:
+        P.set_defaults(self.lib, data)
+
+    def properties(self, fid: int) -> Optional[int]:
+        inst = self.filters.get(fid)
+        return inst.properties() if inst is not None else None
+
+    def tick(self, fid: int, seconds: float) -> None:
+        inst = self.filters.get(fid)
+        if inst is not None:
+            inst.tick()
+
+    def render(self, fid: int) -> None:
+        inst = self.filters.get(fid)
+        if inst is None:
+            source = holder().sources.get(fid)
+            if source:
+                self.lib.obs_source_skip_video_filter(source)
+            return
+        try:
+            inst.render()
+        except Exception:
+            # Log once per distinct error, then keep passing the video through.
+            msg = traceback.format_exc().rstrip()
+            if inst.error != msg.splitlines()[-1]:
+                inst.error = msg.splitlines()[-1]
+                self.lib.log(lo.LOG_ERROR, "%s: render failed, passing video through:\n%s"
+                             % (inst.name(), msg))
+            self.lib.obs_source_skip_video_filter(inst.source)
+
+    def filter_remove(self, fid: int) -> None:
+        inst = self.filters.get(fid)
+        if inst is not None:
+            inst.release_channel()
+
+    def hotkey(self, fid: int, index: int, pressed: bool) -> None:
+        inst = self.filters.get(fid)
+        if inst is not None and pressed and 0 <= index < len(P.EFFECTS):
+            inst.toggle(P.EFFECTS[index][0])
+
+    def button(self, fid: int, prop: int) -> bool:
+        return True   # refresh: OBS rebuilds the panel, which re-reads the status
+
+    def modified(self, fid: int, props: int, prop: int, data: int) -> bool:
+        P.apply_mode_visibility(self.lib, props, self.lib.get_str(data, P.K_BG_MODE))
+        return True
+
+    def close(self) -> None:
+        """Idempotent: frees every filter's GPU objects and channel, then stops the worker."""
+        filters, self.filters = list(self.filters.values()), {}
+        for inst in filters:
+            try:
+                inst.close()
+            except Exception:
+                self.lib.log(lo.LOG_ERROR, "closing %s failed: %s" % (inst.name(), traceback.format_exc()))
+        client, self.client = self.client, None
+        if client is not None:
+            client.close()
+

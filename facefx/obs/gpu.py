@@ -1,0 +1,511 @@
+"""GPU side of the FaceFX filter: capture, analysis readback, mask upload, compositing.
+
+Everything here runs on OBS's graphics thread (inside video_render, where the graphics
+context is current) or between obs_enter_graphics()/obs_leave_graphics(). One GpuRenderer per
+filter owns all of that filter's GPU objects; close() frees them and is safe to call twice.
+
+Per frame:
+  filter target --render--> frame ring slot (full size, RGBA8)       capture()
+  newest frame --bilinear--> analysis size --stage--> staging[i]     stage_analysis()
+  staging[i^1] (staged last frame) --map--> worker shared memory     map_staged()
+  worker mask (bytes) --upload--> R8 texture                          set_mask()
+  RenderPlan --effects--> output                                      draw()
+
+draw() walks the RenderPlan the same way facefx/render/cpu.py does: the background layer
+first (one painter per mode in `_painters`), then sprites and face regions (painters to be
+registered in `_overlay_painters` when those features land), so new plan parts add painters
+rather than reshaping the renderer.
+"""
+from __future__ import annotations
+
+import ctypes as C
+import os
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..scene import RenderPlan
+from . import libobs as lo
+
+EFFECTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "effects")
+HOLOGRAM_BACKDROP = (8, 12, 24)   # facefx.render.cpu.HOLOGRAM_BACKDROP
+OBS_EFFECT_AREA = 9
+MAX_DELAY_FRAMES = 8
+
+
+class GpuError(RuntimeError):
+    """A GPU resource (effect, texture, picture) could not be created."""
+
+
+class _Target:
+    """A texrender of a fixed colour format, drawn into with blending off."""
+
+    def __init__(self, lib: lo.Libobs, fmt: int = lo.GS_RGBA) -> None:
+        self.lib = lib
+        self.tr = lib.gs_texrender_create(fmt, lo.GS_ZS_NONE)
+        if not self.tr:
+            raise GpuError("could not create a render target")
+        self.size = (0, 0)
+
+    def begin(self, w: int, h: int, ortho: Optional[Tuple[float, float]] = None) -> bool:
+        lib = self.lib
+        lib.gs_texrender_reset(self.tr)
+        if not lib.gs_texrender_begin(self.tr, w, h):
+            return False
+        self.size = (w, h)
+        ow, oh = ortho or (w, h)
+        lib.gs_clear(lo.GS_CLEAR_COLOR, lib.zero_vec4.ptr, 0.0, 0)
+        lib.gs_ortho(0.0, float(ow), 0.0, float(oh), -100.0, 100.0)
+        lib.gs_blend_state_push()
+        lib.gs_enable_blending(False)
+        return True
+
+    def end(self) -> None:
+        self.lib.gs_blend_state_pop()
+        self.lib.gs_texrender_end(self.tr)
+
+    @property
+    def texture(self) -> int:
+        return self.lib.gs_texrender_get_texture(self.tr)
+
+    def destroy(self) -> None:
+        if self.tr:
+            self.lib.gs_texrender_destroy(self.tr)
+            self.tr = None
+
+
+class _Effect:
+    """A compiled .effect file with its parameters looked up by name."""
+
+    def __init__(self, lib: lo.Libobs, path: str, params: List[str]) -> None:
+        self.lib = lib
+        err = C.c_char_p()
+        self.ptr = lib.gs_effect_create_from_file(path.encode(), C.byref(err))
+        if not self.ptr:
+            detail = err.value.decode("utf-8", "replace") if err.value else "no compiler output"
+            raise GpuError(f"could not compile {os.path.basename(path)}: {detail}")
+        self.p = {name: lib.gs_effect_get_param_by_name(self.ptr, name.encode()) for name in params}
+
+    def destroy(self) -> None:
+        if self.ptr:
+            self.lib.gs_effect_destroy(self.ptr)
+            self.ptr = None
+
+
+class _Staging:
+    """Double-buffered readback of the analysis-size frame: stage this frame into one surface,
+    map the one staged last frame, so the CPU never waits for the GPU to finish this frame."""
+
+    def __init__(self, lib: lo.Libobs, w: int, h: int) -> None:
+        self.lib = lib
+        self.size = (w, h)
+        self.surfaces = [lib.gs_stagesurface_create(w, h, lo.GS_RGBA) for _ in range(2)]
+        if not all(self.surfaces):
+            self.destroy()
+            raise GpuError(f"could not create {w}x{h} staging surfaces")
+        self.seq: List[Optional[int]] = [None, None]
+        self.index = 0
+
+    def stage(self, texture: int, frame_seq: int) -> None:
+        i = self.index
+        self.lib.gs_stage_texture(self.surfaces[i], texture)
+        self.seq[i] = frame_seq
+        self.index = i ^ 1
+
+    def map_staged(self, consume: Callable[[int, int, int, int, int], Any]) -> Any:
+        """Map the surface staged on the previous frame and call consume(ptr, w, h, linesize,
+        frame_seq) while it is mapped (the pointer is invalid after it returns)."""
+        i = self.index            # stage() flipped it: this is the older surface
+        seq = self.seq[i]
+        if seq is None:
+            return None
+        ptr, linesize = C.c_void_p(), C.c_uint32()
+        if not self.lib.gs_stagesurface_map(self.surfaces[i], C.byref(ptr), C.byref(linesize)):
+            return None
+        try:
+            self.seq[i] = None
+            return consume(ptr.value, self.size[0], self.size[1], linesize.value, seq)
+        finally:
+            self.lib.gs_stagesurface_unmap(self.surfaces[i])
+
+    def destroy(self) -> None:
+        for s in self.surfaces:
+            if s:
+                self.lib.gs_stagesurface_destroy(s)
+        self.surfaces = []
+
+
+class GpuRenderer:
+    """All GPU work of one FaceFX filter. Create and use on OBS's graphics thread."""
+
+    def __init__(self, lib: lo.Libobs, effects_dir: str = EFFECTS_DIR) -> None:
+        self.lib = lib
+        self._objects_ok = False
+        self._composite: Optional[_Effect] = None
+        self._blur: Optional[_Effect] = None
+        self._effects_dir = effects_dir
+        self._ring: List[_Target] = []
+        self._ring_seq: List[Optional[int]] = []
+        self._ring_next = 0
+        self._small: Optional[_Target] = None
+        self._staging: Optional[_Staging] = None
+        self._mask_tex: Optional[int] = None
+        self._mask_size = (0, 0)
+        self._mask_key: Any = None
+        self._halves: List[_Target] = []
+        self._weight: Optional[_Target] = None
+        self._gauss_h: Optional[_Target] = None
+        self._blurred: Optional[_Target] = None
+        self._image_key: Any = None
+        self._image_tex: Optional[int] = None
+        self._image_size = (0, 0)
+        self._fit: Optional[_Target] = None
+        self._fit_key: Any = None
+        self._vec4 = lo.AlignedVec4()
+        self._vec2 = lo.Vec2()
+        self._painters: Dict[str, Callable[[RenderPlan, int], None]] = {
+            "blur": self._paint_blur,
+            "image": self._paint_image,
+            "color": self._paint_color,
+            "transparent": self._paint_transparent,
+            "hologram": self._paint_hologram,
+        }
+        # kind -> painter(plan, item) for RenderPlan.sprites / face_regions (future features).
+        self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {}
+
+    # ------------------------------------------------------------------ resources
+    def _effects(self) -> Tuple[_Effect, _Effect]:
+        if self._composite is None:
+            self._composite = _Effect(self.lib, os.path.join(self._effects_dir, "composite.effect"),
+                                      ["image", "mask", "bg", "bg_color", "use_bg", "edge", "size",
+                                       "tint", "brightness", "ghost_dx", "ghost_alpha", "opacity",
+                                       "scan_depth", "scan_period", "scan_phase"])
+        if self._blur is None:
+            self._blur = _Effect(self.lib, os.path.join(self._effects_dir, "blur.effect"),
+                                 ["image", "weight", "size", "radius", "sigma"])
+        return self._composite, self._blur
+
+    def close(self) -> None:
+        """Free every GPU object. Call with the graphics context current (inside video_render
+        or between obs_enter_graphics/obs_leave_graphics). Safe to call twice."""
+        lib = self.lib
+        for t in self._ring + self._halves + [self._small, self._weight, self._gauss_h,
+                                              self._blurred, self._fit]:
+            if t is not None:
+                t.destroy()
+        self._ring, self._ring_seq, self._halves = [], [], []
+        self._small = self._weight = self._gauss_h = self._blurred = self._fit = None
+        if self._staging is not None:
+            self._staging.destroy()
+            self._staging = None
+        for attr in ("_mask_tex", "_image_tex"):
+            tex = getattr(self, attr)
+            if tex:
+                lib.gs_texture_destroy(tex)
+            setattr(self, attr, None)
+        self._mask_key = self._image_key = self._fit_key = None
+        for eff in (self._composite, self._blur):
+            if eff is not None:
+                eff.destroy()
+        self._composite = self._blur = None
+
+    # ------------------------------------------------------------------ capture
+    def capture(self, source: int, target: int, parent: int, w: int, h: int,
+                frame_seq: int, ring_size: int = 1) -> Optional[int]:
+        """Render the filter's target (the rest of the filter chain and the source) into the
+        next ring slot; returns that slot's texture, or None if it cannot be rendered."""
+        lib = self.lib
+        ring_size = max(1, min(MAX_DELAY_FRAMES, ring_size))
+        while len(self._ring) < ring_size:
+            self._ring.append(_Target(lib))
+            self._ring_seq.append(None)
+        while len(self._ring) > ring_size:
+            self._ring.pop().destroy()
+            self._ring_seq.pop()
+        self._ring_next %= ring_size
+        slot = self._ring[self._ring_next]
+        lib.gs_texrender_reset(slot.tr)
+        if not lib.gs_texrender_begin(slot.tr, w, h):
+            return None
+        lib.gs_clear(lo.GS_CLEAR_COLOR, lib.zero_vec4.ptr, 0.0, 0)
+        lib.gs_ortho(0.0, float(w), 0.0, float(h), -100.0, 100.0)
+        lib.gs_blend_state_push()
+        lib.gs_blend_function_separate(lo.GS_BLEND_SRCALPHA, lo.GS_BLEND_INVSRCALPHA,
+                                       lo.GS_BLEND_ONE, lo.GS_BLEND_INVSRCALPHA)
+        # As obs_source_process_filter_begin() does: a plain synchronous parent (an Image
+        # Source) expects an active effect, custom-draw and async parents bring their own.
+        flags = lib.obs_source_get_output_flags(parent)
+        if target == parent and not flags & (lo.OBS_SOURCE_CUSTOM_DRAW | lo.OBS_SOURCE_ASYNC):
+            eff = lib.obs_get_base_effect(lo.OBS_EFFECT_DEFAULT)
+            while lib.gs_effect_loop(eff, b"Draw"):
+                lib.obs_source_video_render(target)
+        else:
+            lib.obs_source_video_render(target)
+        lib.gs_blend_state_pop()
+        lib.gs_texrender_end(slot.tr)
+        slot.size = (w, h)
+        self._ring_seq[self._ring_next] = frame_seq
+        self._ring_next = (self._ring_next + 1) % ring_size
+        return slot.texture
+
+    def delayed_frame(self, frame_seq: int) -> Tuple[Optional[int], Optional[int]]:
+        """The ring texture holding frame_seq, else the oldest one kept: (texture, its seq)."""
+        best, best_seq = None, None
+        for slot, seq in zip(self._ring, self._ring_seq):
+            if seq is None:
+                continue
+            if seq == frame_seq:
+                return slot.texture, seq
+            if best_seq is None or seq < best_seq:
+                best, best_seq = slot.texture, seq
+        return best, best_seq
+
+    # ------------------------------------------------------------------ analysis readback
+    def stage_analysis(self, frame_tex: int, w: int, h: int, aw: int, ah: int, frame_seq: int) -> None:
+        """Downscale the frame bilinearly on the GPU (what the engine's CPU path does) and
+        stage it for readback on the next frame."""
+        lib = self.lib
+        if self._small is None:
+            self._small = _Target(lib)
+        if self._staging is None or self._staging.size != (aw, ah):
+            if self._staging is not None:
+                self._staging.destroy()
+            self._staging = _Staging(lib, aw, ah)
+        if not self._small.begin(aw, ah, ortho=(w, h)):
+            return
+        self._draw_default(frame_tex, w, h)
+        self._small.end()
+        self._staging.stage(self._small.texture, frame_seq)
+
+    def map_staged(self, consume: Callable[[int, int, int, int, int], Any]) -> Any:
+        if self._staging is None:
+            return None
+        return self._staging.map_staged(consume)
+
+    def set_mask(self, key: Any, data: bytes, mw: int, mh: int) -> None:
+        """Upload a mask (mw*mh bytes, 255 = person) unless `key` says it is already there."""
+        if key == self._mask_key and self._mask_tex:
+            return
+        lib = self.lib
+        if not self._mask_tex or self._mask_size != (mw, mh):
+            if self._mask_tex:
+                lib.gs_texture_destroy(self._mask_tex)
+            self._mask_tex = lib.gs_texture_create(mw, mh, lo.GS_R8, 1, None, lo.GS_DYNAMIC)
+            if not self._mask_tex:
+                raise GpuError(f"could not create a {mw}x{mh} mask texture")
+            self._mask_size = (mw, mh)
+        if len(data) < mw * mh:
+            raise ValueError(f"mask has {len(data)} bytes, expected {mw}x{mh}={mw * mh}")
+        lib.gs_texture_set_image(self._mask_tex, data, mw, False)
+        self._mask_key = key
+
+    # ------------------------------------------------------------------ drawing
+    def draw_frame(self, frame_tex: int, w: int, h: int) -> None:
+        """Draw the frame unchanged (no mask yet, or nothing to do)."""
+        self._draw_default(frame_tex, w, h)
+
+    def draw(self, plan: RenderPlan, frame_tex: int) -> None:
+        """Draw `plan` over `frame_tex` into the current render target at plan size."""
+        layer = plan.background
+        if layer is None or plan.mask is None or not self._mask_tex:
+            self.draw_frame(frame_tex, plan.width, plan.height)
+        else:
+            painter = self._painters.get(layer.mode)
+            if painter is None:
+                raise GpuError(f"background mode {layer.mode!r} has no GPU painter")
+            painter(plan, frame_tex)
+        for item in tuple(plan.sprites) + tuple(plan.face_regions):
+            kind = getattr(item, "kind", type(item).__name__)
+            paint = self._overlay_painters.get(kind)
+            if paint is not None:
+                paint(plan, item)
+
+    def _draw_default(self, tex: int, w: int, h: int) -> None:
+        lib = self.lib
+        eff = lib.obs_get_base_effect(lo.OBS_EFFECT_DEFAULT)
+        lib.gs_effect_set_texture(lib.gs_effect_get_param_by_name(eff, b"image"), tex)
+        while lib.gs_effect_loop(eff, b"Draw"):
+            lib.gs_draw_sprite(tex, 0, w, h)
+
+    def _composite_pass(self, technique: bytes, plan: RenderPlan, frame_tex: int,
+                        bg_tex: Optional[int] = None, bg_color=(0, 0, 0)) -> None:
+        lib = self.lib
+        comp, _ = self._effects()
+        p = comp.p
+        lib.gs_effect_set_texture(p["image"], frame_tex)
+        lib.gs_effect_set_texture(p["mask"], self._mask_tex)
+        lib.gs_effect_set_texture(p["bg"], bg_tex)
+        lib.gs_effect_set_float(p["use_bg"], 1.0 if bg_tex else 0.0)
+        lib.gs_effect_set_vec4(p["bg_color"], self._vec4.set(tuple(bg_color) + (255.0,)).ptr)
+        lib.gs_effect_set_vec2(p["edge"], self._vec2.set(*plan.edge).ptr)
+        lib.gs_effect_set_vec2(p["size"], self._vec2.set(plan.width, plan.height).ptr)
+        holo = plan.background.hologram if plan.background is not None else None
+        if holo is not None:
+            lib.gs_effect_set_vec4(p["tint"], self._vec4.set(tuple(holo.tint) + (255.0,)).ptr)
+            dx = min(holo.ghost_offset, plan.width - 1)
+            for name, value in (("brightness", holo.brightness), ("ghost_dx", dx),
+                                ("ghost_alpha", holo.ghost_alpha), ("opacity", holo.opacity),
+                                ("scan_depth", holo.scan_depth), ("scan_period", holo.scan_period),
+                                ("scan_phase", holo.scan_phase)):
+                lib.gs_effect_set_float(p[name], float(value))
+        while lib.gs_effect_loop(comp.ptr, technique):
+            lib.gs_draw_sprite(frame_tex, 0, plan.width, plan.height)
+
+    def _paint_color(self, plan: RenderPlan, frame_tex: int) -> None:
+        self._composite_pass(b"Composite", plan, frame_tex, None, plan.background.color)
+
+    def _paint_transparent(self, plan: RenderPlan, frame_tex: int) -> None:
+        self._composite_pass(b"Transparent", plan, frame_tex)
+
+    def _paint_image(self, plan: RenderPlan, frame_tex: int) -> None:
+        bg = self._fitted_image(plan.background.image, plan.width, plan.height)
+        self._composite_pass(b"Composite", plan, frame_tex, bg)
+
+    def _paint_hologram(self, plan: RenderPlan, frame_tex: int) -> None:
+        layer = plan.background
+        bg = self._fitted_image(layer.image, plan.width, plan.height) if layer.image else None
+        self._composite_pass(b"Hologram", plan, frame_tex, bg, HOLOGRAM_BACKDROP)
+
+    def _paint_blur(self, plan: RenderPlan, frame_tex: int) -> None:
+        geo = plan.background.blur
+        if geo is None or geo.sigma_small <= 0:
+            self.draw_frame(frame_tex, plan.width, plan.height)
+            return
+        bg = self._blurred_background(frame_tex, plan.width, plan.height, geo)
+        self._composite_pass(b"Composite", plan, frame_tex, bg)
+
+    # ------------------------------------------------------------------ blur
+    def _blurred_background(self, frame_tex: int, w: int, h: int, geo: Any) -> Optional[int]:
+        """cpu.CpuRenderer._blurred on the GPU: halve to the small size, weight by the
+        background mask (area-resized), separable Gaussian, divide; returns the small texture
+        (the composite pass upsamples it bilinearly)."""
+        lib = self.lib
+        _, blur = self._effects()
+        # 1) chain of exact 2x bilinear halvings (cpu.halve_to)
+        tex, cw, ch = frame_tex, w, h
+        steps = 0
+        factor = geo.downscale
+        while factor > 1:
+            if len(self._halves) <= steps:
+                self._halves.append(_Target(lib))
+            nw, nh = max(1, -(-cw // 2)), max(1, -(-ch // 2))
+            t = self._halves[steps]
+            if not t.begin(nw, nh, ortho=(cw, ch)):
+                return None
+            self._draw_default(tex, cw, ch)
+            t.end()
+            tex, cw, ch = t.texture, nw, nh
+            steps += 1
+            factor //= 2
+        sw, sh = cw, ch
+        # 2) mask -> small size with area averaging (cv2.INTER_AREA), 8-bit
+        if self._weight is None:
+            self._weight = _Target(lib)
+        mw, mh = self._mask_size
+        if not self._weight.begin(sw, sh, ortho=(sw, sh)):
+            return None
+        if (mw, mh) == (sw, sh):
+            self._draw_default(self._mask_tex, sw, sh)
+        else:
+            area = lib.obs_get_base_effect(OBS_EFFECT_AREA)
+            lib.gs_effect_set_texture(lib.gs_effect_get_param_by_name(area, b"image"), self._mask_tex)
+            lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension"),
+                                   self._vec2.set(mw, mh).ptr)
+            lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension_i"),
+                                   self._vec2.set(1.0 / mw, 1.0 / mh).ptr)
+            tech = b"Draw" if sw < mw else b"DrawUpscale"
+            while lib.gs_effect_loop(area, tech):
+                lib.gs_draw_sprite(self._mask_tex, 0, sw, sh)
+        self._weight.end()
+        # 3) premultiplied Gaussian, horizontal (float target) then vertical + divide
+        radius = float((geo.ksize - 1) // 2)
+        if self._gauss_h is None:
+            self._gauss_h = _Target(lib, lo.GS_RGBA32F)
+        if self._blurred is None:
+            self._blurred = _Target(lib)
+        p = blur.p
+        for target, technique, src in ((self._gauss_h, b"GaussH", tex),
+                                       (self._blurred, b"GaussV", None)):
+            if src is None:
+                src = self._gauss_h.texture
+            if not target.begin(sw, sh):
+                return None
+            lib.gs_effect_set_texture(p["image"], src)
+            lib.gs_effect_set_texture(p["weight"], self._weight.texture)
+            lib.gs_effect_set_vec2(p["size"], self._vec2.set(sw, sh).ptr)
+            lib.gs_effect_set_float(p["radius"], radius)
+            lib.gs_effect_set_float(p["sigma"], float(geo.sigma_small))
+            while lib.gs_effect_loop(blur.ptr, technique):
+                lib.gs_draw_sprite(src, 0, sw, sh)
+            target.end()
+        return self._blurred.texture
+
+    # ------------------------------------------------------------------ pictures
+    def _fitted_image(self, path: str, w: int, h: int) -> int:
+        """The background picture cover-fitted to w x h (imageio.cover_fit): scaled with area
+        averaging when shrinking, bilinear when enlarging, centre-cropped. Cached until the
+        file, its modification time or the output size changes."""
+        lib = self.lib
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            raise GpuError(f"background image not found: {path}") from None
+        key = (path, mtime)
+        if self._image_key != key:
+            if self._image_tex:
+                lib.gs_texture_destroy(self._image_tex)
+                self._image_tex = None
+            self._image_key = self._fit_key = None
+            tex = lib.gs_texture_create_from_file(path.encode())
+            if not tex:
+                raise GpuError(f"cannot read background image {path} "
+                               "(expected a PNG, JPEG, BMP, WebP or TIFF picture)")
+            self._image_tex = tex
+            self._image_size = (lib.gs_texture_get_width(tex), lib.gs_texture_get_height(tex))
+            self._image_key = key
+        fit_key = (key, w, h)
+        if self._fit is not None and self._fit_key == fit_key:
+            return self._fit.texture
+        iw, ih = self._image_size
+        scale = max(w / iw, h / ih)
+        nw, nh = max(w, int(round(iw * scale))), max(h, int(round(ih * scale)))
+        x0, y0 = (nw - w) // 2, (nh - h) // 2
+        if self._fit is None:
+            self._fit = _Target(lib)
+        if not self._fit.begin(w, h):
+            raise GpuError("could not render the background image")
+        lib.gs_matrix_push()
+        lib.gs_matrix_translate3f(-float(x0), -float(y0), 0.0)
+        if scale < 1:
+            area = lib.obs_get_base_effect(OBS_EFFECT_AREA)
+            lib.gs_effect_set_texture(lib.gs_effect_get_param_by_name(area, b"image"), self._image_tex)
+            lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension"),
+                                   self._vec2.set(iw, ih).ptr)
+            lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension_i"),
+                                   self._vec2.set(1.0 / iw, 1.0 / ih).ptr)
+            while lib.gs_effect_loop(area, b"Draw"):
+                lib.gs_draw_sprite(self._image_tex, 0, nw, nh)
+        else:
+            self._draw_default(self._image_tex, nw, nh)
+        lib.gs_matrix_pop()
+        self._fit.end()
+        self._fit_key = fit_key
+        return self._fit.texture
+
+    # ------------------------------------------------------------------ debugging
+    def read_texture(self, tex: int, w: int, h: int) -> Optional[bytes]:
+        """Synchronous full readback of an RGBA texture as w*h*4 bytes (test hook; slow)."""
+        lib = self.lib
+        surf = lib.gs_stagesurface_create(w, h, lo.GS_RGBA)
+        if not surf:
+            return None
+        try:
+            lib.gs_stage_texture(surf, tex)
+            ptr, linesize = C.c_void_p(), C.c_uint32()
+            if not lib.gs_stagesurface_map(surf, C.byref(ptr), C.byref(linesize)):
+                return None
+            try:
+                rows = [C.string_at(ptr.value + y * linesize.value, w * 4) for y in range(h)]
+            finally:
+                lib.gs_stagesurface_unmap(surf)
+            return b"".join(rows)
+        finally:
+            lib.gs_stagesurface_destroy(surf)

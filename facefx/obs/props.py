@@ -1,0 +1,205 @@
+"""The FaceFX filter's OBS settings: keys, defaults, the properties panel, and the mapping to
+facefx.settings.Settings.
+
+OBS stores filter settings as flat key/value data in the scene collection. FaceFX keeps the
+OBS keys here and converts them into the frozen Settings the worker and the renderers use
+(`settings_from_values`), so every value is validated by the same code as the command line.
+Percentages are shown as whole-number sliders with units; colours use OBS's colour picker
+(0xAABBGGRR integers).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from ..settings import Settings, SettingsError, color_to_obs
+from .libobs import (OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_CHECKABLE,
+                     OBS_GROUP_NORMAL, OBS_PATH_FILE, OBS_TEXT_INFO)
+
+# Keys. A checkable group's own name is the boolean that turns the effect on.
+K_BACKGROUND = "background"
+K_BG_MODE = "bg_mode"
+K_BG_BLUR = "bg_blur"
+K_BG_IMAGE = "bg_image"
+K_BG_COLOR = "bg_color"
+K_HOLO_COLOR = "holo_color"
+K_SEG_MODEL = "seg_model"
+K_SEG_WIDTH = "seg_width"
+K_SEG_SMOOTHING = "seg_smoothing"
+K_SEG_THRESHOLD = "seg_threshold"
+K_SEG_SOFTNESS = "seg_softness"
+K_SYNC = "keep_in_sync"
+K_STATUS = "status"
+K_REFRESH = "refresh"
+# Test hooks, honoured only when FACEFX_DEBUG_DIR is set (see filter.DebugHooks).
+K_DEBUG_FREEZE = "debug_freeze"
+K_DEBUG_TIME = "debug_time"
+K_DEBUG_MASK = "debug_mask"
+
+BG_MODES = (("blur", "Blur"), ("image", "Image"), ("color", "Colour"),
+            ("transparent", "Transparent (cut-out)"), ("hologram", "Hologram"))
+SEG_MODELS = (("landscape", "Landscape (fast, 256x144)"), ("general", "General (256x256)"))
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*.*)"
+
+# Effects that can be toggled: (checkable group key, hotkey name, hotkey description).
+EFFECTS = ((K_BACKGROUND, "facefx.toggle_background", "FaceFX: toggle virtual background"),)
+
+_DEF = Settings()
+# OBS-side defaults: a newly added filter blurs the background right away.
+DEFAULTS: Dict[str, Any] = {
+    K_BACKGROUND: True,
+    K_BG_MODE: "blur",
+    K_BG_BLUR: int(_DEF.background.blur),
+    K_BG_IMAGE: "",
+    K_BG_COLOR: color_to_obs(_DEF.background.color),
+    K_HOLO_COLOR: color_to_obs(_DEF.background.hologram_color),
+    K_SEG_MODEL: _DEF.segmentation.model,
+    K_SEG_WIDTH: _DEF.segmentation.analysis_width,
+    K_SEG_SMOOTHING: int(round(_DEF.segmentation.smoothing * 100)),
+    K_SEG_THRESHOLD: int(round(_DEF.segmentation.threshold * 100)),
+    K_SEG_SOFTNESS: int(round(_DEF.segmentation.softness * 100)),
+    K_SYNC: False,
+}
+VALUE_KEYS = tuple(DEFAULTS)
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """What one FaceFX filter is set to: the validated Settings plus OBS-only options."""
+
+    settings: Settings
+    keep_in_sync: bool = False
+
+
+def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
+    """Convert the filter's OBS values to a validated FilterConfig.
+
+    Raises SettingsError (one line naming the bad value and what is expected)."""
+    v = dict(DEFAULTS)
+    v.update({k: values[k] for k in values if k in DEFAULTS})
+    mode = str(v[K_BG_MODE]) if v[K_BACKGROUND] else "none"
+    data = {
+        "segmentation": {
+            "model": str(v[K_SEG_MODEL]),
+            "analysis_width": int(v[K_SEG_WIDTH]),
+            "smoothing": float(v[K_SEG_SMOOTHING]) / 100.0,
+            "threshold": float(v[K_SEG_THRESHOLD]) / 100.0,
+            "softness": float(v[K_SEG_SOFTNESS]) / 100.0,
+        },
+        "background": {
+            "mode": mode,
+            "blur": float(v[K_BG_BLUR]),
+            "image": str(v[K_BG_IMAGE] or ""),
+            "color": int(v[K_BG_COLOR]) & 0xFFFFFFFF,
+            "hologram_color": int(v[K_HOLO_COLOR]) & 0xFFFFFFFF,
+        },
+    }
+    settings = Settings.from_dict(data)
+    image = settings.background.image
+    if settings.background.mode in ("image", "hologram") and image and not os.path.isfile(image):
+        raise SettingsError(f"background image not found: {image} (expected a picture file)")
+    return FilterConfig(settings, bool(v[K_SYNC]))
+
+
+def analysis_size(width: int, height: int, analysis_width: int) -> Tuple[int, int]:
+    """Size frames are downscaled to before analysis (same rule as facefx.analysis)."""
+    aw = min(analysis_width, width)
+    ah = max(2, int(round(height * aw / width)))
+    return aw, ah
+
+
+# ---------------------------------------------------------------------------- OBS glue
+def read_values(lib: Any, data: int) -> Dict[str, Any]:
+    """Read the FaceFX keys from an obs_data_t* into a plain dict."""
+    out: Dict[str, Any] = {}
+    for key, default in DEFAULTS.items():
+        k = key.encode()
+        if isinstance(default, bool):
+            out[key] = bool(lib.obs_data_get_bool(data, k))
+        elif isinstance(default, int):
+            out[key] = int(lib.obs_data_get_int(data, k))
+        else:
+            out[key] = lib.get_str(data, key)
+    return out
+
+
+def set_defaults(lib: Any, data: int) -> None:
+    for key, default in DEFAULTS.items():
+        k = key.encode()
+        if isinstance(default, bool):
+            lib.obs_data_set_default_bool(data, k, default)
+        elif isinstance(default, int):
+            lib.obs_data_set_default_int(data, k, default)
+        else:
+            lib.obs_data_set_default_string(data, k, str(default).encode())
+
+
+_VISIBLE_BY_MODE = {
+    K_BG_BLUR: ("blur",),
+    K_BG_IMAGE: ("image", "hologram"),
+    K_BG_COLOR: ("color",),
+    K_HOLO_COLOR: ("hologram",),
+}
+
+
+def apply_mode_visibility(lib: Any, props: int, mode: str) -> None:
+    for key, modes in _VISIBLE_BY_MODE.items():
+        prop = lib.obs_properties_get(props, key.encode())
+        if prop:
+            lib.obs_property_set_visible(prop, mode in modes)
+
+
+def build_properties(lib: Any, fid: int, callbacks: Mapping[str, int], status: str,
+                     status_kind: int, mode: Optional[str]) -> int:
+    """Create the filter's obs_properties_t*.
+
+    callbacks: stable C pointers from the registry ('button', 'modified'); fid is passed back to
+    them as their private data."""
+    p = lib.obs_properties_create()
+    b = lambda s: s.encode("utf-8")  # noqa: E731
+
+    status_prop = lib.obs_properties_add_text(p, b(K_STATUS), b(status), OBS_TEXT_INFO)
+    lib.obs_property_text_set_info_type(status_prop, status_kind)
+    lib.obs_property_text_set_info_word_wrap(status_prop, True)
+    lib.obs_properties_add_button(p, b(K_REFRESH), b("Refresh status"), callbacks["button"])
+    lib.obs_property_set_long_description(
+        lib.obs_properties_get(p, b(K_REFRESH)),
+        b("The status line shows the worker's state, the analysis rate, the time each stage "
+          "takes, how many frames the mask lags the video, and the last error."))
+
+    bg = lib.obs_properties_create()
+    mode_list = lib.obs_properties_add_list(bg, b(K_BG_MODE), b("Background"),
+                                            OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
+    for value, label in BG_MODES:
+        lib.obs_property_list_add_string(mode_list, b(label), b(value))
+    lib.obs_property_set_modified_callback2(mode_list, callbacks["modified"], fid)
+    blur = lib.obs_properties_add_int_slider(bg, b(K_BG_BLUR), b("Blur strength"), 0, 100, 1)
+    lib.obs_property_int_set_suffix(blur, b(" %"))
+    lib.obs_properties_add_path(bg, b(K_BG_IMAGE), b("Background image"), OBS_PATH_FILE,
+                                b(IMAGE_FILTER), None)
+    lib.obs_properties_add_color(bg, b(K_BG_COLOR), b("Background colour"))
+    lib.obs_properties_add_color(bg, b(K_HOLO_COLOR), b("Hologram colour"))
+    lib.obs_properties_add_group(p, b(K_BACKGROUND), b("Virtual background"), OBS_GROUP_CHECKABLE, bg)
+    if mode:
+        apply_mode_visibility(lib, bg, mode)
+
+    seg = lib.obs_properties_create()
+    model = lib.obs_properties_add_list(seg, b(K_SEG_MODEL), b("Model"),
+                                        OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
+    for value, label in SEG_MODELS:
+        lib.obs_property_list_add_string(model, b(label), b(value))
+    width = lib.obs_properties_add_int_slider(seg, b(K_SEG_WIDTH), b("Analysis width"), 128, 640, 16)
+    lib.obs_property_int_set_suffix(width, b(" px"))
+    for key, label, lo_, hi in ((K_SEG_SMOOTHING, "Mask smoothing", 0, 100),
+                                (K_SEG_THRESHOLD, "Edge threshold", 5, 95),
+                                (K_SEG_SOFTNESS, "Edge softness", 0, 100)):
+        prop = lib.obs_properties_add_int_slider(seg, b(key), b(label), lo_, hi, 1)
+        lib.obs_property_int_set_suffix(prop, b(" %"))
+    sync = lib.obs_properties_add_bool(seg, b(K_SYNC), b("Keep mask in sync (delays video)"))
+    lib.obs_property_set_long_description(
+        sync, b("Delays the video by the measured analysis latency (a few frames) so the mask "
+                "lines up with the pixels exactly."))
+    lib.obs_properties_add_group(p, b("segmentation"), b("Person segmentation"), OBS_GROUP_NORMAL, seg)
+    return p
+
