@@ -95,6 +95,38 @@ class Ours:
         self.renderer.close()
 
 
+class Pipelined:
+    """FaceFX's path with analysis of frame N+1 overlapping the composite of frame N, as a
+    video pipeline runs it: the per-frame cost is then the slower stage, not the sum."""
+
+    def __init__(self, settings: Settings) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        self.settings = settings
+        self.engine = Engine(settings)
+        self.renderer = CpuRenderer()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="facefx-bench-analysis")
+        self.pending = None
+
+    def run(self, frames: List[np.ndarray], n: int) -> Dict[str, float]:
+        """Process n frames; return per-frame wall time statistics (ms between outputs)."""
+        h, w = frames[0].shape[:2]
+        nxt = self.pool.submit(self.engine.analyze, frames[0], 0.0)
+        stamps = []
+        for i in range(n):
+            frame = frames[i % len(frames)]
+            analysis = nxt.result()
+            nxt = self.pool.submit(self.engine.analyze, frames[(i + 1) % len(frames)], (i + 1) / 30.0)
+            self.renderer.render(frame, build_plan(analysis, self.settings, i / 30.0, w, h))
+            stamps.append(time.perf_counter())
+        nxt.result()
+        return _stats(list(np.diff(stamps) * 1000.0))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.engine.close()
+        self.renderer.close()
+
+
 class Tutorial:
     """The pipeline most webcam-effect tutorials show, kept faithful on purpose."""
 
@@ -204,14 +236,23 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
             finally:
                 ours.close()
             base = time_pipeline(tutorial, frames, max(20, args.frames // 2))
+            piped = Pipelined(settings)
+            try:
+                piped.run(frames, 10)
+                overlap = piped.run(frames, args.frames)
+            finally:
+                piped.close()
             speedup = base["total"]["median"] / mine["total"]["median"]
             report["resolutions"][f"{w}x{h}"] = {"facefx_ms": mine, "tutorial_ms": base,
+                                                 "facefx_pipelined_ms_per_frame": overlap,
                                                  "speedup_vs_baseline": speedup}
 
             def cell(d, k):
                 return f"{d[k]['median']:6.2f}/{d[k]['p95']:6.2f}" if k in d else f"{'-':>13}"
             say(f"{w}x{h:<5} {'facefx':>9} {cell(mine, 'resize')} {cell(mine, 'segmentation')} "
                 f"{cell(mine, 'composite')} {cell(mine, 'total')}")
+            say(f"{'':>10} {'pipelined':>9} {'':>13} {'':>13} {'':>13} {cell({'t': overlap}, 't')}  "
+                f"(analysis of the next frame overlaps this frame's composite)")
             say(f"{'':>10} {'tutorial':>9} {cell(base, 'resize')} {cell(base, 'segmentation')} "
                 f"{cell(base, 'composite')} {cell(base, 'total')}  {speedup:5.2f}x")
     finally:
@@ -221,8 +262,10 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
     report["segment_composite_720p_ms"] = r720["facefx_ms"]["total"]["median"]
     report["segment_composite_720p_p95_ms"] = r720["facefx_ms"]["total"]["p95"]
     report["speedup_vs_baseline"] = r720["speedup_vs_baseline"]
-    say(f"segmentation + composite at 1280x720: {report['segment_composite_720p_ms']:.2f} ms median "
-        f"(target <= 8 ms), {report['speedup_vs_baseline']:.2f}x the tutorial pipeline (target >= 3x)")
+    report["segment_composite_720p_pipelined_ms"] = r720["facefx_pipelined_ms_per_frame"]["median"]
+    say(f"segmentation + composite at 1280x720: {report['segment_composite_720p_ms']:.2f} ms median one "
+        f"frame after another, {report['segment_composite_720p_pipelined_ms']:.2f} ms per frame pipelined "
+        f"(target <= 8 ms); {report['speedup_vs_baseline']:.2f}x the tutorial pipeline (target >= 3x)")
 
     frames720 = make_frames(1280, 720)
     if args.file_frames:

@@ -177,12 +177,14 @@ class CpuRenderer:
         # person anyway) while their colours stay out of the background at the edges.
         weight = cv2.resize(small_mask, (sw, sh), interpolation=cv2.INTER_AREA)
         weight = np.maximum((255.0 - weight.astype(np.float32)) * (1.0 / 255.0), BLUR_WEIGHT_FLOOR)
-        pre = np.empty((sh, sw, 4), np.float32)
-        np.multiply(small, weight[:, :, None], out=pre[:, :, :3])
-        pre[:, :, 3] = weight
+        pre = cv2.cvtColor(small, cv2.COLOR_RGB2RGBA).astype(np.float32)   # (r, g, b, 255)
+        pre[:, :, 3] = 1.0
+        pre = cv2.multiply(pre, cv2.merge((weight, weight, weight, weight)))  # (rgb*w, w)
         k = (geo.ksize, geo.ksize)
         pre = cv2.GaussianBlur(pre, k, geo.sigma_small, borderType=cv2.BORDER_REFLECT)
-        bg_small = (pre[:, :, :3] / pre[:, :, 3:4] + 0.5).clip(0, 255).astype(np.uint8)
+        alpha = pre[:, :, 3].copy()
+        bg_small = cv2.divide(cv2.cvtColor(pre, cv2.COLOR_RGBA2RGB), cv2.merge((alpha, alpha, alpha)),
+                              dtype=cv2.CV_8U)
         cv2.resize(bg_small, (w, h), dst=b.bg, interpolation=cv2.INTER_LINEAR)
         self._color_key = None
         return b.bg
