@@ -83,7 +83,7 @@ class CpuRenderer:
             b.out4[:, :, 3] = b.mask
             return b.out4
         if layer.mode == "hologram":
-            return self._hologram(frame, layer, b)
+            return self._hologram(frame, layer, plan.mask, plan.edge[0], b)
         bg = self.background(frame, layer, plan.mask, b)
         if bg is b.bg and layer.mode == "blur":
             out = bg                      # per-frame buffer of ours: blend in place
@@ -201,30 +201,39 @@ class CpuRenderer:
             self._images = {key: img}  # keep only the current one
         return img
 
-    def _hologram(self, frame: np.ndarray, layer: BackgroundLayer, b: _Buffers) -> np.ndarray:
+    def _hologram(self, frame: np.ndarray, layer: BackgroundLayer, small_mask: np.ndarray,
+                  edge_lo: float, b: _Buffers) -> np.ndarray:
         holo: Hologram = layer.hologram  # type: ignore[assignment]
         h, w = frame.shape[:2]
         if layer.image:
             backdrop = self._image(layer.image, w, h)
         else:
-            b.bg[:] = HOLOGRAM_BACKDROP
-            self._color_key = None
-            backdrop = b.bg
-        # Tinted person: luma -> tint ramp (with flicker) through a lookup table.
-        cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY, dst=b.gray)
-        cv2.cvtColor(b.gray, cv2.COLOR_GRAY2RGB, dst=b.step)
-        cv2.LUT(b.step, hologram_lut(holo), dst=b.tinted)
-        # Ghost: the tinted person shifted right by dx, faint, over the backdrop.
+            backdrop = self.background(frame, BackgroundLayer("color", color=HOLOGRAM_BACKDROP), small_mask, b)
+        out = b.out
+        np.copyto(out, backdrop)
+        box = person_box(small_mask, edge_lo, w, h)
+        if box is None:
+            return out
         dx = min(holo.ghost_offset, w - 1)
-        b.ghost[:, :dx] = 0
-        b.ghost[:, dx:] = b.tinted[:, :w - dx]
-        b.rows[:, :dx] = 0
-        np.multiply(b.mask[:, :w - dx], holo.ghost_alpha, out=b.rows[:, dx:], casting="unsafe")
-        self._blend(b.ghost, backdrop, b.rows, b, b.step)
+        y0, y1, x0, x1 = box
+        x1g = min(w, x1 + dx)
+        ys = slice(y0, y1)
+        # Tinted person: luma -> tint ramp (with flicker), one affine colour transform.
+        tinted = b.tinted[ys, x0:x1g]
+        cv2.transform(frame[ys, x0:x1g], hologram_matrix(holo), dst=tinted)
+        # Ghost: the tinted person shifted right by dx, faint, over the backdrop.
+        gw = x1g - x0 - dx
+        ghost, ghost_a = b.ghost[ys, x0 + dx:x1g], b.rows[ys, x0 + dx:x1g]
+        np.copyto(ghost, tinted[:, :gw])
+        cv2.convertScaleAbs(b.mask[ys, x0:x0 + gw], dst=ghost_a, alpha=holo.ghost_alpha)
+        self._blend(ghost, out[ys, x0 + dx:x1g], ghost_a, b, out[ys, x0 + dx:x1g])
         # Person: opacity modulated by scan lines scrolling down the frame.
-        rowf = hologram_rows(holo, h)
-        np.multiply(b.mask, rowf[:, None], out=b.alpha, casting="unsafe")
-        return self._blend(b.tinted, b.step, b.alpha, b, b.out)
+        rows = np.round(hologram_rows(holo, h)[ys] * 255.0).astype(np.uint8)[:, None]
+        scan = cv2.resize(rows, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+        alpha = b.alpha[ys, x0:x1]
+        cv2.multiply(b.mask[ys, x0:x1], scan, dst=alpha, scale=1.0 / 255.0)
+        self._blend(tinted[:, :x1 - x0], out[ys, x0:x1], alpha, b, out[ys, x0:x1])
+        return out
 
 
 def person_box(small_mask: np.ndarray, edge_lo: float, width: int, height: int) -> Optional[Tuple[int, int, int, int]]:
@@ -263,13 +272,14 @@ def edge_lut(lo: float, hi: float) -> np.ndarray:
     return np.clip(t * t * (3.0 - 2.0 * t) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def hologram_lut(holo: Hologram) -> np.ndarray:
-    """256-entry RGB table: luma -> tinted colour, 0.25..1.25 of the tint times the flicker."""
-    lum = np.arange(256, dtype=np.float32) / 255.0
-    ramp = (0.25 + lum) * holo.brightness
-    tint = np.asarray(holo.tint, np.float32)
-    lut = np.clip(ramp[:, None] * tint[None, :] + 0.5, 0, 255).astype(np.uint8)
-    return lut.reshape(256, 1, 3)
+def hologram_matrix(holo: Hologram) -> np.ndarray:
+    """3x4 affine RGB transform: tint * (0.25 + luma) * flicker, luma = Rec.601 weights / 255."""
+    tint = np.asarray(holo.tint, np.float64) * holo.brightness
+    luma = np.array([0.299, 0.587, 0.114]) / 255.0
+    m = np.zeros((3, 4))
+    m[:, :3] = tint[:, None] * luma[None, :]
+    m[:, 3] = tint * 0.25
+    return m
 
 
 def hologram_rows(holo: Hologram, height: int) -> np.ndarray:
