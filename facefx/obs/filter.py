@@ -174,6 +174,23 @@ class FilterInstance:
         finally:
             lib.obs_data_release(data)
 
+    def _register_hotkeys(self) -> None:
+        """One hotkey per effect, registered on the filtered source: libobs gives private
+        sources (which filters are) no hotkeys. The name carries the filter's name, so two
+        FaceFX filters on one source get separate hotkeys; OBS saves the bindings with the
+        source. Unregistered when the filter is removed (the source outlives it)."""
+        parent = self.lib.obs_filter_get_parent(self.source)
+        if not parent:
+            return
+        cb = holder().callbacks["hotkey"]
+        ids = []
+        for index, (_, name, description) in enumerate(P.EFFECTS):
+            ids.append(self.lib.obs_hotkey_register_source(
+                parent, ("%s.%s" % (name, self.name())).encode(),
+                ("%s (%s)" % (description, self.name())).encode(), cb,
+                (self.fid << HOTKEY_SHIFT) | index))
+        _hotkeys()[self.fid] = ids
+
     # ------------------------------------------------------------------ status
     def status(self) -> tuple:
         """(text, kind) for the status line."""
@@ -229,6 +246,8 @@ class FilterInstance:
         if now - self._last_poll < STATUS_POLL_S:
             return
         self._last_poll = now
+        if self.fid not in _hotkeys():
+            self._register_hotkeys()
         client = self.plugin.client
         st = client.status() if client is not None else None
         key = (st.state if st else None, st.last_error if st else None, self.error)
@@ -276,10 +295,11 @@ class FilterInstance:
             r.stage_analysis(frame, w, h, aw, ah, seq)
             r.map_staged(channel.submit)
         mask = self._next_mask(seq, frozen)
-        out_tex = frame
+        out_tex, shown = frame, seq
         if mask is not None and cfg.keep_in_sync:
-            out_tex, _ = r.delayed_frame(mask.frame_seq)
-            out_tex = out_tex or frame
+            out_tex, shown = r.delayed_frame(mask.frame_seq)
+            if out_tex is None:
+                out_tex, shown = frame, seq
         if self.t0_ns is None:
             self.t0_ns = lib.obs_get_video_frame_time()
         t = (lib.obs_get_video_frame_time() - self.t0_ns) / 1e9
@@ -291,7 +311,7 @@ class FilterInstance:
             plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
                               cfg.settings, t, w, h)
             if frozen and not self._dumped:
-                self._dump(plan, out_tex, w, h)
+                self._dump(plan, out_tex, w, h, shown)
             r.draw(plan, out_tex)
         except GpuError as exc:
             if self.error != str(exc):
@@ -329,7 +349,7 @@ class FilterInstance:
         return best or self.history[0]
 
     # ------------------------------------------------------------------ test hooks
-    def _dump(self, plan: Any, frame_tex: int, w: int, h: int) -> None:
+    def _dump(self, plan: Any, frame_tex: int, w: int, h: int, shown_seq: int) -> None:
         """Write the exact inputs of the frozen frame (mask, time, settings, input pixels) so a
         test can render the same frame with the CPU renderer."""
         mask = plan.mask
@@ -343,7 +363,8 @@ class FilterInstance:
         with open(base + ".frame", "wb") as fh:
             fh.write(pixels)
         info = {"width": w, "height": h, "time": plan.time, "mask_size": [mask.width, mask.height],
-                "mask_seq": mask.seq, "settings": self.config.settings.to_dict() if self.config else None}
+                "mask_seq": mask.seq, "mask_frame_seq": mask.frame_seq, "shown_frame_seq": shown_seq,
+                "keep_in_sync": bool(self.config and self.config.keep_in_sync), "settings": self.config.settings.to_dict() if self.config else None}
         tmp = base + ".json.tmp"
         with open(tmp, "w") as fh:
             json.dump(info, fh)
@@ -390,6 +411,20 @@ class FilterInstance:
         self.release_gpu()
 
 
+def _hotkeys() -> Dict[int, List[int]]:
+    """filter id -> registered hotkey ids; kept in the registry holder so that hotkeys
+    registered before a script reload are not registered twice."""
+    st = holder()
+    if not hasattr(st, "hotkeys"):
+        st.hotkeys = {}
+    return st.hotkeys
+
+
+def unregister_hotkeys(lib: lo.Libobs, fid: int) -> None:
+    for hotkey_id in _hotkeys().pop(fid, ()):
+        lib.obs_hotkey_unregister(hotkey_id)
+
+
 class Plugin:
     """Everything one loaded copy of the script owns: the worker client and the filters.
 
@@ -423,22 +458,10 @@ class Plugin:
     def create(self, fid: int, source: int) -> None:
         inst = FilterInstance(self, fid, source)
         self.filters[fid] = inst
-        st = holder()
-        hotkeys = getattr(st, "hotkeys", None)
-        if hotkeys is None:
-            hotkeys = st.hotkeys = {}
-        if fid not in hotkeys:
-            ids = []
-            for index, (_, name, description) in enumerate(P.EFFECTS):
-                ids.append(self.lib.obs_hotkey_register_source(
-                    source, name.encode(), description.encode(), st.callbacks["hotkey"],
-                    (fid << HOTKEY_SHIFT) | index))
-            hotkeys[fid] = ids
         inst.load_settings()   # libobs does not call update() after create()
 
     def destroy(self, fid: int) -> None:
-        holder_hotkeys = getattr(holder(), "hotkeys", {})
-        holder_hotkeys.pop(fid, None)   # OBS frees a source's hotkeys with the source
+        unregister_hotkeys(self.lib, fid)
         inst = self.filters.pop(fid, None)
         if inst is not None:
             inst.close()
@@ -479,6 +502,7 @@ class Plugin:
             self.lib.obs_source_skip_video_filter(inst.source)
 
     def filter_remove(self, fid: int) -> None:
+        unregister_hotkeys(self.lib, fid)
         inst = self.filters.get(fid)
         if inst is not None:
             inst.release_channel()

@@ -207,7 +207,10 @@ Preset=ultrafast
         env.update({"HOME": self.home, "DISPLAY": f":{self.display}", "QT_QPA_PLATFORM": "xcb",
                     "LIBGL_ALWAYS_SOFTWARE": "1", "FACEFX_DEBUG_DIR": self.debug_dir,
                     "XDG_CONFIG_HOME": os.path.join(self.home, ".config")})
-        for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
+        # opencv-python sets QT_QPA_PLATFORM_PLUGIN_PATH to its own Qt plugins when imported;
+        # OBS would then fail to load its xcb platform plugin.
+        for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QT_QPA_PLATFORM_PLUGIN_PATH",
+                    "QT_QPA_FONTDIR", "QT_PLUGIN_PATH"):
             env.pop(key, None)
         env.update(self.extra_env)
         first = next(iter(self.collections))

@@ -1,0 +1,306 @@
+"""The FaceFX filter in a real, headless OBS Studio, driven through obs-websocket.
+
+One OBS session serves the whole module (starting OBS and the worker costs seconds); tests
+run in file order and the last ones reload the script and shut OBS down. Screenshots are
+compared with facefx/render/cpu.py on exactly the input the filter used (its frozen debug
+dump: mask, time, settings and input pixels).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from facefx.render.cpu import CpuRenderer
+from facefx.scene import build_plan
+from facefx.settings import Settings
+
+from .conftest import require_obs
+from .harness import (ASTRONAUT, ObsSession, facefx_filter, image_source, mapped_libraries,
+                      media_source, pid_alive, process_children)
+
+MODES = [
+    ("color", {"bg_color": 0xFF40B100}),
+    ("blur", {"bg_blur": 50}),
+    ("blur", {"bg_blur": 12}),
+    ("image", {"bg_image": "@bg"}),
+    ("transparent", {}),
+    ("hologram", {}),
+    ("hologram", {"bg_image": "@bg"}),
+]
+
+
+class _Analysis:
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = mask
+
+
+def _make_background(path: str) -> None:
+    """A 1600x1000 picture (shrunk with area averaging when cover-fitted to 512x512)."""
+    yy, xx = np.mgrid[0:1000, 0:1600]
+    img = np.dstack([xx * 255 // 1600, yy * 255 // 1000, (xx + yy) % 97 * 2]).astype(np.uint8)
+    cv2.circle(img, (800, 500), 200, (255, 255, 255), 15)
+    cv2.imwrite(path, img)
+
+
+def _make_clip(path: str) -> None:
+    """A 3 s 512x288 clip panning over the astronaut photo."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", ASTRONAUT, "-t", "3",
+                    "-r", "30", "-vf", "crop=512:288:0:'mod(n*3,224)'", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", path], check=True)
+
+
+@pytest.fixture(scope="module")
+def obs():
+    require_obs()
+    session = ObsSession({
+        "Main": [
+            image_source("Photo", ASTRONAUT, [facefx_filter("FaceFX", bg_mode="color")]),
+            media_source("Clip", "@clip", [facefx_filter("ClipFX", bg_mode="color")]),
+            image_source("Photo2", ASTRONAUT, [facefx_filter("FaceFX2", bg_mode="blur")]),
+        ],
+        # The same kind of filter in a collection that does not load the script.
+        "NoScript": [image_source("Photo", ASTRONAUT, [facefx_filter("FaceFX", bg_mode="color")])],
+    }, script_map={"NoScript": []})
+    bg, clip = os.path.join(session.tmp, "bg.png"), os.path.join(session.tmp, "clip.mp4")
+    _make_background(bg)
+    _make_clip(clip)
+    for sources in session.collections.values():
+        for src in sources:
+            if src["settings"].get("local_file") == "@clip":
+                src["settings"]["local_file"] = clip
+    session.assets = {"@bg": bg, "@clip": clip}
+    session.start()
+    try:
+        yield session
+    finally:
+        session.stop()
+        session.cleanup()
+
+
+def _raw_astronaut() -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(ASTRONAUT, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _cpu_reference(dump: dict) -> np.ndarray:
+    settings = Settings.from_dict(dump["settings"])
+    plan = build_plan(_Analysis(dump["mask"]), settings, dump["time"], dump["width"], dump["height"])
+    frame = np.ascontiguousarray(dump["frame"][:, :, :3])
+    with CpuRenderer(threads=1) as cpu:
+        return cpu.render(frame, plan).copy()
+
+
+def _assert_matches_cpu(shot: np.ndarray, dump: dict) -> None:
+    ref = _cpu_reference(dump)
+    n = ref.shape[2]
+    assert shot.shape[:2] == ref.shape[:2]
+    diff = np.abs(shot[:, :, :n].astype(np.int16) - ref.astype(np.int16)).max(axis=2)
+    # The GPU path rounds like the CPU path; what remains is bilinear-filter precision, which
+    # the steep smoothstep at the person's edge can amplify on a few edge pixels.
+    assert diff.mean() < 1.0, f"mean difference {diff.mean():.3f} (expected < 1)"
+    assert np.percentile(diff, 99) <= 4, f"99th percentile {np.percentile(diff, 99)}"
+    assert (diff > 12).mean() < 0.002, f"{(diff > 12).sum()} pixels differ by more than 12"
+    # ... and the effect is really there: the reference differs from the input frame.
+    changed = np.abs(ref[:, :, :3].astype(np.int16) - dump["frame"][:, :, :3]).max(axis=2) > 4
+    if n == 4:
+        changed |= ref[:, :, 3] < 250
+    assert changed.mean() > 0.05, "the effect barely changes the frame; the comparison proves nothing"
+
+
+def _status(obs: ObsSession, name: str) -> dict:
+    return obs.wait_for(lambda: obs.filter_status(name), 10, f"status of {name}")
+
+
+def test_filter_registered_once_without_ml_in_obs_process(obs):
+    obs.wait_results("FaceFX", 3)
+    kinds = [f["filterKind"] for f in obs.client.get_source_filter_list("Photo").filters]
+    assert kinds == ["facefx_filter"]
+    assert obs.log_text().count("registered filter type facefx_filter") == 1
+    heavy = [lib for lib in mapped_libraries(obs.pid)
+             if any(k in lib for k in ("numpy", "/cv2/", "mediapipe", "opencv"))]
+    assert heavy == [], f"OBS's process maps ML libraries: {heavy}"
+    assert _status(obs, "FaceFX")["heavy_modules"] == []
+
+
+@pytest.mark.parametrize("mode,extra", MODES, ids=[f"{m}-{i}" for i, (m, _) in enumerate(MODES)])
+def test_image_source_matches_cpu_renderer(obs, mode, extra):
+    values = {"background": True, "bg_mode": mode, "bg_image": "", "debug_freeze": False}
+    values.update({k: obs.assets.get(v, v) if isinstance(v, str) else v for k, v in extra.items()})
+    obs.set_filter("Photo", "FaceFX", values)
+    obs.wait_results("FaceFX", 2)
+    dump = obs.freeze("Photo", "FaceFX", 1.25)
+    try:
+        assert np.array_equal(dump["frame"][:, :, :3], _raw_astronaut()), "filter input is not the photo"
+        assert dump["settings"]["background"]["mode"] == mode
+        time.sleep(0.2)
+        _assert_matches_cpu(obs.screenshot("Photo"), dump)
+    finally:
+        obs.unfreeze("Photo", "FaceFX")
+
+
+def test_media_source_matches_cpu_renderer(obs):
+    obs.wait_results("ClipFX", 3)
+    a = obs.screenshot("Clip")
+    time.sleep(0.5)
+    b = obs.screenshot("Clip")
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 1, "the clip does not play"
+    obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_PAUSE")
+    try:
+        time.sleep(0.5)
+        dump = obs.freeze("Clip", "ClipFX", 0.5)
+        time.sleep(0.2)
+        shot = obs.screenshot("Clip")
+        assert shot.shape[:2] == (288, 512)
+        _assert_matches_cpu(shot, dump)
+    finally:
+        obs.unfreeze("Clip", "ClipFX")
+        obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_PLAY")
+
+
+def test_keep_mask_in_sync_shows_the_frame_the_mask_came_from(obs):
+    obs.set_filter("Clip", "ClipFX", {"keep_in_sync": True})
+    try:
+        obs.wait_results("ClipFX", 10)
+        st = _status(obs, "ClipFX")
+        assert "delayed" in st["status"], st["status"]
+        dump = obs.freeze("Clip", "ClipFX", 0.5)
+        obs.unfreeze("Clip", "ClipFX")
+        assert dump["keep_in_sync"] is True
+        assert dump["shown_frame_seq"] == dump["mask_frame_seq"], dump
+    finally:
+        obs.set_filter("Clip", "ClipFX", {"keep_in_sync": False})
+
+
+def test_two_filters_share_one_worker(obs):
+    a = obs.wait_results("FaceFX", 3)
+    b = obs.wait_results("FaceFX2", 3)
+    c = obs.wait_results("ClipFX", 3)
+    pids = {s["worker"]["pid"] for s in (a, b, c)}
+    assert len(pids) == 1 and None not in pids
+    workers = [p for p in process_children(obs.pid) if _cmdline(p).endswith("facefx.worker")
+               or "facefx.worker" in _cmdline(p)]
+    assert len(workers) == 1, workers
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def test_live_settings_change_is_applied_without_restarting_the_worker(obs):
+    before = _status(obs, "FaceFX2")["worker"]
+    obs.set_filter("Photo2", "FaceFX2", {"bg_mode": "color", "bg_color": 0xFF0000FF})  # red
+    obs.wait_results("FaceFX2", 2)
+    shot = obs.screenshot("Photo2")
+    assert tuple(shot[5, 5, :3]) == (255, 0, 0), shot[5, 5]
+    obs.set_filter("Photo2", "FaceFX2", {"bg_color": 0xFFFF0000})                       # blue
+    time.sleep(0.3)
+    assert tuple(obs.screenshot("Photo2")[5, 5, :3]) == (0, 0, 255)
+    obs.set_filter("Photo2", "FaceFX2", {"seg_threshold": 60, "seg_softness": 20})
+    obs.wait_results("FaceFX2", 2)
+    after = _status(obs, "FaceFX2")["worker"]
+    assert after["pid"] == before["pid"] and after["restarts"] == before["restarts"]
+
+
+def test_invalid_settings_pass_video_through_with_a_status_error(obs):
+    obs.set_filter("Photo2", "FaceFX2", {"bg_mode": "image", "bg_image": ""})
+    try:
+        obs.wait_for(lambda: "image" in (obs.filter_status("FaceFX2") or {}).get("error", ""), 10,
+                     "the settings error in the status")
+        st = obs.filter_status("FaceFX2")
+        assert "needs a background image path" in st["error"]
+        assert np.array_equal(obs.screenshot("Photo2")[:, :, :3], _raw_astronaut())
+    finally:
+        obs.set_filter("Photo2", "FaceFX2", {"bg_mode": "color"})
+    obs.wait_for(lambda: not (obs.filter_status("FaceFX2") or {}).get("error"), 10, "the error to clear")
+
+
+def test_hotkey_toggles_the_background(obs):
+    names = obs.client.get_hotkey_list().hotkeys
+    for name in ("FaceFX", "FaceFX2", "ClipFX"):
+        assert f"facefx.toggle_background.{name}" in names, names
+
+    def enabled():
+        return obs.client.get_source_filter("Photo2", "FaceFX2").filter_settings.get("background", True)
+
+    assert enabled()
+    obs.client.trigger_hotkey_by_name("facefx.toggle_background.FaceFX2")
+    obs.wait_for(lambda: not enabled(), 5, "the hotkey to switch the background off")
+    time.sleep(0.3)
+    assert np.array_equal(obs.screenshot("Photo2")[:, :, :3], _raw_astronaut())
+    assert obs.client.get_source_filter("Photo", "FaceFX").filter_settings.get("background", True)
+    obs.client.trigger_hotkey_by_name("facefx.toggle_background.FaceFX2")
+    obs.wait_for(enabled, 5, "the hotkey to switch the background on again")
+
+
+def test_filter_removed_and_added_again(obs):
+    pid = _status(obs, "FaceFX2")["worker"]["pid"]
+    obs.client.remove_source_filter("Photo2", "FaceFX2")
+    time.sleep(0.3)
+    assert np.array_equal(obs.screenshot("Photo2")[:, :, :3], _raw_astronaut())
+    os.remove(os.path.join(obs.debug_dir, "FaceFX2.status.json"))
+    obs.client.create_source_filter("Photo2", "FaceFX2", "facefx_filter",
+                                    {"bg_mode": "color", "bg_color": 0xFF0000FF})
+    obs.wait_results("FaceFX2", 3)
+    assert tuple(obs.screenshot("Photo2")[5, 5, :3]) == (255, 0, 0)
+    assert _status(obs, "FaceFX2")["worker"]["pid"] == pid
+
+
+def test_worker_killed_mid_run_obs_keeps_rendering_and_effect_returns(obs):
+    st = obs.wait_results("FaceFX2", 2)
+    old = st["worker"]["pid"]
+    frames0 = obs.client.get_stats().render_total_frames
+    os.kill(old, signal.SIGKILL)
+    obs.wait_for(lambda: not pid_alive(old), 5, "the worker to die")
+    # OBS keeps rendering while the worker is gone (the filter draws with its last mask).
+    shot = obs.screenshot("Photo2")
+    assert shot.shape[:2] == (512, 512)
+    new = obs.wait_for(lambda: (lambda s: s and s["worker"]["state"] == "running"
+                                and s["worker"]["pid"] not in (None, old) and s)(obs.filter_status("FaceFX2")),
+                       60, "a restarted worker")
+    assert new["worker"]["restarts"] >= 1
+    obs.wait_results("FaceFX2", 3)
+    assert obs.client.get_stats().render_total_frames > frames0 + 30
+    assert tuple(obs.screenshot("Photo2")[5, 5, :3]) == (255, 0, 0)
+
+
+def test_script_unloaded_filters_pass_through_and_reload_restores(obs):
+    worker = _status(obs, "FaceFX")["worker"]["pid"]
+    obs.client.set_current_scene_collection("NoScript")
+    obs.wait_for(lambda: not pid_alive(worker), 15, "the worker to stop when the script unloads")
+    time.sleep(0.5)
+    shot = obs.screenshot("Photo")
+    assert np.array_equal(shot[:, :, :3], _raw_astronaut()), "an unloaded filter must pass video through"
+    assert [p for p in process_children(obs.pid) if "facefx.worker" in _cmdline(p)] == []
+    for name in ("FaceFX", "FaceFX2", "ClipFX"):
+        path = os.path.join(obs.debug_dir, name + ".status.json")
+        if os.path.exists(path):
+            os.remove(path)
+    obs.client.set_current_scene_collection("Main")
+    st = obs.wait_results("FaceFX", 3, timeout=60)
+    assert st["worker"]["pid"] not in (None, worker)
+    assert obs.log_text().count("registered filter type facefx_filter") == 1
+    assert obs.log_text().count("Loaded python script: obs_facefx.py") == 2
+    assert not np.array_equal(obs.screenshot("Photo")[:, :, :3], _raw_astronaut())
+
+
+def test_obs_shuts_down_cleanly_without_leaks(obs):
+    worker = _status(obs, "FaceFX")["worker"]["pid"]
+    children = process_children(obs.pid)
+    assert worker in children
+    rc = obs.stop()
+    assert rc == 0, f"OBS exited with {rc}\n{obs.log_tail()}"
+    time.sleep(0.5)
+    leaked = [p for p in children if pid_alive(p)]
+    assert leaked == [], f"processes left behind: {[(p, _cmdline(p)) for p in leaked]}"
+    log = obs.log_text()
+    assert "Unloaded python script: obs_facefx.py" in log
+    assert "Number of memory leaks: 0" in log, [ln for ln in log.splitlines() if "leak" in ln]
