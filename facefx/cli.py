@@ -290,7 +290,8 @@ def cmd_process(args: argparse.Namespace) -> int:
         errors: List[str] = []
 
         def report(failure: Any) -> None:
-            line = f"facefx: failed: {failure.name}: {failure.message}"
+            detail = failure.message if failure.name in failure.message else f"{failure.name}: {failure.message}"
+            line = f"facefx: failed: {detail}"
             errors.append(line)
             if isinstance(source, FolderSource):
                 progress.note(line)

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import fractions
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,7 @@ import cv2
 import numpy as np
 
 from . import SinkError
+from .ffmpeg import ffmpeg_exe, probe_audio
 from .sources import FolderSource, Frame, FrameSource
 
 IMAGE_WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -49,29 +48,6 @@ AUDIO_COPY: Dict[str, Optional[Tuple[str, ...]]] = {
 }
 AUDIO_ENCODER = {".webm": ["libopus", "-b:a", "128k"], ".avi": ["libmp3lame", "-b:a", "192k"]}
 DEFAULT_AUDIO_ENCODER = ["aac", "-b:a", "192k"]
-
-
-def ffmpeg_exe() -> str:
-    """The FFmpeg binary bundled by imageio-ffmpeg, else one on PATH."""
-    try:
-        import imageio_ffmpeg
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        found = shutil.which("ffmpeg")
-        if found:
-            return found
-    raise SinkError("video output needs FFmpeg: install FaceFX's dependencies (pip install imageio-ffmpeg==0.6.0)")
-
-
-def probe_audio(path: str) -> List[str]:
-    """Codec names of the audio streams in a media file ([] when none or unreadable)."""
-    try:
-        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", path],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
-    except (OSError, subprocess.SubprocessError, SinkError):
-        return []
-    text = proc.stderr.decode("utf-8", "replace")
-    return re.findall(r"Stream #\d+:\d+\S*: Audio: ([A-Za-z0-9_]+)", text)
 
 
 def _new_process_group() -> Dict[str, Any]:
@@ -583,15 +559,20 @@ class PreviewSink(FrameSink):
         if not self._open:
             return []
         key = cv2.waitKey(max(1, wait_ms))
-        actions: List[str] = []
         try:
             if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
                 return ["quit"]  # closed with the window's close button
         except cv2.error:
             return ["quit"]
+        return self.handle_key(key)
+
+    def handle_key(self, key: int) -> List[str]:
+        """Apply a key code from cv2.waitKey: window-local keys act here, the rest become
+        pipeline actions ('quit', 'next_effect', 'next')."""
         if key < 0:
-            return actions
+            return []
         key &= 0xFF
+        actions: List[str] = []
         if key in (ord("q"), ord("Q"), 27):
             actions.append("quit")
         elif key in (ord("h"), ord("H")):
@@ -599,8 +580,9 @@ class PreviewSink(FrameSink):
             self.redraw()
         elif key in (ord("f"), ord("F")):
             self.fullscreen = not self.fullscreen
-            cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN,
-                                  cv2.WINDOW_FULLSCREEN if self.fullscreen else cv2.WINDOW_NORMAL)
+            if self._open:
+                cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN,
+                                      cv2.WINDOW_FULLSCREEN if self.fullscreen else cv2.WINDOW_NORMAL)
         elif key in (ord(" "), ord("b"), ord("B")):
             actions.append("next_effect")
         elif key in (ord("m"), ord("M")):

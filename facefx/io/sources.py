@@ -255,10 +255,17 @@ class VideoFileSource(_CaptureSource):
             cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
         except cv2.error:
             cap = None
+        # FFmpeg opens almost anything (even text files, as "ansi art"); what counts is a frame.
+        no_frames = (f"{self.path} is not a readable image or video (no frame could be decoded: corrupt or "
+                     f"unsupported format); expected {IMAGE_HINT} or {VIDEO_HINT}")
+        if cap is None or not cap.isOpened():
+            from .ffmpeg import probe_streams
+            streams = probe_streams(self.path)
+            if streams["audio"] and not streams["video"]:
+                raise SourceError(f"{self.path} has audio but no video stream; expected {VIDEO_HINT} or {IMAGE_HINT}")
         self._start(cap, self.path,
                     f"{self.path} is not a readable image or video (corrupt or unsupported format); "
-                    f"expected {IMAGE_HINT} or {VIDEO_HINT}",
-                    f"{self.path} has no readable video frames; expected {VIDEO_HINT} with at least one frame")
+                    f"expected {IMAGE_HINT} or {VIDEO_HINT}", no_frames)
         n = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self._count = int(n) if n and math.isfinite(n) and n > 0 else None
         return self
@@ -479,6 +486,8 @@ class SyntheticSource(FrameSource):
             self.open()
         if self.frames is not None and self._index >= self.frames:
             return None
+        if self._index == 0:
+            self._t0 = time.perf_counter()  # the clock starts with the first frame, like a camera's
         t = self._index / self._fps
         if self.live:  # pace like a camera
             delay = self._t0 + t - time.perf_counter()
