@@ -300,7 +300,8 @@ def _load_still(path: str, index: int) -> Frame:
         raise SourceError(f"{path} is {w}x{h} pixels; expected a picture at least 2x2 pixels")
     alpha = None
     if img.shape[2] == 4:
-        alpha = np.ascontiguousarray(img[:, :, 3])
+        if int(img[:, :, 3].min()) < 255:  # opaque pictures come back with a full alpha channel
+            alpha = np.ascontiguousarray(img[:, :, 3])
         img = cv2.cvtColor(img, cv2.COLOR_RGBA2RGB)
     return Frame(img, index, 0.0, os.path.basename(path), alpha)
 
