@@ -378,6 +378,7 @@ class FilterInstance:
             "frame_seq": self.frame_seq, "results": len(self.history),
             "result_seq": self.history[-1].seq if self.history else None,
             "delay": self.delay, "error": self.error, "status": self.status()[0],
+            "analysis": self.channel.stats() if self.channel is not None else None,
             "worker": None if st is None else {"state": st.state, "pid": st.pid, "restarts": st.restarts},
             "heavy_modules": sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules),
             "time": time.time(),

@@ -227,9 +227,10 @@ class GpuRenderer:
             return None
         lib.gs_clear(lo.GS_CLEAR_COLOR, lib.zero_vec4.ptr, 0.0, 0)
         lib.gs_ortho(0.0, float(w), 0.0, float(h), -100.0, 100.0)
+        # A straight copy, as obs_source_process_filter_begin() makes (ONE, ZERO): the filter
+        # sees the source's own pixels, and software renderers take their fast blit path.
         lib.gs_blend_state_push()
-        lib.gs_blend_function_separate(lo.GS_BLEND_SRCALPHA, lo.GS_BLEND_INVSRCALPHA,
-                                       lo.GS_BLEND_ONE, lo.GS_BLEND_INVSRCALPHA)
+        lib.gs_enable_blending(False)
         # As obs_source_process_filter_begin() does: a plain synchronous parent (an Image
         # Source) expects an active effect, custom-draw and async parents bring their own.
         flags = lib.obs_source_get_output_flags(parent)
@@ -326,14 +327,15 @@ class GpuRenderer:
             lib.gs_draw_sprite(tex, 0, w, h)
 
     def _composite_pass(self, technique: bytes, plan: RenderPlan, frame_tex: int,
-                        bg_tex: Optional[int] = None, bg_color=(0, 0, 0)) -> None:
+                        bg_tex: Optional[int] = None, bg_color=(0, 0, 0),
+                        bg_full_size: bool = False) -> None:
         lib = self.lib
         comp, _ = self._effects()
         p = comp.p
         lib.gs_effect_set_texture(p["image"], frame_tex)
         lib.gs_effect_set_texture(p["mask"], self._mask_tex)
         lib.gs_effect_set_texture(p["bg"], bg_tex)
-        lib.gs_effect_set_float(p["use_bg"], 1.0 if bg_tex else 0.0)
+        lib.gs_effect_set_float(p["use_bg"], (2.0 if bg_full_size else 1.0) if bg_tex else 0.0)
         lib.gs_effect_set_vec4(p["bg_color"], self._vec4.set(tuple(bg_color) + (255.0,)).ptr)
         lib.gs_effect_set_vec2(p["edge"], self._vec2.set(*plan.edge).ptr)
         lib.gs_effect_set_vec2(p["size"], self._vec2.set(plan.width, plan.height).ptr)
@@ -357,12 +359,12 @@ class GpuRenderer:
 
     def _paint_image(self, plan: RenderPlan, frame_tex: int) -> None:
         bg = self._fitted_image(plan.background.image, plan.width, plan.height)
-        self._composite_pass(b"Composite", plan, frame_tex, bg)
+        self._composite_pass(b"Composite", plan, frame_tex, bg, bg_full_size=True)
 
     def _paint_hologram(self, plan: RenderPlan, frame_tex: int) -> None:
         layer = plan.background
         bg = self._fitted_image(layer.image, plan.width, plan.height) if layer.image else None
-        self._composite_pass(b"Hologram", plan, frame_tex, bg, HOLOGRAM_BACKDROP)
+        self._composite_pass(b"Hologram", plan, frame_tex, bg, HOLOGRAM_BACKDROP, bg_full_size=True)
 
     def _paint_blur(self, plan: RenderPlan, frame_tex: int) -> None:
         geo = plan.background.blur
@@ -370,6 +372,9 @@ class GpuRenderer:
             self.draw_frame(frame_tex, plan.width, plan.height)
             return
         bg = self._blurred_background(frame_tex, plan.width, plan.height, geo)
+        if bg is None:
+            self.draw_frame(frame_tex, plan.width, plan.height)
+            return
         self._composite_pass(b"Composite", plan, frame_tex, bg)
 
     # ------------------------------------------------------------------ blur

@@ -67,8 +67,8 @@ def media_source(name: str, path: str, filters: Sequence[dict] = ()) -> dict:
             "filters": list(filters)}
 
 
-def filter_entry(kind: str, name: str, settings: Optional[dict] = None) -> dict:
-    return {"id": kind, "versioned_id": kind, "name": name, "enabled": True,
+def filter_entry(kind: str, name: str, settings: Optional[dict] = None, enabled: bool = True) -> dict:
+    return {"id": kind, "versioned_id": kind, "name": name, "enabled": enabled,
             "settings": settings or {}}
 
 

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Benchmark the FaceFX filter in a real, headless OBS (software rendering on this machine).
+
+For each canvas size (1280x720 and 1920x1080 by default) one OBS process runs one image source
+(the bundled photo, cover-fitted to the canvas) carrying two filters, OBS's own Chroma Key
+(chroma_key_filter_v2) and FaceFX, enabled one at a time. OBS's average frame render time is
+sampled for each phase: no filter, Chroma Key, FaceFX image background, FaceFX blur. Ratios
+are FaceFX over Chroma Key from the same OBS run. Targets: image <= 1.5x, blur <= 2.5x.
+
+Then, at 1280x720 30 fps with the image background on, it counts skipped (render-lag) frames
+over --lag-seconds (target <= 1%) and reads the analysis rate the worker reached (target:
+keeps up with 30 fps).
+
+    .venv/bin/python tests/obs/bench_obs.py [--sizes 1280x720,1920x1080] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from facefx.imageio import cover_fit, load_image_rgb  # noqa: E402
+from tests.obs.harness import (ASTRONAUT, ObsSession, filter_entry, image_source,  # noqa: E402
+                               obs_available)
+
+TARGET_IMAGE_RATIO = 1.5
+TARGET_BLUR_RATIO = 2.5
+TARGET_LAG = 0.01
+
+
+def _picture(path: str, w: int, h: int, flip: bool = False) -> str:
+    img = cover_fit(load_image_rgb(ASTRONAUT), w, h)
+    if flip:
+        img = cv2.applyColorMap(img[::-1], cv2.COLORMAP_OCEAN)
+    cv2.imwrite(path, cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def _render_ms(obs: ObsSession, settle: float, samples: int) -> float:
+    """Median of OBS's 1-second average frame render time over `samples` seconds."""
+    time.sleep(settle)
+    values: List[float] = []
+    for _ in range(samples):
+        time.sleep(1.05)
+        values.append(float(obs.client.get_stats().average_frame_render_time))
+    return statistics.median(values)
+
+
+def bench_size(w: int, h: int, tmp: str, settle: float, samples: int) -> Dict[str, float]:
+    cam = _picture(os.path.join(tmp, f"cam{h}.png"), w, h)
+    bg = _picture(os.path.join(tmp, f"bg{h}.png"), w, h, flip=True)
+    filters = [filter_entry("chroma_key_filter_v2", "Chroma", {}, enabled=False),
+               filter_entry("facefx_filter", "FaceFX", {"bg_mode": "image", "bg_image": bg},
+                            enabled=False)]
+    session = ObsSession({"Bench": [image_source("Cam", cam, filters)]}, width=w, height=h, fps=30)
+    out: Dict[str, float] = {}
+    try:
+        session.start()
+        c = session.client
+        out["none_ms"] = _render_ms(session, settle, samples)
+        c.set_source_filter_enabled("Cam", "Chroma", True)
+        out["chroma_ms"] = _render_ms(session, settle, samples)
+        c.set_source_filter_enabled("Cam", "Chroma", False)
+        c.set_source_filter_enabled("Cam", "FaceFX", True)
+        session.wait_results("FaceFX", 5)
+        out["facefx_image_ms"] = _render_ms(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"bg_mode": "blur", "bg_blur": 50})
+        out["facefx_blur_ms"] = _render_ms(session, settle, samples)
+        c.set_source_filter_enabled("Cam", "FaceFX", False)
+        c.set_source_filter_enabled("Cam", "Chroma", True)
+        out["chroma_again_ms"] = _render_ms(session, settle, samples)
+    finally:
+        session.stop()
+        session.cleanup()
+    chroma = (out["chroma_ms"] + out["chroma_again_ms"]) / 2
+    out["image_ratio"] = out["facefx_image_ms"] / chroma
+    out["blur_ratio"] = out["facefx_blur_ms"] / chroma
+    return out
+
+
+def bench_lag(tmp: str, seconds: float) -> Dict[str, float]:
+    w, h = 1280, 720
+    cam = _picture(os.path.join(tmp, "cam720.png"), w, h)
+    bg = _picture(os.path.join(tmp, "bg720.png"), w, h, flip=True)
+    session = ObsSession({"Lag": [image_source("Cam", cam, [filter_entry(
+        "facefx_filter", "FaceFX", {"bg_mode": "image", "bg_image": bg})])]}, width=w, height=h, fps=30)
+    try:
+        session.start()
+        session.wait_results("FaceFX", 10)
+        time.sleep(3)
+        s0 = session.client.get_stats()
+        time.sleep(seconds)
+        s1 = session.client.get_stats()
+        st = session.filter_status("FaceFX") or {}
+    finally:
+        session.stop()
+        session.cleanup()
+    total = s1.render_total_frames - s0.render_total_frames
+    skipped = s1.render_skipped_frames - s0.render_skipped_frames
+    analysis = st.get("analysis") or {}
+    return {"seconds": seconds, "frames": total, "skipped": skipped,
+            "skipped_ratio": skipped / max(1, total + skipped),
+            "active_fps": float(s1.active_fps), "analysis_fps": float(analysis.get("fps", 0.0)),
+            "analysis_stage_ms": analysis.get("stage_ms", {}),
+            "latency_frames": analysis.get("latency_frames")}
+
+
+def main(argv: List[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1280x720,1920x1080")
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds before sampling a phase")
+    ap.add_argument("--samples", type=int, default=6, help="1-second samples per phase")
+    ap.add_argument("--lag-seconds", type=float, default=60.0)
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    a = ap.parse_args(argv)
+    reason = obs_available()
+    if reason:
+        print(f"cannot benchmark: {reason}", file=sys.stderr)
+        return 2
+    results: Dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="facefx-bench-") as tmp:
+        for size in a.sizes.split(","):
+            w, h = (int(v) for v in size.split("x"))
+            r = bench_size(w, h, tmp, a.settle, a.samples)
+            results[size] = r
+            print(f"{size}: render ms  none {r['none_ms']:.2f}  chroma key {r['chroma_ms']:.2f}/"
+                  f"{r['chroma_again_ms']:.2f}  FaceFX image {r['facefx_image_ms']:.2f}  "
+                  f"FaceFX blur {r['facefx_blur_ms']:.2f}")
+            print(f"{size}: FaceFX/chroma key  image {r['image_ratio']:.2f}x (target <= "
+                  f"{TARGET_IMAGE_RATIO}x)  blur {r['blur_ratio']:.2f}x (target <= {TARGET_BLUR_RATIO}x)",
+                  flush=True)
+        if a.lag_seconds > 0:
+            lag = bench_lag(tmp, a.lag_seconds)
+            results["lag_720p30"] = lag
+            print(f"1280x720@30 image background, {lag['seconds']:.0f} s: {lag['skipped']} of "
+                  f"{lag['frames'] + lag['skipped']} frames skipped ({100 * lag['skipped_ratio']:.2f}%, "
+                  f"target <= {100 * TARGET_LAG:.0f}%), OBS {lag['active_fps']:.1f} fps")
+            stages = ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(lag["analysis_stage_ms"].items()))
+            print(f"analysis at 1280x720: {lag['analysis_fps']:.1f} fps vs 30 fps video "
+                  f"({lag['analysis_fps'] / 30:.2f}x; {stages}); mask latency {lag['latency_frames']} frame(s)")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(results, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
