@@ -1,0 +1,354 @@
+"""The analysis worker: one process per OBS session, one Engine per source.
+
+Started by facefx.obs.client.WorkerClient with the project's virtual-environment interpreter:
+
+    <venv python> -m facefx.worker --parent-pid <OBS pid>
+
+Why a separate process: machine learning in OBS's own process would stall OBS's render thread
+through the GIL, and a crash or abort in a native library would take OBS down with it.
+
+Protocol (one JSON object per line; see facefx.ipc for the pixels):
+  stdin  {"op": "open",     "source": id}                    a new source (no engine yet)
+         {"op": "attach",   "source": id, "path": file}      its shared-memory channel file
+         {"op": "settings", "source": id, "settings": {...}} Settings.to_dict() form
+         {"op": "close",    "source": id}
+         {"op": "exit"}
+  stdout {"event": "ready", "pid": n, "protocol": 1}
+         {"event": "heartbeat", "sources": {id: {"fps", "stage_ms", "frames", "result_seq",
+                                                  "model", "error"}}}      every HEARTBEAT_S
+         {"event": "busy", "source": id, "seconds": s}   the next analysis may load a model:
+                                                          no heartbeat for up to s seconds
+         {"event": "error", "source": id or null, "message": text}
+         {"event": "fatal", "kind": "import", "module": name, "message": text}  then exit 3
+
+The heartbeat is sent from the main loop, between analyses, so a worker stuck inside a model
+stops beating and the client can tell it from a merely idle one. Every error in one source
+(bad settings, a frame the engine rejects, a model that fails to load) is reported for that
+source only; the worker itself keeps serving the others. The worker exits when stdin reaches
+EOF (OBS exited or died: the pipe closes either way) or its parent process changes.
+
+Only the standard library is imported at module level, so a missing package is caught and
+reported as a "fatal" line the client can show, instead of a bare traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any, Deque, Dict, Optional
+
+from . import ipc
+
+PROTOCOL = 1
+HEARTBEAT_S = 0.5
+ERROR_RETRY_S = 1.0   # after an analysis error, skip that source's frames this long
+EXIT_GRACE_S = 2.0    # after stdin EOF, a main loop stuck in native code is cut off after this
+BUSY_ALLOWANCE_S = 30.0  # announced before an analysis that may load a model (no heartbeats meanwhile)
+POLL_ACTIVE_S = 0.002
+POLL_IDLE_S = 0.010
+IDLE_AFTER_S = 1.0
+
+
+class _Out:
+    """Protocol lines to stdout, whole lines only, from any thread."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, **msg: Any) -> None:
+        line = json.dumps(msg, separators=(",", ":")) + "\n"
+        with self._lock:
+            try:
+                self._stream.write(line)
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass  # the client is gone; stdin EOF will end us
+
+
+class _Source:
+    def __init__(self, source_id: str, settings: Any) -> None:
+        self.id = source_id
+        self.settings = settings
+        self.chan: Optional[ipc.ChannelFile] = None
+        self.engine: Any = None
+        self.last_frame = 0      # seq of the newest frame message taken
+        self.result_seq = 0
+        self.frames = 0
+        self.error = ""
+        self.retry_at = 0.0
+        self.cold = True         # the next analysis may load a model (new engine or new settings)
+        self.times: Deque[float] = deque(maxlen=32)
+        self.stage_ms: Dict[str, float] = {}
+
+    def fps(self, now: float) -> float:
+        t = self.times
+        if len(t) < 2 or now - t[-1] > 2.0 or t[-1] <= t[0]:
+            return 0.0
+        return (len(t) - 1) / (t[-1] - t[0])
+
+    def close(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
+        chan, self.chan = self.chan, None
+        if chan is not None:
+            chan.close()
+
+
+class Worker:
+    def __init__(self, out: _Out, parent_pid: int = 0) -> None:
+        import numpy as np
+
+        from .analysis import Engine, FrameError
+        from .analysis.segmentation import ModelError
+        from .settings import Settings, SettingsError
+
+        self._np = np
+        self._Engine = Engine
+        self._Settings = Settings
+        self._expected = (FrameError, ModelError, SettingsError)
+        self._SettingsError = SettingsError
+        self.out = out
+        self.parent_pid = parent_pid
+        self.sources: Dict[str, _Source] = {}
+        self.inbox: "queue.Queue[Optional[dict]]" = queue.Queue()
+        self.stop = threading.Event()
+        self.done = threading.Event()
+        self._last_frame_at = 0.0
+
+    # -- control ------------------------------------------------------------------------------
+    def read_stdin(self, stream: Any) -> None:
+        """Runs on a thread: control lines into the inbox; EOF means OBS is gone."""
+        try:
+            for line in stream:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    msg = json.loads(line)
+                    if not isinstance(msg, dict):
+                        raise ValueError("not an object")
+                except ValueError:
+                    self.out.send(event="error", source=None, message=f"ignored a malformed control line: {line[:80]!r}")
+                    continue
+                self.inbox.put(msg)
+        except (OSError, ValueError):
+            pass
+        self.stop.set()
+        if not self.done.wait(EXIT_GRACE_S):
+            os._exit(0)  # the main loop is stuck in native code; OBS is gone, so must we be
+
+    def handle(self, msg: dict) -> None:
+        op = msg.get("op")
+        sid = msg.get("source")
+        if op == "exit":
+            self.stop.set()
+            return
+        if not isinstance(sid, str):
+            self.out.send(event="error", source=None, message=f"control message {op!r} without a source id")
+            return
+        src = self.sources.get(sid)
+        if op == "open":
+            if src is None:
+                self.sources[sid] = _Source(sid, self._Settings())
+        elif src is None:
+            self.out.send(event="error", source=sid, message=f"{op!r} for a source that was not opened")
+        elif op == "attach":
+            self._attach(src, str(msg.get("path", "")))
+        elif op == "settings":
+            self._apply_settings(src, msg.get("settings"))
+        elif op == "close":
+            src.close()
+            del self.sources[sid]
+        else:
+            self.out.send(event="error", source=sid, message=f"unknown control op {op!r}")
+
+    def _attach(self, src: _Source, path: str) -> None:
+        try:
+            chan = ipc.ChannelFile.attach(path)
+        except ipc.ChannelError as exc:
+            self._error(src, str(exc))
+            return
+        if src.chan is not None:
+            src.chan.close()
+        chan.results.repair(min_seq=src.result_seq)
+        src.chan = chan
+        src.last_frame = 0
+        src.result_seq = chan.results.published()
+
+    def _apply_settings(self, src: _Source, data: Any) -> None:
+        try:
+            if not isinstance(data, dict):
+                raise self._SettingsError(f"settings must be a JSON object, got {type(data).__name__}")
+            settings = self._Settings.from_dict(data)
+        except self._SettingsError as exc:
+            self._error(src, f"settings not applied: {exc}")
+            return
+        except (TypeError, ValueError) as exc:
+            self._error(src, f"settings not applied: {exc}")
+            return
+        src.settings = settings
+        src.error = ""
+        src.retry_at = 0.0
+        src.cold = True
+        if src.engine is not None:
+            src.engine.update(settings)  # stages reload a model only if a model setting changed
+
+    def _error(self, src: Optional[_Source], message: str) -> None:
+        if src is not None:
+            src.error = message
+        self.out.send(event="error", source=src.id if src else None, message=message)
+
+    # -- frames -------------------------------------------------------------------------------
+    def _process(self, src: _Source, now: float) -> bool:
+        chan = src.chan
+        if chan is None:
+            return False
+        msg = chan.frames.read(src.last_frame)
+        if msg is None:
+            return False
+        src.last_frame = msg.seq
+        self._last_frame_at = now
+        if now < src.retry_at:
+            return True
+        np = self._np
+        w, h, stride = msg.width, msg.height, msg.stride
+        if w < 2 or h < 2 or stride < w * 4 or stride * (h - 1) + w * 4 > len(msg.data):
+            self._error(src, f"frame {w}x{h} with row stride {stride} does not match its {len(msg.data)} bytes")
+            src.retry_at = now + ERROR_RETRY_S
+            return True
+        frame = np.ndarray((h, w, 4), np.uint8, buffer=msg.data, strides=(stride, 4, 1))
+        if msg.flags & ipc.FLAG_BGRA:
+            frame = frame[:, :, [2, 1, 0, 3]]
+        cold = src.cold
+        if cold:
+            self.out.send(event="busy", source=src.id, seconds=BUSY_ALLOWANCE_S)
+        try:
+            if src.engine is None:
+                src.engine = self._Engine(src.settings)
+            analysis = src.engine.analyze(frame)
+            src.cold = False
+        except self._expected as exc:
+            self._error(src, str(exc))
+            src.retry_at = now + ERROR_RETRY_S
+            return True
+        except Exception as exc:  # a native library failing on one frame must not end the worker
+            self._error(src, f"analysis failed: {type(exc).__name__}: {exc}")
+            src.retry_at = now + ERROR_RETRY_S
+            return True
+        finally:
+            if cold:  # before the result is published, so a hang right after it is still caught
+                self.out.send(event="busy", source=src.id, seconds=0)
+        mask = analysis.mask
+        if mask is None:  # nothing asked for a mask (background mode 'none')
+            return True
+        mask = np.ascontiguousarray(mask, dtype=np.uint8)
+        mh, mw = mask.shape[:2]
+        stage_ms = {k: round(v, 3) for k, v in analysis.stage_ms.items()}
+        src.result_seq = chan.results.write(
+            mask, width=mw, height=mh, stride=mw, frame_seq=msg.frame_seq,
+            aux=json.dumps(stage_ms, separators=(",", ":")).encode(), timestamp=time.monotonic())
+        done = time.perf_counter()
+        src.frames += 1
+        src.times.append(done)
+        for k, v in stage_ms.items():
+            old = src.stage_ms.get(k)
+            src.stage_ms[k] = v if old is None else old + 0.2 * (v - old)
+        return True
+
+    def heartbeat(self, now: float) -> None:
+        self.out.send(event="heartbeat", sources={
+            s.id: {"fps": round(s.fps(now), 2),
+                   "stage_ms": {k: round(v, 2) for k, v in s.stage_ms.items()},
+                   "frames": s.frames, "result_seq": s.result_seq,
+                   "model": s.settings.segmentation.model, "error": s.error}
+            for s in self.sources.values()})
+
+    def parent_gone(self) -> bool:
+        # On POSIX an orphan is re-parented (to init or a subreaper). Windows keeps the old
+        # ppid, so there stdin EOF is the only signal, and it is enough.
+        return bool(self.parent_pid) and os.name != "nt" and os.getppid() != self.parent_pid
+
+    def run(self) -> int:
+        self.out.send(event="ready", pid=os.getpid(), protocol=PROTOCOL)
+        next_beat = 0.0
+        try:
+            while not self.stop.is_set():
+                while True:
+                    try:
+                        msg = self.inbox.get_nowait()
+                    except queue.Empty:
+                        break
+                    try:
+                        self.handle(msg)
+                    except Exception as exc:
+                        self._error(None, f"control message failed: {type(exc).__name__}: {exc}")
+                busy = False
+                for src in list(self.sources.values()):
+                    busy = self._process(src, time.perf_counter()) or busy
+                now = time.perf_counter()
+                if now >= next_beat:
+                    if self.parent_gone():
+                        break
+                    self.heartbeat(now)
+                    next_beat = now + HEARTBEAT_S
+                if not busy:
+                    idle = now - self._last_frame_at > IDLE_AFTER_S
+                    self.stop.wait(POLL_IDLE_S if idle else POLL_ACTIVE_S)
+        finally:
+            for src in self.sources.values():
+                try:
+                    src.close()
+                except Exception:
+                    pass
+            self.sources.clear()
+            self.done.set()
+        return 0
+
+
+def _check_imports() -> Optional[ImportError]:
+    """Import everything analysis needs now, so a broken environment is reported at start."""
+    try:
+        from .analysis.segmentation import quiet_mediapipe
+
+        quiet_mediapipe()
+        import cv2  # noqa: F401
+        import numpy  # noqa: F401
+        from mediapipe.python.solutions import selfie_segmentation  # noqa: F401
+    except ImportError as exc:
+        return exc
+    return None
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m facefx.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--parent-pid", type=int, default=0,
+                        help="exit when this process is no longer our parent (0: stdin EOF only)")
+    args = parser.parse_args(argv)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in OBS's terminal: OBS decides
+    except (ValueError, OSError):
+        pass
+    out = _Out(sys.stdout)
+    exc = _check_imports()
+    if exc is not None:
+        module = exc.name or str(exc)
+        out.send(event="fatal", kind="import", module=module,
+                 message=f"the worker's Python ({sys.executable}) cannot import {module}: {exc}")
+        return 3
+    worker = Worker(out, parent_pid=args.parent_pid)
+    reader = threading.Thread(target=worker.read_stdin, args=(sys.stdin.buffer,),
+                              name="facefx-worker-stdin", daemon=True)
+    reader.start()
+    return worker.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,428 @@
+"""The analysis worker and its OBS-side client, with the real worker process and MediaPipe model.
+
+Every client made here is closed by the fixture, which then checks that nothing is left: no
+worker process, no child of this process, no client thread, no session directory.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, List, Optional
+
+import cv2
+import numpy as np
+import pytest
+
+from facefx import ipc
+from facefx.obs import client as wc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ASTRONAUT = os.path.join(ROOT, "facefx", "assets", "astronaut.png")
+VENV_PY = wc.default_python(ROOT) if os.path.isfile(wc.default_python(ROOT)) else sys.executable
+SYSTEM_PY = "/usr/bin/python3"
+W, H = 256, 144
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
+
+
+@pytest.fixture(scope="module")
+def frame() -> np.ndarray:
+    bgr = cv2.imread(ASTRONAUT, cv2.IMREAD_COLOR)
+    assert bgr is not None, ASTRONAUT
+    rgba = cv2.cvtColor(cv2.resize(bgr, (W, H), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGBA)
+    return np.ascontiguousarray(rgba)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> List[int]:
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(name))
+    return out
+
+
+class Tracked:
+    """A WorkerClient plus everything needed to prove close() cleaned up after it."""
+
+    def __init__(self, **kwargs) -> None:
+        self.logs: List[tuple] = []
+        kwargs.setdefault("python", VENV_PY)
+        self.client = wc.WorkerClient(root=kwargs.pop("root", ROOT), log=lambda lv, t: self.logs.append((lv, t)),
+                                      **kwargs)
+        self.pids: set = set()
+
+    def status(self) -> wc.WorkerStatus:
+        st = self.client.status()
+        if st.pid:
+            self.pids.add(st.pid)
+        return st
+
+    def wait(self, pred: Callable[[wc.WorkerStatus], bool], timeout: float, what: str) -> wc.WorkerStatus:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            st = self.status()
+            if pred(st):
+                return st
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}; status {self.status()}; log {self.logs[-5:]}")
+
+    def check_clean(self) -> None:
+        session = self.client._session
+        self.client.close()
+        self.client.close()  # idempotent
+        assert self.client.status().state == "stopped"
+        assert session is None or not os.path.exists(session), f"session dir left: {session}"
+        for pid in self.pids:
+            assert not _alive(pid), f"worker {pid} still running after close()"
+
+
+@pytest.fixture
+def make_client():
+    made: List[Tracked] = []
+
+    def make(**kwargs) -> Tracked:
+        t = Tracked(**kwargs)
+        made.append(t)
+        return t
+
+    yield make
+    for t in made:
+        t.check_clean()
+    left = [t.name for t in threading.enumerate() if t.name.startswith("facefx-")]
+    assert not left, f"threads left after close(): {left}"
+    assert _children(os.getpid()) == [], "a child process outlived its client"
+
+
+def pump(tracked: Tracked, channels, frames, until: Callable[[], bool], timeout: float, what: str) -> None:
+    """Submit frames at ~50 fps (the way OBS's graphics thread would) until `until()` holds."""
+    end = time.monotonic() + timeout
+    n = getattr(tracked, "frame_seq", 0)
+    while time.monotonic() < end:
+        n += 1
+        for ch, fr in zip(channels, frames):
+            ch.submit(fr.ctypes.data, fr.shape[1], fr.shape[0], fr.strides[0], n)
+            ch.latest()
+        tracked.frame_seq = n
+        tracked.status()
+        if until():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}; status {tracked.status()}; "
+                         f"stats {[c.stats() for c in channels]}; log {tracked.logs[-5:]}")
+
+
+def mask_of(result: wc.MaskResult) -> np.ndarray:
+    assert len(result.data) == result.width * result.height
+    return np.frombuffer(result.data, np.uint8).reshape(result.height, result.width)
+
+
+def assert_person_mask(m: np.ndarray) -> None:
+    assert m.shape == (H, W)
+    centre = m[60:90, 108:148].mean()   # the astronaut's collar and suit
+    corners = max(m[:16, :16].mean(), m[:16, -16:].mean())  # studio backdrop
+    assert centre > 200, f"person centre only {centre:.0f}/255"
+    assert corners < 40, f"background corners at {corners:.0f}/255"
+
+
+BLUR = {"background": {"mode": "blur"}}
+
+
+def test_end_to_end_mask_settings_and_errors(make_client, frame):
+    t = make_client()
+    ch = t.client.open_source("cam")
+    assert t.client.open_source("cam") is ch
+    ch.set_settings(BLUR)
+    pump(t, [ch], [frame], lambda: (ch.latest() or wc.MaskResult(0, 0, 0, 0, b"")).seq >= 5, 30, "first masks")
+    r = ch.latest()
+    assert ch.latest() is r or ch.latest().seq > r.seq
+    assert_person_mask(mask_of(r))
+    assert 0 < r.frame_seq <= t.frame_seq
+    assert "segmentation" in r.stage_ms and r.stage_ms["total"] > 0
+    st = t.status()
+    assert (st.state, st.restarts, st.last_error) == ("running", 0, "")
+    pid = st.pid
+    assert ch.submit(frame.ctypes.data, W, H, W * 4, t.frame_seq + 1)
+
+    pump(t, [ch], [frame], lambda: ch.stats()["fps"] > 5, 10, "fps in the heartbeat")
+    s = ch.stats()
+    assert s["model"] == "landscape" and s["error"] == ""
+    assert {"resize", "segmentation", "total"} <= set(s["stage_ms"])
+    assert isinstance(s["latency_frames"], int) and 0 <= s["latency_frames"] <= 10
+
+    # A model setting change: the worker switches model and masks keep coming.
+    ch.set_settings({"segmentation": {"model": "general"}, "background": {"mode": "color"}})
+    seq0 = ch.latest().seq
+    pump(t, [ch], [frame], lambda: ch.stats()["model"] == "general" and ch.latest().seq >= seq0 + 5,
+         20, "masks from the general model")
+    assert_person_mask(mask_of(ch.latest()))
+
+    # Bad settings from OBS: reported as this source's error, previous settings stay in force.
+    ch.set_settings({"background": {"mode": "sparkles"}})
+    pump(t, [ch], [frame], lambda: "background mode must be one of" in ch.stats()["error"], 10, "settings error")
+    assert "background mode must be one of" in t.status().last_error
+    seq1 = ch.latest().seq
+    pump(t, [ch], [frame], lambda: ch.latest().seq >= seq1 + 3, 10, "masks despite bad settings")
+    assert ch.stats()["model"] == "general"
+    ch.set_settings({"segmentation": {"shape": 1}})
+    pump(t, [ch], [frame], lambda: "unknown segmentation setting" in ch.stats()["error"], 10, "unknown key error")
+    ch.set_settings({"background": {"mode": "color", "color": object()}})
+    assert "not JSON-serialisable" in ch.stats()["error"]
+
+    # A background image that does not exist is the renderer's business, not the worker's.
+    ch.set_settings({"background": {"mode": "image", "image": "/nonexistent/bg.png"}})
+    seq2 = ch.latest().seq
+    pump(t, [ch], [frame], lambda: ch.stats()["error"] == "" and ch.latest().seq >= seq2 + 3, 10,
+         "masks with a missing background image")
+    assert t.status().pid == pid and t.status().state == "running"
+
+    # A frame the engine cannot use is an error for this source, not a crash.
+    bad = np.zeros((H, W * 4), np.uint8)
+    assert not ch.submit(bad.ctypes.data, W, H, W, 1)
+    assert "not a valid RGBA image" in ch.stats()["error"]
+
+    ch.close()
+    ch.close()
+    assert ch.latest() is r or ch.latest() is not None  # the last mask stays readable
+    assert not ch.submit(frame.ctypes.data, W, H, W * 4, 1)
+
+
+def test_two_sources_each_get_their_own_masks(make_client, frame):
+    t = make_client()
+    a = t.client.open_source("webcam")
+    b = t.client.open_source("capture card")
+    a.set_settings(BLUR)
+    b.set_settings({"background": {"mode": "transparent"}})
+    empty = np.zeros_like(frame)
+    empty[..., 3] = 255
+    pump(t, [a, b], [frame, empty], lambda: bool(a.latest() and b.latest() and a.latest().seq >= 5
+                                                  and b.latest().seq >= 5), 30, "masks for both sources")
+    assert_person_mask(mask_of(a.latest()))
+    assert mask_of(b.latest()).mean() < 20, "a black frame produced a person mask"
+    # Each source is analysed once per frame: no source is starved by the other.
+    assert abs(a.stats()["frames"] - b.stats()["frames"]) <= 3
+    # Closing one source leaves the other working.
+    b.close()
+    seq = a.latest().seq
+    pump(t, [a], [frame], lambda: a.latest().seq >= seq + 3, 10, "masks after the other source closed")
+    # A requested restart (e.g. a new interpreter path): the open source's masks come back.
+    old = t.status().pid
+    t.client.restart()
+    seq = a.latest().seq
+    pump(t, [a], [frame], lambda: t.status().pid not in (None, old) and a.latest().seq >= seq + 3, 20,
+         "masks after a requested restart")
+    st = t.status()
+    assert (st.state, st.restarts, st.last_error) == ("running", 1, "")
+
+
+def test_bigger_frames_move_to_a_bigger_channel(make_client, frame):
+    t = make_client()
+    ch = t.client.open_source("cam")
+    ch.set_settings({"segmentation": {"analysis_width": 512}, "background": {"mode": "blur"}})
+    small = frame
+    pump(t, [ch], [small], lambda: bool(ch.latest()), 30, "a mask at 256x144")
+    big = np.ascontiguousarray(cv2.resize(frame, (512, 288), interpolation=cv2.INTER_LINEAR))
+    first_seq = ch.latest().seq
+    pump(t, [ch], [big], lambda: ch.latest().width == 512, 15, "a mask at 512x288")
+    r = ch.latest()
+    assert (r.width, r.height) == (512, 288) and r.seq > first_seq
+    assert_person_mask(cv2.resize(mask_of(r), (W, H), interpolation=cv2.INTER_AREA))
+    assert len(os.listdir(t.client._session)) == 1  # the small channel's file is gone
+
+
+@posix_only
+def test_killed_worker_is_restarted_and_masks_resume(make_client, frame):
+    t = make_client(backoff=(0.2, 2.0))
+    ch = t.client.open_source("cam")
+    ch.set_settings(BLUR)
+    pump(t, [ch], [frame], lambda: bool(ch.latest()), 30, "first mask")
+    old = t.status().pid
+    seq = ch.latest().seq
+    os.kill(old, signal.SIGKILL)
+    st = t.wait(lambda s: s.pid != old and s.state in ("restarting", "starting", "running"), 5, "the restart")
+    pump(t, [ch], [frame], lambda: ch.latest().seq > seq and t.status().state == "running", 30,
+         "masks from the restarted worker")
+    st = t.status()
+    assert st.pid != old and st.restarts == 1
+    assert "SIGKILL" in st.last_error
+    assert any("SIGKILL" in text and "restarting" in text for _, text in t.logs)
+    assert not _alive(old)
+    assert_person_mask(mask_of(ch.latest()))
+    assert ch.latest().seq > seq  # numbering continues across the restart
+
+
+@posix_only
+def test_hung_worker_is_detected_killed_and_restarted(make_client, frame):
+    t = make_client(hang_timeout=1.5, backoff=(0.2, 2.0))
+    ch = t.client.open_source("cam")
+    ch.set_settings(BLUR)
+    pump(t, [ch], [frame], lambda: bool(ch.latest()), 30, "first mask")
+    old = t.status().pid
+    os.kill(old, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        seq = ch.latest().seq
+        # Meanwhile OBS keeps submitting and reading; nothing blocks, the old mask stays.
+        pump(t, [ch], [frame], lambda: t.status().pid not in (None, old), 10, "the hang to be detected")
+        detected = time.monotonic() - t0
+        assert 1.4 < detected < 6.0, f"hang detected after {detected:.1f} s with a 1.5 s timeout"
+        assert "stopped responding" in t.status().last_error
+        pump(t, [ch], [frame], lambda: ch.latest().seq > seq, 30, "masks after the hang")
+        assert not _alive(old)
+    finally:
+        if _alive(old):
+            os.kill(old, signal.SIGKILL)
+
+
+def test_missing_interpreter_fails_with_the_setup_command(make_client, tmp_path, frame):
+    fix = wc.setup_command(ROOT)
+    assert fix == f"python3 {os.path.join(ROOT, 'bootstrap.py')} setup" or os.name == "nt"
+    t = make_client(python=str(tmp_path / "nope" / "python"))
+    ch = t.client.open_source("cam")
+    st = t.wait(lambda s: s.state == "failed", 5, "failed state")
+    assert fix in st.message and str(tmp_path / "nope" / "python") in st.message
+    assert st.pid is None
+    assert not ch.submit(frame.ctypes.data, W, H, W * 4, 1)
+
+    # No virtual environment next to the plugin at all (default interpreter).
+    t2 = make_client(python=None, root=str(tmp_path))
+    t2.client.start()
+    st2 = t2.wait(lambda s: s.state == "failed", 5, "failed state")
+    assert f"python3 {tmp_path / 'bootstrap.py'} setup" in st2.message
+    assert os.path.join(str(tmp_path), ".venv") in st2.message
+
+
+@posix_only
+def test_missing_packages_fail_once_with_the_setup_command(make_client, tmp_path):
+    # An interpreter that cannot see the virtual environment's packages (-S: no site-packages).
+    bare = tmp_path / "python"
+    bare.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
+    bare.chmod(0o755)
+    t = make_client(python=str(bare))
+    t.client.open_source("cam")
+    st = t.wait(lambda s: s.state == "failed", 20, "failed state")
+    assert re.search(r"cannot import (cv2|numpy): No module named", st.message), st.message
+    assert wc.setup_command(ROOT) in st.message
+    time.sleep(1.5)  # no busy restarting: the next attempt is max backoff (10 s) away
+    st = t.status()
+    assert (st.state, st.restarts) == ("failed", 0)
+    # Pointing the client at a working interpreter recovers without restarting OBS.
+    t.client.set_python(VENV_PY)
+    t.wait(lambda s: s.state == "running", 20, "recovery with the right interpreter")
+
+
+def test_worker_exits_on_stdin_eof(tmp_path):
+    proc = subprocess.Popen([VENV_PY, "-m", "facefx.worker", "--parent-pid", str(os.getpid())],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=wc.worker_env(ROOT))
+    try:
+        ready = None
+        for line in proc.stdout:
+            if line.startswith(b"{"):
+                msg = json.loads(line)
+                if msg["event"] == "ready":
+                    ready = msg
+                    break
+        assert ready and ready["pid"] == proc.pid
+        # A control line for an unknown source is an error line, not a crash.
+        proc.stdin.write(b'{"op":"settings","source":"x","settings":{}}\nnot json\n')
+        proc.stdin.flush()
+        errors = []
+        for line in proc.stdout:
+            msg = json.loads(line) if line.startswith(b"{") else {}
+            if msg.get("event") == "error":
+                errors.append(msg["message"])
+                if len(errors) == 2:
+                    break
+        assert any("not opened" in e for e in errors) and any("malformed" in e for e in errors), errors
+        t0 = time.monotonic()
+        proc.stdin.close()
+        assert proc.wait(timeout=5) == 0
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+# The OBS side under the system Python that OBS embeds: no numpy, no venv, no site-packages.
+OBS_SIDE = r"""
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+import facefx.ipc, facefx.obs.client as wc
+heavy = sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules)
+print(json.dumps({"heavy": heavy, "site": "site" in sys.modules}), flush=True)
+c = wc.WorkerClient(sys.argv[2], root=sys.argv[1])
+ch = c.open_source("cam")
+ch.set_settings({"background": {"mode": "blur"}})
+with open(sys.argv[3], "rb") as fh:
+    rgba = fh.read()
+end = time.monotonic() + 30
+n = 0
+while time.monotonic() < end and not (ch.latest() and ch.latest().seq >= 3):
+    n += 1
+    ch.submit_bytes(rgba, 256, 144, n)
+    time.sleep(0.02)
+r = ch.latest()
+heavy = sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules)
+centre = sum(r.data[y * 256 + x] for y in range(60, 90) for x in range(108, 148)) / 1200 if r else -1
+print(json.dumps({"heavy": heavy, "pid": c.status().pid, "centre": centre,
+                  "session": c._session}), flush=True)
+time.sleep(60)  # until the test kills us like a crashing OBS
+"""
+
+
+@pytest.mark.skipif(not os.path.isfile(SYSTEM_PY), reason="needs the system Python OBS embeds")
+def test_obs_side_runs_on_plain_system_python_and_worker_dies_with_it(tmp_path, frame):
+    raw = tmp_path / "frame.rgba"
+    raw.write_bytes(frame.tobytes())
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    obs = subprocess.Popen([SYSTEM_PY, "-S", "-E", "-c", OBS_SIDE, ROOT, VENV_PY, str(raw)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    worker_pid = None
+    try:
+        first = json.loads(obs.stdout.readline() or "null")
+        assert first == {"heavy": [], "site": False}, obs.stderr.read() if first is None else first
+        second = json.loads(obs.stdout.readline() or "null")
+        assert second is not None, obs.stderr.read()
+        assert second["heavy"] == [], "the client imported a compiled package"
+        assert second["centre"] > 200, f"no person mask through the stdlib client: {second}"
+        worker_pid = second["pid"]
+        assert _alive(worker_pid)
+        obs.send_signal(signal.SIGKILL)  # OBS crashes: no close(), no cleanup
+        obs.wait(timeout=5)
+        end = time.monotonic() + 3
+        while _alive(worker_pid) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not _alive(worker_pid), "the worker outlived its OBS"
+        # The crashed session's files are swept by the next session.
+        assert os.path.isdir(second["session"])
+        ipc.sweep_stale_sessions(os.path.dirname(second["session"]))
+        assert not os.path.exists(second["session"])
+    finally:
+        if obs.poll() is None:
+            obs.kill()
+            obs.wait()
+        if worker_pid and _alive(worker_pid):
+            os.kill(worker_pid, signal.SIGKILL)
+        obs.stdout.close()
+        obs.stderr.close()
