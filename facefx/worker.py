@@ -83,6 +83,7 @@ class _Source:
         self.frames = 0
         self.error = ""
         self.retry_at = 0.0
+        self.analysis_failed = False  # src.error came from analysis: cleared by the next success
         self.cold = True         # the next analysis may load a model (new engine or new settings)
         self.times: Deque[float] = deque(maxlen=32)
         self.stage_ms: Dict[str, float] = {}
@@ -199,7 +200,12 @@ class Worker:
         src.retry_at = 0.0
         src.cold = True
         if src.engine is not None:
-            src.engine.update(settings)  # stages reload a model only if a model setting changed
+            try:
+                src.engine.update(settings)  # stages reload a model only if a model setting changed
+            except Exception as exc:
+                self._error(src, f"settings not applied: {type(exc).__name__}: {exc}")
+                src.engine.close()
+                src.engine = None  # rebuilt from src.settings at the next frame
 
     def _error(self, src: Optional[_Source], message: str) -> None:
         if src is not None:
@@ -223,6 +229,7 @@ class Worker:
         if w < 2 or h < 2 or stride < w * 4 or stride * (h - 1) + w * 4 > len(msg.data):
             self._error(src, f"frame {w}x{h} with row stride {stride} does not match its {len(msg.data)} bytes")
             src.retry_at = now + ERROR_RETRY_S
+            src.analysis_failed = True
             return True
         frame = np.ndarray((h, w, 4), np.uint8, buffer=msg.data, strides=(stride, 4, 1))
         if msg.flags & ipc.FLAG_BGRA:
@@ -238,14 +245,19 @@ class Worker:
         except self._expected as exc:
             self._error(src, str(exc))
             src.retry_at = now + ERROR_RETRY_S
+            src.analysis_failed = True
             return True
         except Exception as exc:  # a native library failing on one frame must not end the worker
             self._error(src, f"analysis failed: {type(exc).__name__}: {exc}")
             src.retry_at = now + ERROR_RETRY_S
+            src.analysis_failed = True
             return True
         finally:
             if cold:  # before the result is published, so a hang right after it is still caught
                 self.out.send(event="busy", source=src.id, seconds=0)
+        if src.analysis_failed:
+            src.analysis_failed = False
+            src.error = ""
         mask = analysis.mask
         if mask is None:  # nothing asked for a mask (background mode 'none')
             return True

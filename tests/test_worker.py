@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List
 
 import cv2
 import numpy as np
@@ -248,6 +248,19 @@ def test_bigger_frames_move_to_a_bigger_channel(make_client, frame):
     assert_person_mask(cv2.resize(mask_of(r), (W, H), interpolation=cv2.INTER_AREA))
     assert len(os.listdir(t.client._session)) == 1  # the small channel's file is gone
 
+    # The interpreter setting: the same value again changes nothing, a new one restarts.
+    pid = t.status().pid
+    t.client.set_python(VENV_PY)
+    time.sleep(0.3)
+    assert (t.status().pid, t.status().restarts) == (pid, 0)
+    other = os.path.join(os.path.dirname(VENV_PY), os.pardir, os.path.basename(os.path.dirname(VENV_PY)),
+                         os.path.basename(VENV_PY))
+    t.client.set_python(other)
+    seq = ch.latest().seq
+    pump(t, [ch], [big], lambda: t.status().pid not in (None, pid) and ch.latest().seq > seq, 20,
+         "masks from the worker started with the new interpreter path")
+    assert t.status().restarts == 1
+
 
 @posix_only
 def test_killed_worker_is_restarted_and_masks_resume(make_client, frame):
@@ -330,7 +343,7 @@ def test_missing_packages_fail_once_with_the_setup_command(make_client, tmp_path
     t.wait(lambda s: s.state == "running", 20, "recovery with the right interpreter")
 
 
-def test_worker_exits_on_stdin_eof(tmp_path):
+def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
     proc = subprocess.Popen([VENV_PY, "-m", "facefx.worker", "--parent-pid", str(os.getpid())],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=wc.worker_env(ROOT))
     try:
@@ -353,6 +366,36 @@ def test_worker_exits_on_stdin_eof(tmp_path):
                 if len(errors) == 2:
                     break
         assert any("not opened" in e for e in errors) and any("malformed" in e for e in errors), errors
+
+        # A frame whose header does not match its bytes is that source's error; the next good
+        # frame clears it (heartbeats carry the current error).
+        chan = ipc.ChannelFile.create(str(tmp_path / "c.shm"), W * H * 4)
+        for msg in ({"op": "open", "source": "s"}, {"op": "attach", "source": "s", "path": chan.path},
+                    {"op": "settings", "source": "s", "settings": BLUR}):
+            proc.stdin.write(json.dumps(msg).encode() + b"\n")
+        proc.stdin.flush()
+        chan.frames.write(b"\0" * 100, width=W, height=H, stride=W, frame_seq=1)
+
+        def next_event(name):
+            for line in proc.stdout:
+                msg = json.loads(line) if line.startswith(b"{") else {}
+                if msg.get("event") == name:
+                    return msg
+            raise AssertionError(f"worker ended before a {name!r} event")
+
+        assert "does not match its 100 bytes" in next_event("error")["message"]
+        assert next_event("heartbeat")["sources"]["s"]["error"]
+        time.sleep(1.1)  # the source's error back-off
+        chan.frames.write(frame, width=W, height=H, stride=W * 4, frame_seq=2)
+        end = time.monotonic() + 20
+        while chan.results.published() == 0 and time.monotonic() < end:
+            time.sleep(0.05)
+        assert chan.results.peek().frame_seq == 2
+        beat = next_event("heartbeat")["sources"]["s"]
+        while beat["frames"] == 0:  # skip the beats sent before the analysis
+            beat = next_event("heartbeat")["sources"]["s"]
+        assert beat["error"] == ""
+        chan.close()
         t0 = time.monotonic()
         proc.stdin.close()
         assert proc.wait(timeout=5) == 0

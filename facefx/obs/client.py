@@ -321,7 +321,10 @@ class _Process:
         self.outbox.put((json.dumps(msg, separators=(",", ":")) + "\n").encode("utf-8"))
 
     def stop(self, log: LogFn, grace: float = 2.0) -> None:
-        """EOF on stdin, then terminate, then kill; reaps the process and joins its threads."""
+        """EOF on stdin, then terminate, then kill; reaps the process and joins its threads.
+        A worker that has stopped beating gets no grace (it would not use it)."""
+        if time.monotonic() - self.last_heard > 1.5:
+            grace = 0.1
         self.outbox.put(None)
         p = self.popen
         for action, wait in ((None, grace), (p.terminate, 1.0), (p.kill, 2.0)):
@@ -404,11 +407,17 @@ class WorkerClient:
 
     # -- public API ---------------------------------------------------------------------------
     def set_python(self, python: Optional[str]) -> None:
-        """Use another interpreter from the next (re)start; a failed worker retries at once."""
+        """Use another interpreter (None: the default). Setting the same value again does
+        nothing; a different one restarts a running worker with it, and a failed one retries
+        at once."""
         with self._lock:
+            changed = (python or None) != (self._python or None)
             self._python = python
+            running = self._proc is not None
             if self._state == "failed":
                 self._next_start = 0.0
+        if changed and running:
+            self.restart()
         self._wake.set()
 
     def start(self) -> None:
@@ -562,12 +571,12 @@ class WorkerClient:
 
     def _spawn(self) -> None:
         with self._lock:
-            python = self._python or default_python(self.root)
+            python = os.path.expanduser(self._python) if self._python else default_python(self.root)
             overridden = bool(self._python)
         fix = setup_command(self.root)
         if not os.path.isfile(python):
             if overridden:
-                msg = (f"the worker interpreter {python} does not exist; correct it in the FaceFX "
+                msg = (f"the worker interpreter {python} was not found; correct it in the FaceFX "
                        f"script settings, or clear it and run: {fix}")
             else:
                 msg = f"FaceFX's Python environment is missing ({python} not found); run: {fix}"
