@@ -5,6 +5,7 @@ Creates the project's virtual environment in `.venv/` next to this file on first
 filter looks for the worker's interpreter there), installs FaceFX with its pinned dependencies,
 and re-installs only when pyproject.toml changes. Needs only Python 3.9-3.12 with pip.
 
+    python3 bootstrap.py setup           # only creates/updates .venv (what the OBS filter needs)
     python3 bootstrap.py demo            # runs `facefx demo` on the bundled sample photo
     python3 bootstrap.py test [ARGS]     # runs the test suite (pytest ARGS)
     python3 bootstrap.py facefx ARGS     # any facefx command
@@ -66,7 +67,7 @@ def main(argv: list) -> int:
     elif verb == "setup":
         return 0
     else:
-        print(f"unknown command {verb!r}; expected demo, test, facefx or setup", file=sys.stderr)
+        print(f"unknown command {verb!r}; expected setup, demo, test or facefx", file=sys.stderr)
         return 2
     return subprocess.call(cmd, cwd=ROOT)
 
