@@ -446,3 +446,42 @@ def test_demo_unwritable_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_bytes(b"x")
     assert_user_error(run_facefx(["demo", "-o", str(blocker / "demo")]), "cannot create demo folder")
+
+
+def test_ctrl_c_finishes_a_live_recording(tmp_path):
+    """Ctrl-C is how a camera recording ends: the video must be finalised and playable."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from tests.test_cli_media import ROOT
+    out = tmp_path / "rec.mp4"
+    # Restore Python's SIGINT handler in case the test runner was started with SIGINT ignored.
+    code = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "sys.argv = ['facefx'] + sys.argv[1:]; runpy.run_module('facefx', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", code, "process", f"synth:size=320x180:fps=20:image={ASTRONAUT}",
+                             "-o", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    # Wait until encoded frames reach the file (the encoder buffers its first frames).
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if out.exists() and out.stat().st_size > 2000:
+            break
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "stopped early" in stdout
+    frames = read_frames(str(out))
+    assert len(frames) >= 5 and f"({len(frames)} frames" in stdout
+
+
+def test_settings_file_and_flags(tmp_path, media):
+    s = tmp_path / "s.json"
+    s.write_text(json.dumps({"background": {"mode": "color", "color": "#FF0000"},
+                             "segmentation": {"model": "general"}}))
+    out = tmp_path / "o.png"
+    proc = run_facefx(["process", ASTRONAUT, "-o", str(out), "--settings", str(s), "--background-color", "#0000FF"])
+    assert proc.returncode == 0, proc.stderr
+    img = read_image(str(out))
+    assert img[TOP_LEFT].reshape(-1, 3).mean(0).round().tolist() == [0, 0, 255], "flags override the file"
