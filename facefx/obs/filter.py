@@ -82,7 +82,8 @@ class FilterInstance:
         self.source = source
         self.config: Optional[P.FilterConfig] = None
         self.values: Dict[str, Any] = {}
-        self.error = ""                 # settings or GPU problem shown in the status line
+        self.error = ""                 # settings problem shown in the status line
+        self.gpu_error = ""             # picture/shader problem (cleared once drawing works)
         self.renderer: Optional[GpuRenderer] = None
         self.channel: Any = None
         self._sent_settings: Optional[dict] = None
@@ -198,9 +199,10 @@ class FilterInstance:
         kind = lo.OBS_TEXT_INFO_NORMAL
         client = self.plugin.client
         cfg = self.config
-        if self.error:
-            parts.append(self.error + " (video passes through unchanged)")
-            kind = lo.OBS_TEXT_INFO_ERROR
+        for problem in (self.error, self.gpu_error):
+            if problem:
+                parts.append(problem + " (video passes through unchanged)")
+                kind = lo.OBS_TEXT_INFO_ERROR
         if cfg is not None and not cfg.settings.needs_segmentation():
             parts.append("All effects are off: video passes through.")
         elif self._static_mask is not None:
@@ -250,7 +252,7 @@ class FilterInstance:
             self._register_hotkeys()
         client = self.plugin.client
         st = client.status() if client is not None else None
-        key = (st.state if st else None, st.last_error if st else None, self.error)
+        key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error)
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
@@ -261,6 +263,7 @@ class FilterInstance:
         if self.debug_dir and now - self._last_debug_write >= 1.0:
             self._last_debug_write = now
             self._write_debug_status()
+            self._write_debug_properties()
 
     def render(self) -> None:
         lib = self.lib
@@ -314,12 +317,14 @@ class FilterInstance:
                 self._dump(plan, out_tex, w, h, shown)
             r.draw(plan, out_tex)
         except GpuError as exc:
-            if self.error != str(exc):
-                self.error = str(exc)
+            if self.gpu_error != str(exc):
+                self.gpu_error = str(exc)
                 lib.log(lo.LOG_WARNING, "%s: %s; passing video through" % (self.name(), exc))
             r.draw_frame(out_tex, w, h)
             return
-        self._frames_drawn += 1
+        self.gpu_error = ""
+        if mask is not None:
+            self._frames_drawn += 1      # frames that got the effect
 
     def _next_mask(self, seq: int, frozen: bool) -> Any:
         """The mask to draw this frame: the newest result, or with "keep mask in sync" the
@@ -370,6 +375,28 @@ class FilterInstance:
             json.dump(info, fh)
         os.replace(tmp, base + ".json")
 
+    def _write_debug_properties(self) -> None:
+        """Build the properties panel as OBS does, fire the mode list's modified callback,
+        and write what the panel would show (test hook: the panel is otherwise only built
+        when a user opens it)."""
+        lib = self.lib
+        props = self.properties()
+        try:
+            data = lib.obs_source_get_settings(self.source)
+            try:
+                mode = lib.obs_properties_get(props, P.K_BG_MODE.encode())
+                if mode:
+                    lib.obs_property_modified(mode, data)
+            finally:
+                lib.obs_data_release(data)
+            info = P.describe(lib, props)
+        finally:
+            lib.obs_properties_destroy(props)
+        path = os.path.join(self.debug_dir, self.name() + ".props.json")
+        with open(path + ".tmp", "w") as fh:
+            json.dump(info, fh)
+        os.replace(path + ".tmp", path)
+
     def _write_debug_status(self) -> None:
         client = self.plugin.client
         st = client.status() if client is not None else None
@@ -377,7 +404,7 @@ class FilterInstance:
             "name": self.name(), "frames_drawn": self._frames_drawn, "frames_passed": self._frames_passed,
             "frame_seq": self.frame_seq, "results": len(self.history),
             "result_seq": self.history[-1].seq if self.history else None,
-            "delay": self.delay, "error": self.error, "status": self.status()[0],
+            "delay": self.delay, "error": self.error or self.gpu_error, "status": self.status()[0],
             "analysis": self.channel.stats() if self.channel is not None else None,
             "worker": None if st is None else {"state": st.state, "pid": st.pid, "restarts": st.restarts},
             "heavy_modules": sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules),
@@ -467,8 +494,18 @@ class Plugin:
         if inst is not None:
             inst.close()
 
-    def update(self, fid: int, data: int) -> None:
+    def _inst(self, fid: int) -> Optional[FilterInstance]:
+        """The filter's instance; one created while no Plugin was current is adopted here."""
         inst = self.filters.get(fid)
+        if inst is None:
+            source = holder().sources.get(fid)
+            if source:
+                self.create(fid, source)
+                inst = self.filters.get(fid)
+        return inst
+
+    def update(self, fid: int, data: int) -> None:
+        inst = self._inst(fid)
         if inst is not None:
             inst.update(data)
 
@@ -476,11 +513,11 @@ class Plugin:
         P.set_defaults(self.lib, data)
 
     def properties(self, fid: int) -> Optional[int]:
-        inst = self.filters.get(fid)
+        inst = self._inst(fid)
         return inst.properties() if inst is not None else None
 
     def tick(self, fid: int, seconds: float) -> None:
-        inst = self.filters.get(fid)
+        inst = self._inst(fid)
         if inst is not None:
             inst.tick()
 
@@ -496,8 +533,9 @@ class Plugin:
         except Exception:
             # Log once per distinct error, then keep passing the video through.
             msg = traceback.format_exc().rstrip()
-            if inst.error != msg.splitlines()[-1]:
-                inst.error = msg.splitlines()[-1]
+            last = "render failed: " + msg.splitlines()[-1]
+            if inst.gpu_error != last:
+                inst.gpu_error = last
                 self.lib.log(lo.LOG_ERROR, "%s: render failed, passing video through:\n%s"
                              % (inst.name(), msg))
             self.lib.obs_source_skip_video_filter(inst.source)

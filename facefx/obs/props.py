@@ -203,3 +203,19 @@ def build_properties(lib: Any, fid: int, callbacks: Mapping[str, int], status: s
     lib.obs_properties_add_group(p, b("segmentation"), b("Person segmentation"), OBS_GROUP_NORMAL, seg)
     return p
 
+
+
+def describe(lib: Any, props: int) -> list:
+    """[(name, description, visible, [children...]), ...] of an obs_properties_t* (tests)."""
+    import ctypes as C
+    out = []
+    prop = C.c_void_p(lib.obs_properties_first(props))
+    while prop.value:
+        name = (lib.obs_property_name(prop) or b"").decode("utf-8", "replace")
+        desc = (lib.obs_property_description(prop) or b"").decode("utf-8", "replace")
+        group = lib.obs_property_group_content(prop)
+        out.append([name, desc, bool(lib.obs_property_visible(prop)),
+                    describe(lib, group) if group else []])
+        if not lib.obs_property_next(C.byref(prop)):
+            break
+    return out

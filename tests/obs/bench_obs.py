@@ -146,8 +146,13 @@ def main(argv: List[str]) -> int:
                   f"{lag['frames'] + lag['skipped']} frames skipped ({100 * lag['skipped_ratio']:.2f}%, "
                   f"target <= {100 * TARGET_LAG:.0f}%), OBS {lag['active_fps']:.1f} fps")
             stages = ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(lag["analysis_stage_ms"].items()))
-            print(f"analysis at 1280x720: {lag['analysis_fps']:.1f} fps vs 30 fps video "
-                  f"({lag['analysis_fps'] / 30:.2f}x; {stages}); mask latency {lag['latency_frames']} frame(s)")
+            total = lag["analysis_stage_ms"].get("total") or 0.0
+            capacity = 1000.0 / total if total else 0.0
+            print(f"analysis at 1280x720: {lag['analysis_fps']:.1f} fps vs 30 fps target "
+                  f"({lag['analysis_fps'] / 30:.2f}x) and {lag['active_fps']:.1f} fps rendered by OBS "
+                  f"({lag['analysis_fps'] / max(lag['active_fps'], 0.1):.2f}x); {stages} "
+                  f"(capacity ~{capacity:.0f} fps); mask latency {lag['latency_frames']} frame(s)")
+            lag["analysis_capacity_fps"] = capacity
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(results, fh, indent=1)

@@ -88,12 +88,14 @@ class ObsSession:
     def __init__(self, collections: Dict[str, List[dict]], *, width: int = 640, height: int = 360,
                  fps: int = 30, scripts: Optional[Sequence[str]] = None,
                  script_map: Optional[Dict[str, Sequence[str]]] = None,
-                 env: Optional[Dict[str, str]] = None, keep_dir: bool = False) -> None:
+                 env: Optional[Dict[str, str]] = None, keep_dir: bool = False,
+                 script_settings: Optional[Dict[str, Any]] = None) -> None:
         self.collections = collections
         self.width, self.height, self.fps = width, height, fps
         self.scripts = list(scripts) if scripts is not None else [SCRIPT]
         self.script_map = script_map or {}
         self.extra_env = env or {}
+        self.script_settings = script_settings or {}
         self.keep_dir = keep_dir
         self.tmp = tempfile.mkdtemp(prefix="facefx-obs-")
         self.home = os.path.join(self.tmp, "home")
@@ -187,7 +189,8 @@ Preset=ultrafast
                     "groups": [], "transitions": [], "current_transition": "Fade",
                     "transition_duration": 300, "quick_transitions": [], "saved_projectors": [],
                     "preview_locked": False, "scaling_enabled": False,
-                    "modules": {"scripts-tool": [{"path": p, "settings": {}} for p in scripts]}}
+                    "modules": {"scripts-tool": [{"path": p, "settings": dict(self.script_settings)}
+                                                 for p in scripts]}}
             with open(os.path.join(cfg, "basic", "scenes", name + ".json"), "w") as fh:
                 json.dump(coll, fh, indent=1)
 

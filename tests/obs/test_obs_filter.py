@@ -210,6 +210,40 @@ def test_live_settings_change_is_applied_without_restarting_the_worker(obs):
     assert after["pid"] == before["pid"] and after["restarts"] == before["restarts"]
 
 
+def _panel(obs: ObsSession, name: str) -> dict:
+    """{property name: (description, visible)} of the filter's properties panel, flattened."""
+    import json
+    path = os.path.join(obs.debug_dir, name + ".props.json")
+    with open(path) as fh:
+        tree = json.load(fh)
+    flat = {}
+
+    def walk(items):
+        for pname, desc, visible, children in items:
+            flat[pname] = (desc, visible)
+            walk(children)
+    walk(tree)
+    return flat
+
+
+def test_properties_panel_follows_obs_conventions(obs):
+    obs.set_filter("Photo", "FaceFX", {"bg_mode": "image", "bg_image": obs.assets["@bg"],
+                                       "debug_freeze": False})
+    panel = obs.wait_for(lambda: (lambda p: p if p["bg_image"][1] else None)(_panel(obs, "FaceFX")),
+                         10, "the picture field to show in image mode")
+    for key in ("status", "refresh", "background", "bg_mode", "bg_blur", "bg_image", "bg_color",
+                "holo_color", "segmentation", "seg_model", "seg_width", "seg_smoothing",
+                "seg_threshold", "seg_softness", "keep_in_sync"):
+        assert key in panel, key
+    assert panel["background"][0] == "Virtual background"
+    assert not panel["bg_blur"][1] and not panel["bg_color"][1]
+    assert panel["status"][0].startswith("Worker: running"), panel["status"]
+    assert "fps" in panel["status"][0] and "ms" in panel["status"][0]
+    obs.set_filter("Photo", "FaceFX", {"bg_mode": "blur"})
+    obs.wait_for(lambda: (lambda p: p["bg_blur"][1] and not p["bg_image"][1])(_panel(obs, "FaceFX")),
+                 10, "the blur slider to show in blur mode")
+
+
 def test_invalid_settings_pass_video_through_with_a_status_error(obs):
     obs.set_filter("Photo2", "FaceFX2", {"bg_mode": "image", "bg_image": ""})
     try:
