@@ -485,3 +485,18 @@ def test_settings_file_and_flags(tmp_path, media):
     assert proc.returncode == 0, proc.stderr
     img = read_image(str(out))
     assert img[TOP_LEFT].reshape(-1, 3).mean(0).round().tolist() == [0, 0, 255], "flags override the file"
+
+
+def test_bench_is_dispatched_with_its_arguments():
+    proc = run_facefx(["bench", "--help"])
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: facefx bench" in proc.stdout and "--json" in proc.stdout
+
+
+def test_bench_missing_module_is_a_clear_error(monkeypatch, capsys):
+    import sys
+    from facefx import cli
+    monkeypatch.setitem(sys.modules, "facefx.bench", None)  # as if facefx/bench.py were absent
+    assert cli.main(["bench", "--json", "x.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "facefx: error: 'facefx bench' is not available in this build (facefx/bench.py is missing)"
