@@ -134,6 +134,21 @@ def test_unwritable_output_path(tmp_path, media, output, needle):
                       "cannot write", needle, "expected")
 
 
+def test_output_in_a_read_only_folder(tmp_path, media):
+    """Permission denied. Root ignores file modes, so as root use sysfs, where nobody may create files."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        folder = "/sys"
+        if not os.path.isdir(folder):
+            pytest.skip("no folder that refuses new files to root here")
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        folder = str(ro)
+    proc = run_facefx(["process", media["small"], "-o", os.path.join(folder, "out.png")])
+    assert_user_error(proc, "cannot write", "out.png", "expected a path in a writable folder")
+
+
 def test_unwritable_output_folder(tmp_path, media):
     blocker = tmp_path / "blocker"
     blocker.write_bytes(b"x")

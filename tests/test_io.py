@@ -6,11 +6,9 @@ decoding, FFmpeg encoding, the MediaPipe model where a test needs a mask.
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 
-import cv2
 import numpy as np
 import pytest
 
