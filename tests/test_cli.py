@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -415,7 +416,9 @@ def test_synthetic_camera_to_video(tmp_path):
     assert proc.returncode == 0, proc.stderr
     n = len(read_frames(str(out)))
     assert 1 <= n <= 15
-    assert f"({n} frame" in proc.stdout
+    processed = int(re.search(r"\((\d+) frames?", proc.stdout).group(1))
+    # Frames dropped by the live hand-over are filled in so the video keeps real-time speed.
+    assert 1 <= processed <= n
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run for a real X display")
@@ -488,7 +491,8 @@ def test_ctrl_c_finishes_a_live_recording(tmp_path):
     assert "Traceback" not in stderr
     assert "stopped early" in stdout
     frames = read_frames(str(out))
-    assert len(frames) >= 1 and f"({len(frames)} frame" in stdout
+    processed = int(re.search(r"\((\d+) frames?", stdout).group(1))
+    assert 1 <= processed <= len(frames)
 
 
 def test_settings_file_and_flags(tmp_path, media):

@@ -491,3 +491,35 @@ def test_contact_sheet_layout():
     assert sheet.shape[1] == 3 * (tw + 8) + 8 and sheet.shape[0] >= 2 * th
     rgba = np.zeros((10, 10, 4), np.uint8)
     assert label_tile(rgba, "t").shape[2] == 3
+
+
+def test_realtime_video_sink_keeps_real_time_when_frames_were_dropped(tmp_path):
+    """A live source processed slower than it runs: the recording still lasts as long as the
+    source did (frames repeated where some were dropped), instead of playing fast."""
+    src = SyntheticSource(width=64, height=36, fps=100, frames=50, live=True).open()
+
+    class SlowProcessor(Processor):
+        def process(self, frame):
+            time.sleep(0.03)  # ~33 fps against a 100 fps source
+            return super().process(frame)
+
+    out = str(tmp_path / "live.mkv")
+    sink = VideoSink(out, realtime=True).open((64, 36), src.fps)
+    result = Pipeline(src, SlowProcessor(settings("none")), sink).run()
+    sink.close()
+    assert result.dropped > 10
+    frames = read_frames(out)
+    # The last processed frame is due at its own timestamp; all frames before it are filled in.
+    assert 35 <= len(frames) <= 50 and len(frames) == sink.frames > result.processed
+
+
+def test_video_sink_copies_for():
+    sink = VideoSink("x.mp4", realtime=True)
+    sink._fps = 10.0
+    counts = []
+    for t in (5.0, 5.1, 5.32, 5.33, 5.6):
+        n = sink.copies_for(t)
+        sink.frames += n
+        counts.append(n)
+    assert counts == [1, 1, 2, 0, 3]
+    assert VideoSink("x.mp4").copies_for(99.0) == 1

@@ -17,6 +17,7 @@ is refused with a message naming the formats that can, rather than silently flat
 from __future__ import annotations
 
 import fractions
+import math
 import os
 import subprocess
 import sys
@@ -239,11 +240,17 @@ class VideoSink(FrameSink):
 
     audio_from: media file whose audio streams are copied in (None: no audio).
     duration: cut the audio to this many seconds (when only part of the input is processed).
+    realtime: frames come from a live source that may have dropped some; each frame is written
+        as many times as its timestamp says (0 or more) so the recording keeps real-time speed.
+        Without it every frame is written once (files: nothing is dropped).
     """
 
     def __init__(self, path: str, *, alpha: bool = False, audio_from: Optional[str] = None,
-                 duration: Optional[float] = None) -> None:
+                 duration: Optional[float] = None, realtime: bool = False) -> None:
         super().__init__()
+        self.realtime = realtime
+        self._fps = 30.0
+        self._t_first: Optional[float] = None
         self.path = path
         self.alpha = alpha
         self.audio_from = audio_from
@@ -284,6 +291,7 @@ class VideoSink(FrameSink):
         if self.audio_from:
             self.audio_codecs = probe_audio(self.audio_from)
         self._size = size
+        self._fps = float(fps)
         self._log = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(self.command(size, fps), stdin=subprocess.PIPE,
@@ -309,12 +317,24 @@ class VideoSink(FrameSink):
         want = 4 if self.alpha else 3
         if image.shape[2] != want:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA if want == 4 else cv2.COLOR_RGBA2RGB)
+        copies = self.copies_for(frame.time)
+        data = memoryview(np.ascontiguousarray(image)).cast("B")
         try:
-            self._proc.stdin.write(memoryview(np.ascontiguousarray(image)).cast("B"))
+            for _ in range(copies):
+                self._proc.stdin.write(data)
         except (BrokenPipeError, OSError):
             self._proc.wait()
             raise SinkError(f"cannot write video {self.path}: FFmpeg stopped ({self._ffmpeg_error() or 'no message'})") from None
-        self.frames += 1
+        self.frames += copies
+
+    def copies_for(self, t: float) -> int:
+        """How many times to write a frame taken at source time t (always 1 unless realtime)."""
+        if not self.realtime:
+            return 1
+        if self._t_first is None:
+            self._t_first = t
+        due = int(math.floor((t - self._t_first) * self._fps + 0.5)) + 1  # frames due by time t
+        return max(0, due - self.frames)
 
     def close(self) -> None:
         if self._closed or self._proc is None:
@@ -671,4 +691,4 @@ def resolve_output(output: Optional[str], source: FrameSource, *, alpha: bool, i
         raise SinkError(f"cannot write {what} to the video {output}; expected {expected}")
     audio_from = input_path if input_path and os.path.isfile(input_path) else None
     duration = (max_frames / source.fps) if (max_frames and audio_from) else None
-    return VideoSink(output, alpha=alpha, audio_from=audio_from, duration=duration)
+    return VideoSink(output, alpha=alpha, audio_from=audio_from, duration=duration, realtime=source.live)
