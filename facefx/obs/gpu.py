@@ -410,15 +410,7 @@ class GpuRenderer:
         if (mw, mh) == (sw, sh):
             self._draw_default(self._mask_tex, sw, sh)
         else:
-            area = lib.obs_get_base_effect(OBS_EFFECT_AREA)
-            lib.gs_effect_set_texture(lib.gs_effect_get_param_by_name(area, b"image"), self._mask_tex)
-            lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension"),
-                                   self._vec2.set(mw, mh).ptr)
-            lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension_i"),
-                                   self._vec2.set(1.0 / mw, 1.0 / mh).ptr)
-            tech = b"Draw" if sw < mw else b"DrawUpscale"
-            while lib.gs_effect_loop(area, tech):
-                lib.gs_draw_sprite(self._mask_tex, 0, sw, sh)
+            self._draw_area(self._mask_tex, (mw, mh), (sw, sh), b"Draw" if sw < mw else b"DrawUpscale")
         self._weight.end()
         # 3) premultiplied Gaussian, horizontal (float target) then vertical + divide
         radius = float((geo.ksize - 1) // 2)
@@ -442,6 +434,18 @@ class GpuRenderer:
                 lib.gs_draw_sprite(src, 0, sw, sh)
             target.end()
         return self._blurred.texture
+
+    def _draw_area(self, tex: int, src: Tuple[int, int], dst: Tuple[int, int], technique: bytes) -> None:
+        """Draw tex at dst size with OBS's area-averaging effect (what cv2.INTER_AREA does)."""
+        lib = self.lib
+        area = lib.obs_get_base_effect(OBS_EFFECT_AREA)
+        lib.gs_effect_set_texture(lib.gs_effect_get_param_by_name(area, b"image"), tex)
+        lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension"),
+                               self._vec2.set(*src).ptr)
+        lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension_i"),
+                               self._vec2.set(1.0 / src[0], 1.0 / src[1]).ptr)
+        while lib.gs_effect_loop(area, technique):
+            lib.gs_draw_sprite(tex, 0, dst[0], dst[1])
 
     # ------------------------------------------------------------------ pictures
     def _fitted_image(self, path: str, w: int, h: int) -> int:
@@ -480,14 +484,7 @@ class GpuRenderer:
         lib.gs_matrix_push()
         lib.gs_matrix_translate3f(-float(x0), -float(y0), 0.0)
         if scale < 1:
-            area = lib.obs_get_base_effect(OBS_EFFECT_AREA)
-            lib.gs_effect_set_texture(lib.gs_effect_get_param_by_name(area, b"image"), self._image_tex)
-            lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension"),
-                                   self._vec2.set(iw, ih).ptr)
-            lib.gs_effect_set_vec2(lib.gs_effect_get_param_by_name(area, b"base_dimension_i"),
-                                   self._vec2.set(1.0 / iw, 1.0 / ih).ptr)
-            while lib.gs_effect_loop(area, b"Draw"):
-                lib.gs_draw_sprite(self._image_tex, 0, nw, nh)
+            self._draw_area(self._image_tex, (iw, ih), (nw, nh), b"Draw")
         else:
             self._draw_default(self._image_tex, nw, nh)
         lib.gs_matrix_pop()

@@ -146,9 +146,13 @@ class CpuRenderer:
             band(slice(0, h))
             return out
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="facefx-blend")
+            self._pool = ThreadPoolExecutor(self._threads - 1, thread_name_prefix="facefx-blend")
         step = -(-h // self._threads)
-        list(self._pool.map(band, [slice(y, min(h, y + step)) for y in range(0, h, step)]))
+        bands = [slice(y, min(h, y + step)) for y in range(0, h, step)]
+        others = [self._pool.submit(band, rows) for rows in bands[1:]]
+        band(bands[0])                    # this thread takes the first band itself
+        for job in others:
+            job.result()
         return out
 
     def close(self) -> None:
