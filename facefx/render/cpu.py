@@ -176,19 +176,16 @@ class CpuRenderer:
             return frame
         sw, sh = geo.small_size
         small = halve_to(frame, geo.downscale)
-        # Premultiplied blur: channels (rgb * w, w) blurred together, then divided by w.
+        # Premultiplied blur: rgb * w and w blurred alike, then divided.
         # A floor of 1% weight keeps the result defined deep inside the person (covered by the
         # person anyway) while their colours stay out of the background at the edges.
         weight = cv2.resize(small_mask, (sw, sh), interpolation=cv2.INTER_AREA)
         weight = np.maximum((255.0 - weight.astype(np.float32)) * (1.0 / 255.0), BLUR_WEIGHT_FLOOR)
-        pre = cv2.cvtColor(small, cv2.COLOR_RGB2RGBA).astype(np.float32)   # (r, g, b, 255)
-        pre[:, :, 3] = 1.0
-        pre = cv2.multiply(pre, cv2.merge((weight, weight, weight, weight)))  # (rgb*w, w)
         k = (geo.ksize, geo.ksize)
-        pre = cv2.GaussianBlur(pre, k, geo.sigma_small, borderType=cv2.BORDER_REFLECT)
-        alpha = pre[:, :, 3].copy()
-        bg_small = cv2.divide(cv2.cvtColor(pre, cv2.COLOR_RGBA2RGB), cv2.merge((alpha, alpha, alpha)),
-                              dtype=cv2.CV_8U)
+        num = cv2.multiply(small, cv2.merge((weight, weight, weight)), dtype=cv2.CV_32F)  # rgb * w
+        num = cv2.GaussianBlur(num, k, geo.sigma_small, borderType=cv2.BORDER_REFLECT)
+        den = cv2.GaussianBlur(weight, k, geo.sigma_small, borderType=cv2.BORDER_REFLECT)
+        bg_small = cv2.divide(num, cv2.merge((den, den, den)), dtype=cv2.CV_8U)
         cv2.resize(bg_small, (w, h), dst=b.bg, interpolation=cv2.INTER_LINEAR)
         self._color_key = None
         return b.bg
