@@ -368,6 +368,45 @@ def test_file_pipeline_max_frames():
     assert result.processed == 7 and len(sink.items) == 7
 
 
+def test_file_pipeline_analyses_one_frame_ahead_on_another_thread():
+    """Video files: analysis runs on its own thread (overlapping the render of the previous
+    frame); each frame is still rendered with its own analysis, in order, none lost."""
+    src = SyntheticSource(width=48, height=27, frames=12, live=False).open()
+    analysed = []
+
+    class Recording(Processor):
+        def analyze(self, frame):
+            analysed.append((frame.index, threading.current_thread().name))
+            return ("analysis", frame.index)
+
+        def render(self, frame, analysis):
+            assert analysis == ("analysis", frame.index)
+            return frame.image
+
+    sink = CollectingSink()
+    result = Pipeline(src, Recording(settings("none")), sink).run()
+    assert result.processed == 12 and [i for i, _ in sink.items] == list(range(12))
+    assert [i for i, _ in analysed] == list(range(12))
+    assert all(name.startswith("facefx-analysis") for _, name in analysed)
+    assert not [t for t in threading.enumerate() if t.name.startswith("facefx-analysis")]
+
+
+def test_file_pipeline_analysis_failure_stops_the_run():
+    from facefx.analysis import FrameError
+    src = SyntheticSource(width=48, height=27, frames=50, live=False).open()
+
+    class Failing(Processor):
+        def analyze(self, frame):
+            if frame.index == 3:
+                raise FrameError("frame 3 is unusable")
+            return None
+
+    sink = CollectingSink()
+    with pytest.raises(FrameError, match="frame 3 is unusable"):
+        Pipeline(src, Failing(settings("none")), sink).run()
+    assert [i for i, _ in sink.items] == [0, 1, 2]
+
+
 def test_live_pipeline_drops_rather_than_queues():
     """A consumer slower than the source: frames are dropped (counted), never reordered."""
     src = SyntheticSource(width=48, height=27, fps=200, frames=60, live=True).open()

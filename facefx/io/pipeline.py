@@ -2,6 +2,8 @@
 
     reader thread ──hand-over──> main thread (analysis + rendering) ──queue──> writer thread
 
+- Video files into files: a fourth thread analyses frame N+1 while the main thread renders
+  frame N (order kept, nothing dropped), so analysis and compositing use both cores.
 - Files: the hand-over is a bounded FIFO, so no frame is lost or reordered and at most a few
   decoded frames wait in memory (the reader blocks when the consumer is behind).
 - Live sources (cameras): the hand-over is a latest-wins slot; a frame that was not picked up
@@ -20,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -60,12 +63,20 @@ class Processor:
         self.engine.reset()
 
     def process(self, frame: Frame) -> np.ndarray:
+        return self.render(frame, self.analyze(frame))
+
+    def analyze(self, frame: Frame) -> Any:
+        """The Analysis of one frame (None when no effect needs one). May run on another
+        thread than render(), one frame ahead of it."""
+        if not self.settings.needs_segmentation():
+            return None
+        analysis = self.engine.analyze(frame.image, timestamp=frame.time)
+        self.last_ms = analysis.stage_ms
+        return analysis
+
+    def render(self, frame: Frame, analysis: Any) -> np.ndarray:
         rgb = frame.image
         h, w = rgb.shape[:2]
-        analysis = None
-        if self.settings.needs_segmentation():
-            analysis = self.engine.analyze(rgb, timestamp=frame.time)
-            self.last_ms = analysis.stage_ms
         plan = build_plan(analysis, self.settings, frame.time, w, h)
         out = self.renderer.render(rgb, plan)
         if out is rgb:
@@ -262,6 +273,43 @@ class Pipeline:
         return result
 
     def _loop(self, result: RunResult) -> None:
+        if self.source.live or self.source.stills or isinstance(self.sink, PreviewSink):
+            return self._loop_frames(result)
+        return self._loop_ahead(result)
+
+    def _loop_ahead(self, result: RunResult) -> None:
+        """Video files into files: frame N+1 is analysed on a thread while frame N is rendered,
+        so the two cores work at once (MediaPipe and OpenCV release the GIL). Order is kept and
+        every frame is processed; the per-frame cost becomes the slower stage, not the sum."""
+        analyser = ThreadPoolExecutor(1, thread_name_prefix="facefx-analysis")
+        pending: Optional[Tuple[Any, Any]] = None
+        try:
+            while True:
+                item = self._take()
+                if isinstance(item, Failure):
+                    self._fail(result, item)
+                    continue
+                nxt = None
+                if item is not _END and (self.max_frames is None
+                                         or result.processed + (pending is not None) < self.max_frames):
+                    nxt = (item, analyser.submit(self.processor.analyze, item))
+                if pending is not None:
+                    frame, job = pending
+                    image = self.processor.render(frame, job.result())
+                    result.processed += 1
+                    if self.sink.main_thread:
+                        self.sink.write(frame, image)
+                    elif not _put_until(self._out, (frame, image), self.stop):
+                        return
+                    if self.progress is not None:
+                        self.progress.update()
+                pending = nxt
+                if pending is None:
+                    return
+        finally:
+            analyser.shutdown(wait=True)
+
+    def _loop_frames(self, result: RunResult) -> None:
         preview = self.sink if isinstance(self.sink, PreviewSink) else None
         # A video file in the preview plays at its own speed rather than as fast as it decodes.
         pace = preview is not None and not self.source.live and not self.source.stills
