@@ -32,21 +32,23 @@ PARALLEL_MIN_PIXELS = 640 * 360
 
 
 class _Buffers:
+    """Scratch images for one frame size, each allocated on first use (a mode uses only some):
+    name -> channels."""
+
+    LAYOUT = {"mask": 1, "alpha": 1, "rows": 1, "mask3": 3, "inv3": 3, "tmp_a": 3, "tmp_b": 3,
+              "bg": 3, "out": 3, "tinted": 3, "ghost": 3, "out4": 4}
+
     def __init__(self, w: int, h: int) -> None:
-        self.mask = np.empty((h, w), np.uint8)
-        self.mask3 = np.empty((h, w, 3), np.uint8)
-        self.inv3 = np.empty((h, w, 3), np.uint8)
-        self.bg = np.empty((h, w, 3), np.uint8)
-        self.tmp_a = np.empty((h, w, 3), np.uint8)
-        self.tmp_b = np.empty((h, w, 3), np.uint8)
-        self.out = np.empty((h, w, 3), np.uint8)
-        self.out4 = np.empty((h, w, 4), np.uint8)
-        self.gray = np.empty((h, w), np.uint8)
-        self.alpha = np.empty((h, w), np.uint8)
-        self.rows = np.empty((h, w), np.uint8)
-        self.tinted = np.empty((h, w, 3), np.uint8)
-        self.ghost = np.empty((h, w, 3), np.uint8)
-        self.step = np.empty((h, w, 3), np.uint8)
+        self.size = (w, h)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        channels = self.LAYOUT.get(name)
+        if channels is None:
+            raise AttributeError(name)
+        w, h = self.size
+        arr = np.empty((h, w) if channels == 1 else (h, w, channels), np.uint8)
+        setattr(self, name, arr)
+        return arr
 
 
 class CpuRenderer:
@@ -123,7 +125,7 @@ class CpuRenderer:
 
     def _buffers_for(self, w: int, h: int) -> _Buffers:
         b = self._buffers
-        if b is None or b.out.shape[:2] != (h, w):
+        if b is None or b.size != (w, h):
             b = self._buffers = _Buffers(w, h)
             self._color_key = None
         return b
