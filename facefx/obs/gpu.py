@@ -156,6 +156,8 @@ class GpuRenderer:
         self._blurred: Optional[_Target] = None
         self._image_key: Any = None
         self._image_tex: Optional[int] = None
+        self._bad_image_key: Any = None     # (path, mtime) of a picture that did not load
+        self._effect_error = ""             # a shader that did not compile stays failed
         self._image_size = (0, 0)
         self._fit: Optional[_Target] = None
         self._fit_key: Any = None
@@ -173,14 +175,23 @@ class GpuRenderer:
 
     # ------------------------------------------------------------------ resources
     def _effects(self) -> Tuple[_Effect, _Effect]:
-        if self._composite is None:
-            self._composite = _Effect(self.lib, os.path.join(self._effects_dir, "composite.effect"),
-                                      ["image", "mask", "bg", "bg_color", "use_bg", "edge", "size",
-                                       "tint", "brightness", "ghost_dx", "ghost_alpha", "opacity",
-                                       "scan_depth", "scan_period", "scan_phase"])
-        if self._blur is None:
-            self._blur = _Effect(self.lib, os.path.join(self._effects_dir, "blur.effect"),
-                                 ["image", "weight", "size", "radius", "sigma"])
+        """The compiled effects. A compile failure is remembered: retrying would recompile
+        on every frame, on the render thread, with the same result."""
+        if self._effect_error:
+            raise GpuError(self._effect_error)
+        try:
+            if self._composite is None:
+                self._composite = _Effect(
+                    self.lib, os.path.join(self._effects_dir, "composite.effect"),
+                    ["image", "mask", "bg", "bg_color", "use_bg", "edge", "size", "tint",
+                     "brightness", "ghost_dx", "ghost_alpha", "opacity", "scan_depth",
+                     "scan_period", "scan_phase"])
+            if self._blur is None:
+                self._blur = _Effect(self.lib, os.path.join(self._effects_dir, "blur.effect"),
+                                     ["image", "weight", "size", "radius", "sigma"])
+        except GpuError as exc:
+            self._effect_error = str(exc)
+            raise
         return self._composite, self._blur
 
     def close(self) -> None:
@@ -451,7 +462,9 @@ class GpuRenderer:
     def _fitted_image(self, path: str, w: int, h: int) -> int:
         """The background picture cover-fitted to w x h (imageio.cover_fit): scaled with area
         averaging when shrinking, bilinear when enlarging, centre-cropped. Cached until the
-        file, its modification time or the output size changes."""
+        file, its modification time or the output size changes. A picture that cannot be
+        decoded is not tried again until the file changes (decoding runs on the render thread,
+        and OBS logs every failed attempt)."""
         lib = self.lib
         try:
             mtime = os.stat(path).st_mtime
@@ -463,10 +476,12 @@ class GpuRenderer:
                 lib.gs_texture_destroy(self._image_tex)
                 self._image_tex = None
             self._image_key = self._fit_key = None
-            tex = lib.gs_texture_create_from_file(path.encode())
+            tex = None if key == self._bad_image_key else lib.gs_texture_create_from_file(path.encode())
             if not tex:
+                self._bad_image_key = key
                 raise GpuError(f"cannot read background image {path} "
                                "(expected a PNG, JPEG, BMP, WebP or TIFF picture)")
+            self._bad_image_key = None
             self._image_tex = tex
             self._image_size = (lib.gs_texture_get_width(tex), lib.gs_texture_get_height(tex))
             self._image_key = key
