@@ -169,15 +169,17 @@ class Slot:
         return _U64.unpack_from(self._mm, self._offset)[0]
 
     # -- writer ---------------------------------------------------------------------------
-    def repair(self, min_seq: int = 0) -> None:
+    def repair(self, min_seq: int = 0) -> int:
         """Take over as writer after a previous writer died, possibly mid-write; numbering
-        continues from the slot's newest message (or min_seq, if that is higher)."""
+        continues from the slot's newest message (or min_seq, if that is higher), which is
+        returned: the next write() is that number plus one."""
         for i in range(BUFFERS):
             off = self._buf(i)
             lock = _U64.unpack_from(self._mm, off)[0]
             if lock & 1:
                 _U64.pack_into(self._mm, off, lock + 1)
         self._written = max(self.published(), min_seq)
+        return self._written
 
     def write(self, data, *, width: int, height: int, stride: int, frame_seq: int,
               aux: bytes = b"", flags: int = 0, timestamp: float = 0.0) -> int:

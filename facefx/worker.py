@@ -9,7 +9,9 @@ through the GIL, and a crash or abort in a native library would take OBS down wi
 
 Protocol (one JSON object per line; see facefx.ipc for the pixels):
   stdin  {"op": "open",     "source": id}                    a new source (no engine yet)
-         {"op": "attach",   "source": id, "path": file}      its shared-memory channel file
+         {"op": "attach",   "source": id, "path": file, "seq": n}
+                                          its shared-memory channel file; results there are
+                                          numbered after n (the newest the client has seen)
          {"op": "settings", "source": id, "settings": {...}} Settings.to_dict() form
          {"op": "close",    "source": id}
          {"op": "exit"}
@@ -162,7 +164,8 @@ class Worker:
         elif src is None:
             self.out.send(event="error", source=sid, message=f"{op!r} for a source that was not opened")
         elif op == "attach":
-            self._attach(src, str(msg.get("path", "")))
+            seq = msg.get("seq", 0)
+            self._attach(src, str(msg.get("path", "")), seq if isinstance(seq, int) else 0)
         elif op == "settings":
             self._apply_settings(src, msg.get("settings"))
         elif op == "close":
@@ -171,7 +174,11 @@ class Worker:
         else:
             self.out.send(event="error", source=sid, message=f"unknown control op {op!r}")
 
-    def _attach(self, src: _Source, path: str) -> None:
+    def _attach(self, src: _Source, path: str, client_seq: int) -> None:
+        """Switch the source to a channel file. Result numbers keep rising across files and
+        worker restarts (the client only takes results newer than the last it saw): they
+        continue from the file's newest, this worker's newest or the client's, whichever is
+        highest. A fresh file attached by a fresh worker knows only the client's."""
         try:
             chan = ipc.ChannelFile.attach(path)
         except ipc.ChannelError as exc:
@@ -179,10 +186,9 @@ class Worker:
             return
         if src.chan is not None:
             src.chan.close()
-        chan.results.repair(min_seq=src.result_seq)
+        src.result_seq = chan.results.repair(min_seq=max(src.result_seq, client_seq))
         src.chan = chan
         src.last_frame = 0
-        src.result_seq = chan.results.published()
 
     def _apply_settings(self, src: _Source, data: Any) -> None:
         try:

@@ -284,6 +284,68 @@ def test_killed_worker_is_restarted_and_masks_resume(make_client, frame):
 
 
 @posix_only
+def test_masks_resume_at_once_when_a_restarted_worker_gets_a_fresh_channel(make_client, frame):
+    # The analysis size grows while the worker is down: the new worker only ever sees the new
+    # (empty) channel file, yet its results must be numbered after those OBS already has, or
+    # latest() would ignore them until the count caught up (seconds to minutes of stale mask).
+    t = make_client(backoff=(1.0, 2.0))
+    ch = t.client.open_source("cam")
+    ch.set_settings({"segmentation": {"analysis_width": 512}, "background": {"mode": "blur"}})
+    pump(t, [ch], [frame], lambda: bool(ch.latest()) and ch.latest().seq >= 5, 30, "first masks")
+    seq = ch.latest().seq
+    old = t.status().pid
+    os.kill(old, signal.SIGKILL)
+    t.wait(lambda s: s.state == "restarting", 5, "the crash to be noticed")
+    big = np.ascontiguousarray(cv2.resize(frame, (512, 288), interpolation=cv2.INTER_LINEAR))
+    seen = []
+
+    def resumed() -> bool:
+        seen.append(ch.stats()["result_seq"])
+        return ch.latest().seq > seq and ch.latest().width == 512
+
+    pump(t, [ch], [big], resumed, 30, "masks from the restarted worker in the new channel")
+    assert min(seen) >= seq, f"result numbers went back from {seq} to {min(seen)}"
+    assert t.status().pid != old
+
+
+def test_result_numbering_continues_across_channel_files(tmp_path, frame):
+    proc = subprocess.Popen([VENV_PY, "-m", "facefx.worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, cwd=ROOT, env=wc.worker_env(ROOT))
+    chans = [ipc.ChannelFile.create(str(tmp_path / f"c{i}.shm"), W * H * 4) for i in range(3)]
+
+    def send(*msgs):
+        proc.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in msgs))
+        proc.stdin.flush()
+
+    def result(chan, frame_seq):
+        chan.frames.write(frame, width=W, height=H, stride=W * 4, frame_seq=frame_seq)
+        end = time.monotonic() + 20
+        while (chan.results.peek() is None or chan.results.peek().frame_seq != frame_seq) and time.monotonic() < end:
+            time.sleep(0.02)
+        return chan.results.peek()
+
+    try:
+        # A fresh file: numbering starts after the newest result the client says it has.
+        send({"op": "open", "source": "s"}, {"op": "attach", "source": "s", "path": chans[0].path, "seq": 40},
+             {"op": "settings", "source": "s", "settings": BLUR})
+        assert result(chans[0], 1).seq == 41
+        # Two switches before the next result (an analysis size dragged bigger twice), the
+        # client lagging behind: numbering still continues from this worker's newest.
+        send({"op": "attach", "source": "s", "path": chans[1].path, "seq": 0},
+             {"op": "attach", "source": "s", "path": chans[2].path})
+        assert result(chans[2], 2).seq == 42
+        proc.stdin.close()
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        for c in chans:
+            c.close()
+
+
+@posix_only
 def test_hung_worker_is_detected_killed_and_restarted(make_client, frame):
     t = make_client(hang_timeout=1.5, backoff=(0.2, 2.0))
     ch = t.client.open_source("cam")

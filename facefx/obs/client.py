@@ -197,8 +197,13 @@ class SourceChannel:
         if old is not None:
             old.close()
             _remove(old.path)  # Windows refuses while the worker maps it; the session dir goes at close
-        self._client._send({"op": "attach", "source": self.source_id, "path": path})
+        self._client._send(self._attach_msg(new))
         return new
+
+    def _attach_msg(self, f: ipc.ChannelFile) -> dict:
+        # seq: the newest result seen here, so a worker writing into a fresh file numbers its
+        # results after it and latest() takes them at once.
+        return {"op": "attach", "source": self.source_id, "path": f.path, "seq": self._result_seq}
 
     def latest(self) -> Optional[MaskResult]:
         """The newest finished mask (or the previous one if nothing new). Never blocks."""
@@ -258,7 +263,7 @@ class SourceChannel:
         msgs: List[dict] = [{"op": "open", "source": self.source_id}]
         f = self._file
         if f is not None:
-            msgs.append({"op": "attach", "source": self.source_id, "path": f.path})
+            msgs.append(self._attach_msg(f))
         if self._settings is not None:
             msgs.append({"op": "settings", "source": self.source_id, "settings": self._settings})
         return msgs
