@@ -14,7 +14,7 @@ import pytest
 
 from facefx.imageio import MediaError
 from facefx.io import SinkError, SourceError
-from facefx.io.pipeline import LatestSlot, Pipeline, Processor, effect_cycle, next_effect
+from facefx.io.pipeline import QUEUE_DEPTH, LatestSlot, Pipeline, Processor, effect_cycle, next_effect
 from facefx.io.progress import Progress, format_duration
 from facefx.io.sinks import (FolderSink, FrameSink, ImageSink, PreviewSink, VideoSink, audio_args,
                              check_writable_file, flatten_alpha, has_display, output_kind, resolve_output)
@@ -434,6 +434,40 @@ def test_pipeline_stops_and_reports_a_sink_failure():
     assert time.perf_counter() - t0 < 10
     assert len(sink.items) == 3
     assert not [t for t in threading.enumerate() if t.name in ("facefx-reader", "facefx-writer")], "threads are joined"
+
+
+def test_pipeline_end_marker_does_not_wait_on_a_failed_writer():
+    """Ctrl-C while the output queue is full, then the writer fails on the frame it holds: the
+    end marker must not wait forever for room in a queue nobody drains any more."""
+    src = SyntheticSource(width=48, height=27, frames=100, live=False).open()
+    release = threading.Event()
+
+    class StuckSink(CollectingSink):
+        def write(self, frame, image):
+            release.wait(10)
+            raise SinkError("disk full (test)")
+
+    class Interrupted(Processor):
+        def render(self, frame, analysis):
+            if frame.index == 1 + QUEUE_DEPTH:  # one frame in the writer, the queue full
+                threading.Timer(0.5, release.set).start()
+                raise KeyboardInterrupt
+            return frame.image
+
+    outcome = []
+
+    def run():
+        try:
+            Pipeline(src, Interrupted(settings("none")), StuckSink()).run()
+        except SinkError as exc:
+            outcome.append(exc)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(20)
+    release.set()
+    assert not runner.is_alive(), "run() returned"
+    assert len(outcome) == 1 and "disk full" in str(outcome[0])
 
 
 def test_pipeline_folder_failures_continue(tmp_path):

@@ -257,8 +257,14 @@ class Pipeline:
         finally:
             self.stop.set()
             if writer is not None:
-                if not self._errors:
-                    self._out.put(_END)
+                # A writer that fails while the queue is full never takes the end marker:
+                # offer it only while the writer can still take it.
+                while writer.is_alive() and not self._errors:
+                    try:
+                        self._out.put(_END, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
                 writer.join(JOIN_TIMEOUT * 6)
                 if writer.is_alive():
                     log.warning("writer thread did not stop within %.0f s", JOIN_TIMEOUT * 6)
