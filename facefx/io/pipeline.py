@@ -53,7 +53,6 @@ class Processor:
         self.settings = settings
         self.engine = engine or Engine(settings)
         self.renderer = renderer or CpuRenderer()
-        self.last_ms: dict = {}
 
     def update(self, settings: Settings) -> None:
         self.settings = settings
@@ -70,9 +69,7 @@ class Processor:
         thread than render(), one frame ahead of it."""
         if not self.settings.needs_segmentation():
             return None
-        analysis = self.engine.analyze(frame.image, timestamp=frame.time)
-        self.last_ms = analysis.stage_ms
-        return analysis
+        return self.engine.analyze(frame.image, timestamp=frame.time)
 
     def render(self, frame: Frame, analysis: Any) -> np.ndarray:
         rgb = frame.image
@@ -279,7 +276,7 @@ class Pipeline:
         return result
 
     def _loop(self, result: RunResult) -> None:
-        if self.source.live or self.source.stills or isinstance(self.sink, PreviewSink):
+        if self.source.live or self.source.stills or self.sink.main_thread:
             return self._loop_frames(result)
         return self._loop_ahead(result)
 
@@ -288,30 +285,26 @@ class Pipeline:
         so the two cores work at once (MediaPipe and OpenCV release the GIL). Order is kept and
         every frame is processed; the per-frame cost becomes the slower stage, not the sum."""
         analyser = ThreadPoolExecutor(1, thread_name_prefix="facefx-analysis")
-        pending: Optional[Tuple[Any, Any]] = None
+        pending: Optional[Tuple[Frame, Any]] = None  # (frame, its analysis job)
         try:
             while True:
                 item = self._take()
                 if isinstance(item, Failure):
                     self._fail(result, item)
                     continue
-                nxt = None
-                if item is not _END and (self.max_frames is None
-                                         or result.processed + (pending is not None) < self.max_frames):
-                    nxt = (item, analyser.submit(self.processor.analyze, item))
+                # The reader stops at max_frames already, so every item it hands over is wanted.
+                nxt = None if item is _END else (item, analyser.submit(self.processor.analyze, item))
                 if pending is not None:
                     frame, job = pending
                     image = self.processor.render(frame, job.result())
                     result.processed += 1
-                    if self.sink.main_thread:
-                        self.sink.write(frame, image)
-                    elif not _put_until(self._out, (frame, image), self.stop):
+                    if not _put_until(self._out, (frame, image), self.stop):
                         return
                     if self.progress is not None:
                         self.progress.update()
-                pending = nxt
-                if pending is None:
+                if nxt is None:
                     return
+                pending = nxt
         finally:
             analyser.shutdown(wait=True)
 
