@@ -98,11 +98,13 @@ class _Source:
 
     def close(self) -> None:
         engine, self.engine = self.engine, None
-        if engine is not None:
-            engine.close()
         chan, self.chan = self.chan, None
-        if chan is not None:
-            chan.close()
+        try:
+            if engine is not None:
+                engine.close()
+        finally:
+            if chan is not None:
+                chan.close()
 
 
 class Worker:
@@ -117,7 +119,6 @@ class Worker:
         self._Engine = Engine
         self._Settings = Settings
         self._expected = (FrameError, ModelError, SettingsError)
-        self._SettingsError = SettingsError
         self.out = out
         self.parent_pid = parent_pid
         self.sources: Dict[str, _Source] = {}
@@ -169,8 +170,8 @@ class Worker:
         elif op == "settings":
             self._apply_settings(src, msg.get("settings"))
         elif op == "close":
-            src.close()
             del self.sources[sid]
+            src.close()
         else:
             self.out.send(event="error", source=sid, message=f"unknown control op {op!r}")
 
@@ -193,12 +194,9 @@ class Worker:
     def _apply_settings(self, src: _Source, data: Any) -> None:
         try:
             if not isinstance(data, dict):
-                raise self._SettingsError(f"settings must be a JSON object, got {type(data).__name__}")
+                raise TypeError(f"settings must be a JSON object, got {type(data).__name__}")
             settings = self._Settings.from_dict(data)
-        except self._SettingsError as exc:
-            self._error(src, f"settings not applied: {exc}")
-            return
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # SettingsError is a ValueError
             self._error(src, f"settings not applied: {exc}")
             return
         src.settings = settings
@@ -218,6 +216,14 @@ class Worker:
             src.error = message
         self.out.send(event="error", source=src.id if src else None, message=message)
 
+    def _frame_failed(self, src: _Source, now: float, message: str) -> bool:
+        """This source's frame could not be analysed: report it, skip the source's frames for
+        ERROR_RETRY_S, and let the next good result clear the error."""
+        self._error(src, message)
+        src.retry_at = now + ERROR_RETRY_S
+        src.analysis_failed = True
+        return True
+
     # -- frames -------------------------------------------------------------------------------
     def _process(self, src: _Source, now: float) -> bool:
         chan = src.chan
@@ -233,10 +239,8 @@ class Worker:
         np = self._np
         w, h, stride = msg.width, msg.height, msg.stride
         if w < 2 or h < 2 or stride < w * 4 or stride * (h - 1) + w * 4 > len(msg.data):
-            self._error(src, f"frame {w}x{h} with row stride {stride} does not match its {len(msg.data)} bytes")
-            src.retry_at = now + ERROR_RETRY_S
-            src.analysis_failed = True
-            return True
+            return self._frame_failed(
+                src, now, f"frame {w}x{h} with row stride {stride} does not match its {len(msg.data)} bytes")
         frame = np.ndarray((h, w, 4), np.uint8, buffer=msg.data, strides=(stride, 4, 1))
         if msg.flags & ipc.FLAG_BGRA:
             frame = frame[:, :, [2, 1, 0, 3]]
@@ -248,16 +252,9 @@ class Worker:
                 src.engine = self._Engine(src.settings)
             analysis = src.engine.analyze(frame)
             src.cold = False
-        except self._expected as exc:
-            self._error(src, str(exc))
-            src.retry_at = now + ERROR_RETRY_S
-            src.analysis_failed = True
-            return True
         except Exception as exc:  # a native library failing on one frame must not end the worker
-            self._error(src, f"analysis failed: {type(exc).__name__}: {exc}")
-            src.retry_at = now + ERROR_RETRY_S
-            src.analysis_failed = True
-            return True
+            expected = isinstance(exc, self._expected)
+            return self._frame_failed(src, now, str(exc) if expected else f"analysis failed: {type(exc).__name__}: {exc}")
         finally:
             if cold:  # before the result is published, so a hang right after it is still caught
                 self.out.send(event="busy", source=src.id, seconds=0)
