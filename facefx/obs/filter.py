@@ -2,9 +2,14 @@
 per FaceFX filter.
 
 The registry's trampolines call the Plugin; the Plugin forwards to the FilterInstance. Threads:
-- create/update/properties/hotkeys/destroy come from OBS's UI (or hotkey) thread,
-- tick/render come from OBS's graphics thread and must never wait on anything: they only copy
-  bytes to/from shared memory (SourceChannel.submit/latest) and issue graphics calls.
+- create/properties come from OBS's UI thread, hotkeys from its hotkey thread, destroy from
+  its destruction thread;
+- update and tick come from OBS's graphics thread outside the graphics context (libobs defers
+  a video source's updates to its next video_tick); only the first update, made by create,
+  runs on the UI thread;
+- render comes from the graphics thread inside the graphics context and must never wait on
+  anything: it only copies bytes to/from shared memory (SourceChannel.submit/latest) and
+  issues graphics calls.
 A FilterInstance replaces its FilterConfig object in one assignment, so the graphics thread
 always sees either the old or the new settings, never a mix.
 
@@ -426,13 +431,16 @@ class FilterInstance:
             ch.close()
 
     def release_gpu(self) -> None:
-        r, self.renderer = self.renderer, None
-        if r is not None:
-            self.lib.obs_enter_graphics()
-            try:
+        """Free the renderer. It is taken inside the graphics context: render() runs only
+        there, so a frame still drawing (script unload comes from the UI thread) finishes
+        first and cannot recreate a renderer after this one is freed."""
+        self.lib.obs_enter_graphics()
+        try:
+            r, self.renderer = self.renderer, None
+            if r is not None:
                 r.close()
-            finally:
-                self.lib.obs_leave_graphics()
+        finally:
+            self.lib.obs_leave_graphics()
 
     def close(self) -> None:
         self.release_channel()
