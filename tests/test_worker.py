@@ -385,6 +385,12 @@ def test_missing_interpreter_fails_with_the_setup_command(make_client, tmp_path,
     assert f"python3 {tmp_path / 'bootstrap.py'} setup" in st2.message
     assert os.path.join(str(tmp_path), ".venv") in st2.message
 
+    # After close() (the script unloaded), a late open_source() is refused and makes no files.
+    t.client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        t.client.open_source("late")
+    assert t.client._session is None
+
 
 @posix_only
 def test_missing_packages_fail_once_with_the_setup_command(make_client, tmp_path):

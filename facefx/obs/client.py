@@ -184,12 +184,12 @@ class SourceChannel:
     def _reallocate(self, nbytes: int) -> Optional[ipc.ChannelFile]:
         """A channel file big enough for nbytes frames (the first frame, or a bigger analysis
         size); the worker is told to switch over. Called with self._lock held."""
-        session = self._client._session_dir()
         self._generation += 1
-        path = os.path.join(session, f"src{self._index}-{self._generation}.shm")
+        path = f"src{self._index}-{self._generation}.shm"
         try:
+            path = os.path.join(self._client._session_dir(), path)
             new = ipc.ChannelFile.create(path, nbytes)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RuntimeError: the client is closing
             self._local_error = f"cannot create shared memory for frames ({path}): {exc}"
             self._client._note_error(f"{self.source_id}: {self._local_error}")
             return None
@@ -448,7 +448,7 @@ class WorkerClient:
         self._wake.set()
 
     def open_source(self, source_id: str) -> SourceChannel:
-        self._session_dir()  # here, not on the graphics thread at the first submit()
+        self._session_dir()  # here, not on the graphics thread at the first submit(); raises if closed
         with self._lock:
             if self._closed:
                 raise RuntimeError("WorkerClient is closed")
@@ -513,6 +513,8 @@ class WorkerClient:
     # -- internals ----------------------------------------------------------------------------
     def _session_dir(self) -> str:
         with self._lock:
+            if self._closed:  # close() has removed it, or is about to: make no new one
+                raise RuntimeError("WorkerClient is closed")
             if self._session is None:
                 ipc.sweep_stale_sessions()
                 self._session = ipc.make_session_dir()
@@ -587,7 +589,6 @@ class WorkerClient:
                 msg = f"FaceFX's Python environment is missing ({python} not found); run: {fix}"
             self._fail(msg)
             return
-        self._session_dir()
         cmd = [python, "-m", "facefx.worker", "--parent-pid", str(os.getpid())]
         try:
             popen = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
