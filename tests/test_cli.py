@@ -193,6 +193,18 @@ def test_bad_settings_file(tmp_path, media):
                       "blurr", "expected")
 
 
+@pytest.mark.parametrize("data, needles", [
+    ({"background": "blur"}, ("s.json", "wrong type", "expected objects")),
+    ({"background": {"color": [1, 2, "x"]}}, ("s.json", "wrong type", "#RRGGBB")),
+    ({"background": {"mode": "image", "image": ["a.png"]}}, ("s.json", "background image", "file path")),
+])
+def test_settings_file_values_of_the_wrong_type(tmp_path, media, data, needles):
+    bad = tmp_path / "s.json"
+    bad.write_text(json.dumps(data))
+    assert_user_error(run_facefx(["process", media["small"], "-o", str(tmp_path / "o.png"), "--settings", str(bad)]),
+                      *needles)
+
+
 @pytest.mark.parametrize("kind", ["missing", "corrupt", "empty"])
 def test_bad_background_image(tmp_path, media, kind):
     path = tmp_path / "bg.jpg"
