@@ -184,7 +184,7 @@ class FilterInstance:
         """One hotkey per effect, registered on the filtered source: libobs gives private
         sources (which filters are) no hotkeys. The name carries the filter's name, so two
         FaceFX filters on one source get separate hotkeys; OBS saves the bindings with the
-        source. Unregistered when the filter is removed (the source outlives it)."""
+        source. registry.unregister_hotkeys drops them when the filter is removed."""
         parent = self.lib.obs_filter_get_parent(self.source)
         if not parent:
             return
@@ -195,7 +195,7 @@ class FilterInstance:
                 parent, ("%s.%s" % (name, self.name())).encode(),
                 ("%s (%s)" % (description, self.name())).encode(), cb,
                 (self.fid << HOTKEY_SHIFT) | index))
-        _hotkeys()[self.fid] = ids
+        holder().hotkeys[self.fid] = ids
 
     # ------------------------------------------------------------------ status
     def status(self) -> tuple:
@@ -253,7 +253,7 @@ class FilterInstance:
         if now - self._last_poll < STATUS_POLL_S:
             return
         self._last_poll = now
-        if self.fid not in _hotkeys():
+        if self.fid not in holder().hotkeys:
             self._register_hotkeys()
         client = self.plugin.client
         st = client.status() if client is not None else None
@@ -447,20 +447,6 @@ class FilterInstance:
         self.release_gpu()
 
 
-def _hotkeys() -> Dict[int, List[int]]:
-    """filter id -> registered hotkey ids; kept in the registry holder so that hotkeys
-    registered before a script reload are not registered twice."""
-    st = holder()
-    if not hasattr(st, "hotkeys"):
-        st.hotkeys = {}
-    return st.hotkeys
-
-
-def unregister_hotkeys(lib: lo.Libobs, fid: int) -> None:
-    for hotkey_id in _hotkeys().pop(fid, ()):
-        lib.obs_hotkey_unregister(hotkey_id)
-
-
 class Plugin:
     """Everything one loaded copy of the script owns: the worker client and the filters.
 
@@ -497,7 +483,6 @@ class Plugin:
         inst.load_settings()   # libobs does not call update() after create()
 
     def destroy(self, fid: int) -> None:
-        unregister_hotkeys(self.lib, fid)
         inst = self.filters.pop(fid, None)
         if inst is not None:
             inst.close()
@@ -549,7 +534,6 @@ class Plugin:
             self.lib.obs_source_skip_video_filter(inst.source)
 
     def filter_remove(self, fid: int) -> None:
-        unregister_hotkeys(self.lib, fid)
         inst = self.filters.get(fid)
         if inst is not None:
             inst.release_channel()

@@ -9,6 +9,7 @@ when every `facefx` module is purged and imported again:
     holder.impl      the loaded script's Plugin, or None while the script is unloaded
     holder.sources   filter id -> obs_source_t* for every live FaceFX filter
     holder.keep      CFUNCTYPE objects and buffers libobs points to (never freed)
+    holder.hotkeys   filter id -> hotkey ids registered for it (see unregister_hotkeys)
 
 While no implementation is loaded the trampolines make filters pass video through, so a
 scene keeps working after the script is removed. Exceptions never propagate into libobs (a
@@ -48,7 +49,20 @@ def holder() -> Any:
         st.keep = []
         st.callbacks = {}
         sys.modules[HOLDER_KEY] = st
+    if not hasattr(st, "hotkeys"):   # a holder made by an older copy of this module
+        st.hotkeys = {}
     return st
+
+
+def unregister_hotkeys(fid: int) -> None:
+    """Drop the filter's hotkeys. The trampolines call this when a filter is removed or
+    destroyed, whether or not a script is loaded: the hotkeys live on the parent source, which
+    outlives the filter, so they would otherwise stay in OBS's hotkey settings."""
+    ids = holder().hotkeys.pop(fid, ())
+    if ids:
+        unregister = lo.libobs().obs_hotkey_unregister
+        for hotkey_id in ids:
+            unregister(hotkey_id)
 
 
 def register_filter() -> bool:
@@ -85,7 +99,14 @@ def register_filter() -> bool:
         call("create", fid, source)
         return fid
 
+    def forget_hotkeys(fid):
+        try:
+            unregister_hotkeys(fid)
+        except Exception:
+            report("unregistering hotkeys")
+
     def destroy(data):
+        forget_hotkeys(data)
         if st.sources.pop(data, None) is not None:
             call("destroy", data)
 
@@ -119,6 +140,7 @@ def register_filter() -> bool:
                 pass
 
     def filter_remove(data, parent):
+        forget_hotkeys(data)
         call("filter_remove", data)
 
     def hotkey(data, hotkey_id, hotkey_ptr, pressed):
