@@ -85,7 +85,7 @@ class _Source:
         self.frames = 0
         self.error = ""
         self.retry_at = 0.0
-        self.analysis_failed = False  # src.error came from analysis: cleared by the next success
+        self.analysis_failed = False  # src.error came from a frame or attach: cleared by the next result
         self.cold = True         # the next analysis may load a model (new engine or new settings)
         self.times: Deque[float] = deque(maxlen=32)
         self.stage_ms: Dict[str, float] = {}
@@ -184,6 +184,7 @@ class Worker:
             chan = ipc.ChannelFile.attach(path)
         except ipc.ChannelError as exc:
             self._error(src, str(exc))
+            src.analysis_failed = True  # a result through a later attach clears it
             return
         if src.chan is not None:
             src.chan.close()

@@ -325,10 +325,21 @@ def test_result_numbering_continues_across_channel_files(tmp_path, frame):
         return chan.results.peek()
 
     try:
-        # A fresh file: numbering starts after the newest result the client says it has.
-        send({"op": "open", "source": "s"}, {"op": "attach", "source": "s", "path": chans[0].path, "seq": 40},
-             {"op": "settings", "source": "s", "settings": BLUR})
+        # A fresh file: numbering starts after the newest result the client says it has. (The
+        # file attached first is gone, as when OBS replaced it: an error until a result comes.)
+        send({"op": "open", "source": "s"}, {"op": "settings", "source": "s", "settings": BLUR},
+             {"op": "attach", "source": "s", "path": str(tmp_path / "gone.shm")},
+             {"op": "attach", "source": "s", "path": chans[0].path, "seq": 40})
         assert result(chans[0], 1).seq == 41
+        beat = {}
+        for line in proc.stdout:
+            msg = json.loads(line) if line.startswith(b"{") else {}
+            if msg.get("event") == "error":
+                assert "gone.shm" in msg["message"]
+            beat = (msg.get("sources") or {}).get("s", {}) if msg.get("event") == "heartbeat" else beat
+            if beat.get("frames"):
+                break
+        assert beat["error"] == "", beat
         # Two switches before the next result (an analysis size dragged bigger twice), the
         # client lagging behind: numbering still continues from this worker's newest.
         send({"op": "attach", "source": "s", "path": chans[1].path, "seq": 0},
