@@ -478,7 +478,9 @@ def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
         t0 = time.monotonic()
         proc.stdin.close()
         assert proc.wait(timeout=5) == 0
-        assert time.monotonic() - t0 < 1.0
+        # Measured 0.12-0.15 s; the bound leaves room for a loaded 2-core CI machine while
+        # still failing a worker that only notices at its 2 s watchdog or never.
+        assert time.monotonic() - t0 < 1.9
     finally:
         if proc.poll() is None:
             proc.kill()
