@@ -287,6 +287,25 @@ def test_video_sink_without_frames_leaves_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_video_sink_failed_encode_leaves_nothing(tmp_path):
+    """FFmpeg fails after creating the file (an MP4 cannot hold raw video): close() reports it
+    and removes what FFmpeg left, so no unplayable file is mistaken for a result."""
+
+    class RawInMp4(VideoSink):
+        def command(self, size, fps):
+            cmd = super().command(size, fps)
+            cmd[cmd.index("-c:v") + 1] = "rawvideo"
+            return cmd
+
+    out = tmp_path / "o.mp4"
+    sink = RawInMp4(str(out)).open((32, 32), 10)
+    img = np.zeros((32, 32, 3), np.uint8)
+    sink.write(Frame(img, 0, 0), img)
+    with pytest.raises(SinkError, match="FFmpeg failed"):
+        sink.close()
+    assert not out.exists()
+
+
 def test_flatten_alpha_over_checkerboard():
     rgba = np.zeros((32, 32, 4), np.uint8)
     rgba[..., 0] = 255

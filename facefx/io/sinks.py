@@ -353,11 +353,13 @@ class VideoSink(FrameSink):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+                self._remove_output()
                 raise SinkError(f"FFmpeg did not finish writing {self.path} within 120 s") from None
             if self.frames == 0:
                 self._remove_output()
                 return
             if rc != 0:
+                self._remove_output()  # what FFmpeg left is not a playable video
                 raise SinkError(f"cannot write video {self.path}: FFmpeg failed ({self._ffmpeg_error() or f'exit status {rc}'})")
             self.written.append(self.path)
         finally:
