@@ -43,14 +43,12 @@ class _Target:
         self.tr = lib.gs_texrender_create(fmt, lo.GS_ZS_NONE)
         if not self.tr:
             raise GpuError("could not create a render target")
-        self.size = (0, 0)
 
     def begin(self, w: int, h: int, ortho: Optional[Tuple[float, float]] = None) -> bool:
         lib = self.lib
         lib.gs_texrender_reset(self.tr)
         if not lib.gs_texrender_begin(self.tr, w, h):
             return False
-        self.size = (w, h)
         ow, oh = ortho or (w, h)
         lib.gs_clear(lo.GS_CLEAR_COLOR, lib.zero_vec4.ptr, 0.0, 0)
         lib.gs_ortho(0.0, float(ow), 0.0, float(oh), -100.0, 100.0)
@@ -138,7 +136,6 @@ class GpuRenderer:
 
     def __init__(self, lib: lo.Libobs, effects_dir: str = EFFECTS_DIR) -> None:
         self.lib = lib
-        self._objects_ok = False
         self._composite: Optional[_Effect] = None
         self._blur: Optional[_Effect] = None
         self._effects_dir = effects_dir
@@ -233,15 +230,11 @@ class GpuRenderer:
             self._ring_seq.pop()
         self._ring_next %= ring_size
         slot = self._ring[self._ring_next]
-        lib.gs_texrender_reset(slot.tr)
-        if not lib.gs_texrender_begin(slot.tr, w, h):
+        # Blending off (_Target.begin): a straight copy, as obs_source_process_filter_begin()
+        # makes (ONE, ZERO); the filter sees the source's own pixels, and software renderers
+        # take their fast blit path.
+        if not slot.begin(w, h):
             return None
-        lib.gs_clear(lo.GS_CLEAR_COLOR, lib.zero_vec4.ptr, 0.0, 0)
-        lib.gs_ortho(0.0, float(w), 0.0, float(h), -100.0, 100.0)
-        # A straight copy, as obs_source_process_filter_begin() makes (ONE, ZERO): the filter
-        # sees the source's own pixels, and software renderers take their fast blit path.
-        lib.gs_blend_state_push()
-        lib.gs_enable_blending(False)
         # As obs_source_process_filter_begin() does: a plain synchronous parent (an Image
         # Source) expects an active effect, custom-draw and async parents bring their own.
         flags = lib.obs_source_get_output_flags(parent)
@@ -251,9 +244,7 @@ class GpuRenderer:
                 lib.obs_source_video_render(target)
         else:
             lib.obs_source_video_render(target)
-        lib.gs_blend_state_pop()
-        lib.gs_texrender_end(slot.tr)
-        slot.size = (w, h)
+        slot.end()
         self._ring_seq[self._ring_next] = frame_seq
         self._ring_next = (self._ring_next + 1) % ring_size
         return slot.texture

@@ -71,22 +71,19 @@ def load_libobs(kind: type = C.CDLL) -> C.CDLL:
 # Values of libobs 29's enums (graphics.h, obs-source.h, obs-properties.h). They are part of
 # libobs' ABI and have not changed since OBS 28.
 LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG = 100, 200, 300, 400
-GS_R8, GS_RGBA, GS_RGBA16F, GS_RGBA32F = 2, 3, 9, 10
+GS_R8, GS_RGBA, GS_RGBA32F = 2, 3, 10
 GS_DYNAMIC = 2
 GS_ZS_NONE = 0
 GS_CLEAR_COLOR = 1
-GS_BLEND_ZERO, GS_BLEND_ONE, GS_BLEND_SRCALPHA, GS_BLEND_INVSRCALPHA = 0, 1, 4, 5
 OBS_SOURCE_TYPE_FILTER = 1
 OBS_SOURCE_VIDEO, OBS_SOURCE_ASYNC, OBS_SOURCE_CUSTOM_DRAW = 1, 4, 8
 OBS_EFFECT_DEFAULT = 0
 OBS_COMBO_TYPE_LIST = 2
-OBS_COMBO_FORMAT_INT, OBS_COMBO_FORMAT_STRING = 1, 3
-OBS_NUMBER_SLIDER = 1
+OBS_COMBO_FORMAT_STRING = 3
 OBS_PATH_FILE = 0
-OBS_TEXT_DEFAULT, OBS_TEXT_INFO = 0, 3
+OBS_TEXT_INFO = 3
 OBS_TEXT_INFO_NORMAL, OBS_TEXT_INFO_WARNING, OBS_TEXT_INFO_ERROR = 0, 1, 2
 OBS_GROUP_NORMAL, OBS_GROUP_CHECKABLE = 1, 2
-OBS_ICON_TYPE_CAMERA = 9
 
 
 # ---------------------------------------------------------------------------- structs
@@ -173,7 +170,6 @@ _OBS_FUNCS = {
     "obs_source_get_settings": (vp, vp),
     "obs_source_update": (None, vp, vp),
     "obs_source_update_properties": (None, vp),
-    "obs_source_enabled": (cbool, vp),
     "obs_get_video_frame_time": (u64,),
     "obs_data_create": (vp,),
     "obs_data_release": (None, vp),
@@ -181,23 +177,16 @@ _OBS_FUNCS = {
     "obs_data_get_int": (i64, vp, cstr),
     "obs_data_get_double": (C.c_double, vp, cstr),
     "obs_data_get_bool": (cbool, vp, cstr),
-    "obs_data_set_string": (None, vp, cstr, cstr),
-    "obs_data_set_int": (None, vp, cstr, i64),
-    "obs_data_set_double": (None, vp, cstr, C.c_double),
     "obs_data_set_bool": (None, vp, cstr, cbool),
-    "obs_data_has_user_value": (cbool, vp, cstr),
     "obs_data_set_default_string": (None, vp, cstr, cstr),
     "obs_data_set_default_int": (None, vp, cstr, i64),
-    "obs_data_set_default_double": (None, vp, cstr, C.c_double),
     "obs_data_set_default_bool": (None, vp, cstr, cbool),
     "obs_properties_create": (vp,),
     "obs_properties_add_group": (vp, vp, cstr, cstr, i32, vp),
     "obs_properties_add_list": (vp, vp, cstr, cstr, i32, i32),
     "obs_property_list_add_string": (size_t, vp, cstr, cstr),
     "obs_properties_add_int_slider": (vp, vp, cstr, cstr, i32, i32, i32),
-    "obs_properties_add_float_slider": (vp, vp, cstr, cstr, C.c_double, C.c_double, C.c_double),
     "obs_property_int_set_suffix": (None, vp, cstr),
-    "obs_property_float_set_suffix": (None, vp, cstr),
     "obs_properties_add_bool": (vp, vp, cstr, cstr),
     "obs_properties_add_path": (vp, vp, cstr, cstr, i32, cstr, cstr),
     "obs_properties_add_color": (vp, vp, cstr, cstr),
@@ -205,9 +194,7 @@ _OBS_FUNCS = {
     "obs_properties_add_button": (vp, vp, cstr, cstr, vp),
     "obs_properties_get": (vp, vp, cstr),
     "obs_property_set_visible": (None, vp, cbool),
-    "obs_property_set_enabled": (None, vp, cbool),
     "obs_property_set_long_description": (None, vp, cstr),
-    "obs_property_set_description": (None, vp, cstr),
     "obs_property_text_set_info_type": (None, vp, i32),
     "obs_property_text_set_info_word_wrap": (None, vp, cbool),
     "obs_property_set_modified_callback2": (None, vp, vp, vp),
@@ -247,7 +234,6 @@ _GS_FUNCS = {
     "gs_effect_get_param_by_name": (vp, vp, cstr),
     "gs_effect_set_texture": (None, vp, vp),
     "gs_effect_set_float": (None, vp, f32),
-    "gs_effect_set_int": (None, vp, i32),
     "gs_effect_set_vec2": (None, vp, vp),
     "gs_effect_set_vec4": (None, vp, vp),
     "gs_effect_loop": (cbool, vp, cstr),
@@ -256,14 +242,10 @@ _GS_FUNCS = {
     "gs_ortho": (None, f32, f32, f32, f32, f32, f32),
     "gs_blend_state_push": (None,),
     "gs_blend_state_pop": (None,),
-    "gs_blend_function": (None, i32, i32),
-    "gs_blend_function_separate": (None, i32, i32, i32, i32),
     "gs_enable_blending": (None, cbool),
     "gs_matrix_push": (None,),
     "gs_matrix_pop": (None,),
-    "gs_matrix_identity": (None,),
     "gs_matrix_translate3f": (None, f32, f32, f32),
-    "gs_get_device_type": (i32,),
 }
 
 
