@@ -61,6 +61,14 @@ def _check_range(name: str, value: Any, lo: float, hi: float, kind: type = float
         raise SettingsError(f"{name} must be from {lo:g} to {hi:g}, got {value!r}")
 
 
+def analysis_size(width: int, height: int, analysis_width: int) -> Tuple[int, int]:
+    """Size a width x height frame is reduced to before analysis: analysis_width wide (never
+    enlarged), aspect kept. The engine and the OBS filter's GPU downscale both use this."""
+    aw = min(analysis_width, width)
+    ah = max(2, int(round(height * aw / width)))
+    return aw, ah
+
+
 @dataclass(frozen=True)
 class SegmentationSettings:
     """Person segmentation and mask post-processing.

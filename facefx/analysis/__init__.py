@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..settings import Settings
+from ..settings import Settings, analysis_size  # noqa: F401 (re-exported)
 
 
 class FrameError(ValueError):
@@ -70,12 +70,6 @@ def validate_frame(frame: Any) -> np.ndarray:
     if frame.shape[0] < 2 or frame.shape[1] < 2:
         raise FrameError(f"frame is too small to analyse: {frame.shape[1]}x{frame.shape[0]}")
     return frame
-
-
-def analysis_size(width: int, height: int, analysis_width: int) -> Tuple[int, int]:
-    aw = min(analysis_width, width)
-    ah = max(2, int(round(height * aw / width)))
-    return aw, ah
 
 
 class Engine:

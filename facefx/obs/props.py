@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional
 
-from ..settings import Settings, SettingsError, color_to_obs
+from ..settings import Settings, SettingsError, analysis_size, color_to_obs  # noqa: F401
 from .libobs import (OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_CHECKABLE,
                      OBS_GROUP_NORMAL, OBS_PATH_FILE, OBS_TEXT_INFO)
 
@@ -100,13 +100,6 @@ def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
     if settings.background.mode in ("image", "hologram") and image and not os.path.isfile(image):
         raise SettingsError(f"background image not found: {image} (expected a picture file)")
     return FilterConfig(settings, bool(v[K_SYNC]))
-
-
-def analysis_size(width: int, height: int, analysis_width: int) -> Tuple[int, int]:
-    """Size frames are downscaled to before analysis (same rule as facefx.analysis)."""
-    aw = min(analysis_width, width)
-    ah = max(2, int(round(height * aw / width)))
-    return aw, ah
 
 
 # ---------------------------------------------------------------------------- OBS glue
