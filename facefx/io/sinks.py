@@ -17,6 +17,7 @@ is refused with a message naming the formats that can, rather than silently flat
 from __future__ import annotations
 
 import fractions
+import functools
 import math
 import os
 import subprocess
@@ -463,24 +464,28 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+@functools.lru_cache(maxsize=4)
 def checkerboard(h: int, w: int, cell: int = 16) -> np.ndarray:
-    yy, xx = np.mgrid[0:h, 0:w]
-    board = (((yy // cell) + (xx // cell)) % 2).astype(np.uint8)
-    out = np.empty((h, w, 3), np.uint8)
-    out[:] = 200
-    out[board == 1] = 235
-    return out
+    """Light-grey checks (read-only; cached, as the preview asks for the same size every frame)."""
+    rows = (np.arange(h) // cell) % 2
+    cols = (np.arange(w) // cell) % 2
+    board = np.where((rows[:, None] ^ cols[None, :]).astype(bool)[:, :, None], 235, 200).astype(np.uint8)
+    board = np.ascontiguousarray(np.broadcast_to(board, (h, w, 3)))
+    board.flags.writeable = False
+    return board
 
 
 def flatten_alpha(image: np.ndarray) -> np.ndarray:
-    """RGBA -> RGB over a checkerboard (how image editors show transparency)."""
+    """RGBA -> RGB over a checkerboard (how image editors show transparency):
+    (rgb * a + board * (255 - a) + 127) // 255, in 16-bit OpenCV operations."""
     if image.shape[2] != 4:
         return image
     h, w = image.shape[:2]
-    a = image[:, :, 3:4].astype(np.uint16)
-    rgb = image[:, :, :3].astype(np.uint16)
-    out = (rgb * a + checkerboard(h, w).astype(np.uint16) * (255 - a) + 127) // 255
-    return out.astype(np.uint8)
+    rgba = np.ascontiguousarray(image)
+    a = cv2.cvtColor(rgba[:, :, 3], cv2.COLOR_GRAY2RGB)
+    total = cv2.add(cv2.multiply(rgba[:, :, :3], a, dtype=cv2.CV_16U),
+                    cv2.multiply(checkerboard(h, w), cv2.bitwise_not(a), dtype=cv2.CV_16U))
+    return cv2.convertScaleAbs(total, alpha=1.0 / 255.0)  # rounds half up, as + 127 // 255 does
 
 
 class PreviewSink(FrameSink):
