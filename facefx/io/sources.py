@@ -23,7 +23,7 @@ from typing import Any, Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from ..imageio import MediaError, load_image_rgb
+from ..imageio import MediaError, cover_fit, load_image_rgb, to_rgb8
 from . import SourceError
 
 IMAGE_HINT = "a PNG, JPEG, BMP, WebP or TIFF picture"
@@ -119,14 +119,6 @@ def _check_frame(frame: Any, what: str) -> None:
     if frame is None or getattr(frame, "size", 0) == 0 or frame.ndim < 2 or min(frame.shape[:2]) < 2:
         shape = "x".join(str(v) for v in getattr(frame, "shape", ())[:2][::-1]) or "empty"
         raise SourceError(f"{what} delivered a {shape} frame; expected frames at least 2x2 pixels")
-
-
-def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
-    if frame.ndim == 2:
-        return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
-    if frame.shape[2] == 4:
-        return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
 
 class _CaptureSource(FrameSource):
@@ -234,7 +226,7 @@ class CameraSource(_CaptureSource):
             frame = self._next_bgr()
         self._failures = 0
         _check_frame(frame, self.description)
-        item = Frame(_bgr_to_rgb(frame), self._index, time.perf_counter() - self._t0)
+        item = Frame(to_rgb8(frame, bgr=True), self._index, time.perf_counter() - self._t0)
         self._index += 1
         return item
 
@@ -279,7 +271,7 @@ class VideoFileSource(_CaptureSource):
         if frame is None:
             return None
         _check_frame(frame, self.path)
-        item = Frame(_bgr_to_rgb(frame), self._index, self._index / self._fps)
+        item = Frame(to_rgb8(frame, bgr=True), self._index, self._index / self._fps)
         self._index += 1
         return item
 
@@ -426,6 +418,7 @@ class SyntheticSource(FrameSource):
         if not fps > 0:
             raise SourceError(f"synthetic source fps must be positive, got {fps}")
         self.width, self.height, self._fps = int(width), int(height), float(fps)
+        self._margin = max(2, self.width // 16)  # how far a picture drifts
         self.frames = frames
         self.image_path = image
         self.live = live
@@ -464,8 +457,9 @@ class SyntheticSource(FrameSource):
 
     def open(self) -> "SyntheticSource":
         if not self._open:
-            if self.image_path:
-                self._picture = load_image_rgb(self.image_path)
+            if self.image_path:  # cover the frame with a margin to drift within (fitted once)
+                m = self._margin
+                self._picture = cover_fit(load_image_rgb(self.image_path), self.width + 2 * m, self.height + 2 * m)
             self._t0 = time.perf_counter()
             self._open = True
         return self
@@ -502,13 +496,10 @@ class SyntheticSource(FrameSource):
         """The frame at time t (deterministic)."""
         w, h = self.width, self.height
         if self._picture is not None:
-            # Cover the frame with some margin and drift within it.
-            from ..imageio import cover_fit
-            margin = max(2, w // 16)
-            big = cover_fit(self._picture, w + 2 * margin, h + 2 * margin)
+            margin = self._margin
             dx = int(round(margin * (1 + math.sin(t * 1.3))))
             dy = int(round(margin * (1 + 0.5 * math.sin(t * 0.7))))
-            return np.ascontiguousarray(big[dy:dy + h, dx:dx + w])
+            return np.ascontiguousarray(self._picture[dy:dy + h, dx:dx + w])
         y = np.linspace(0, 1, h, dtype=np.float32)[:, None]
         x = np.linspace(0, 1, w, dtype=np.float32)[None, :]
         img = np.empty((h, w, 3), np.uint8)
