@@ -20,7 +20,7 @@ import importlib
 import json
 import os
 import sys
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 from . import __version__
 from .io import quiet_native_logs
@@ -293,14 +293,11 @@ def cmd_process(args: argparse.Namespace) -> int:
         unit = "pictures" if source.stills else "frames"
         show_progress = not args.quiet and not sink.main_thread
         progress = Progress(total, unit, enabled=None if show_progress else False)
-        errors: List[str] = []
 
         def report(failure: Any) -> None:
-            detail = failure.message if failure.name in failure.message else f"{failure.name}: {failure.message}"
-            line = f"facefx: failed: {detail}"
-            errors.append(line)
-            if isinstance(source, FolderSource):
-                progress.note(line)
+            if isinstance(source, FolderSource):  # a single picture's failure ends the run below
+                detail = failure.message if failure.name in failure.message else f"{failure.name}: {failure.message}"
+                progress.note(f"facefx: failed: {detail}")
 
         pipeline = Pipeline(source, processor, sink, progress=progress, max_frames=args.max_frames,
                             on_failure=report)
@@ -332,7 +329,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def summary(sink: Any, result: Any, source: Any) -> str:
-    from .io.sinks import FolderSink
+    from .io.sinks import FolderSink, VirtualCameraSink
 
     unit = "picture" if source.stills else "frame"
     n = result.processed
@@ -346,7 +343,7 @@ def summary(sink: Any, result: Any, source: Any) -> str:
         where = sink.description
     else:
         where = sink.written[0]
-    verb = "sent" if type(sink).__name__ == "VirtualCameraSink" else "wrote"
+    verb = "sent" if isinstance(sink, VirtualCameraSink) else "wrote"
     return f"facefx: {verb} {where} ({what}{rate}{dropped}){stopped}"
 
 

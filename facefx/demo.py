@@ -19,15 +19,7 @@ import numpy as np
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 SAMPLE = os.path.join(ASSETS, "astronaut.png")
-MODES = ("none", "blur", "image", "color", "transparent", "hologram")
-LABELS = {
-    "none": "original",
-    "blur": "blur",
-    "image": "image",
-    "color": "color",
-    "transparent": "transparent",
-    "hologram": "hologram",
-}
+LABELS = {"none": "original"}  # file and tile names; the other modes go by their own name
 HOLOGRAM_TIME = 0.35  # a moment where the scan lines and flicker look typical
 TILE_WIDTH = 320
 
@@ -115,7 +107,7 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
     from .io.sinks import write_image
     from .render.cpu import CpuRenderer
     from .scene import build_plan
-    from .settings import BackgroundSettings, Settings
+    from .settings import BACKGROUND_MODES, BackgroundSettings, Settings
 
     photo = photo or SAMPLE
     rgb = load_image_rgb(photo)
@@ -142,16 +134,16 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
     pictures: List[Tuple[str, str]] = []
     tiles = []
     try:
-        for mode in MODES:
+        for mode in BACKGROUND_MODES:
             bg = BackgroundSettings(mode=mode, image=bg_path if mode == "image" else "")
             settings = base.replace(background=bg)
             plan = build_plan(analysis, settings, HOLOGRAM_TIME, w, h)
-            out = renderer.render(rgb, plan)
-            out = out.copy() if out is not rgb else rgb
-            path = os.path.join(out_dir, f"{stem}-{LABELS[mode]}.png")
+            out = renderer.render(rgb, plan)  # used up before the next render reuses its buffer
+            label = LABELS.get(mode, mode)
+            path = os.path.join(out_dir, f"{stem}-{label}.png")
             write_image(path, out)
             pictures.append((mode, path))
-            tiles.append(label_tile(out, LABELS[mode]))
+            tiles.append(label_tile(out, label))
     finally:
         renderer.close()
     sheet_path = os.path.join(out_dir, "contact-sheet.png")
