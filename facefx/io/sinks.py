@@ -230,7 +230,7 @@ def video_codec_args(ext: str, alpha: bool, size: Tuple[int, int]) -> List[str]:
 
 
 def audio_args(ext: str, codecs: Sequence[str]) -> List[str]:
-    allowed = AUDIO_COPY.get(ext, None) if ext in AUDIO_COPY else ()
+    allowed = AUDIO_COPY.get(ext, ())  # None: the container takes any codec
     if allowed is None or all(c in allowed for c in codecs):
         return ["-c:a", "copy"]
     return ["-c:a"] + AUDIO_ENCODER.get(ext, DEFAULT_AUDIO_ENCODER)
