@@ -35,8 +35,9 @@ def parse_color(value: Any) -> RGB:
         if not 0 <= value <= 0xFFFFFFFF:
             raise SettingsError(f"colour {value} is outside 0..0xFFFFFFFF (OBS ABGR)")
         return (value & 0xFF, (value >> 8) & 0xFF, (value >> 16) & 0xFF)
-    if isinstance(value, (tuple, list)) and len(value) == 3:
-        out = tuple(int(c) for c in value)
+    if isinstance(value, (tuple, list)) and len(value) == 3 and all(
+            isinstance(c, int) and not isinstance(c, bool) for c in value):
+        out = tuple(value)
         if all(0 <= c <= 255 for c in out):
             return out  # type: ignore[return-value]
     raise SettingsError(f"colour {value!r} is not '#RRGGBB' or three integers 0..255")
@@ -118,6 +119,8 @@ class BackgroundSettings:
             raise SettingsError(
                 f"background mode must be one of {', '.join(BACKGROUND_MODES)}, got {self.mode!r}")
         _check_range("blur strength", self.blur, 0, 100)
+        if not isinstance(self.image, str):
+            raise SettingsError(f"background image must be a file path, got {self.image!r}")
         object.__setattr__(self, "color", parse_color(self.color))
         object.__setattr__(self, "hologram_color", parse_color(self.hologram_color))
         if self.mode == "image" and not self.image:
@@ -146,13 +149,18 @@ class Settings:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Settings":
         """Build from a nested mapping; unknown keys are errors (they are usually typos)."""
+        if not isinstance(data, Mapping):
+            raise SettingsError(f"settings must be an object with sections {{'segmentation', 'background'}}, got {data!r}")
         sections = {"segmentation": SegmentationSettings, "background": BackgroundSettings}
         unknown = set(data) - set(sections)
         if unknown:
             raise SettingsError(f"unknown settings section(s) {sorted(unknown)}; expected {sorted(sections)}")
         kwargs = {}
         for name, klass in sections.items():
-            values = dict(data.get(name) or {})
+            section = data.get(name) or {}
+            if not isinstance(section, Mapping):
+                raise SettingsError(f"settings section {name!r} must be an object of settings, got {section!r}")
+            values = dict(section)
             allowed = {f.name for f in dataclasses.fields(klass)}
             bad = set(values) - allowed
             if bad:

@@ -21,7 +21,8 @@ def test_obs_color_round_trip():
     assert parse_color(color_to_obs((10, 20, 30))) == (10, 20, 30)
 
 
-@pytest.mark.parametrize("value", ["green", "#12345", "#GGGGGG", (1, 2), (0, 0, 256), True, -1])
+@pytest.mark.parametrize("value", ["green", "#12345", "#GGGGGG", (1, 2), (0, 0, 256), True, -1,
+                                   [1, 2, "x"], (1.5, 2, 3), None])
 def test_bad_colors_name_the_expected_form(value):
     with pytest.raises(SettingsError, match="RRGGBB|0xFFFFFFFF"):
         parse_color(value)
@@ -50,6 +51,16 @@ def test_background_validation(kwargs, match):
 def test_segmentation_validation(kwargs, match):
     with pytest.raises(SettingsError, match=match):
         SegmentationSettings(**kwargs)
+
+
+@pytest.mark.parametrize("data,match", [
+    ({"background": "blur"}, "section 'background' must be an object"),
+    ([1, 2], "settings must be an object"),
+    ({"background": {"mode": "image", "image": ["a.png"]}}, "background image must be a file path"),
+])
+def test_from_dict_rejects_wrong_types(data, match):
+    with pytest.raises(SettingsError, match=match):
+        Settings.from_dict(data)
 
 
 def test_from_dict_rejects_unknown_keys():
