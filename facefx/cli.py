@@ -193,14 +193,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
                              "expected {\"segmentation\": {...}, \"background\": {...}}")
         try:
             base = Settings.from_dict(data)
-        except SettingsError as exc:
+        except SettingsError as exc:  # includes sections and values of the wrong JSON type
             raise UsageError(f"settings file {args.settings}: {exc}") from None
-        except (TypeError, ValueError) as exc:  # a section or value of the wrong JSON type
-            raise UsageError(f"settings file {args.settings} has a value of the wrong type ({exc}); expected "
-                             "objects for the sections, numbers, strings and '#RRGGBB' colours inside") from None
-        if not isinstance(base.background.image, str):
-            raise UsageError(f"settings file {args.settings}: background image must be a file path (a string), "
-                             f"got {base.background.image!r}")
 
     seg: Dict[str, Any] = dataclasses.asdict(base.segmentation)
     for key in ("model", "analysis_width", "smoothing", "threshold", "softness"):

@@ -194,8 +194,8 @@ def test_bad_settings_file(tmp_path, media):
 
 
 @pytest.mark.parametrize("data, needles", [
-    ({"background": "blur"}, ("s.json", "wrong type", "expected objects")),
-    ({"background": {"color": [1, 2, "x"]}}, ("s.json", "wrong type", "#RRGGBB")),
+    ({"background": "blur"}, ("s.json", "section 'background' must be an object")),
+    ({"background": {"color": [1, 2, "x"]}}, ("s.json", "colour", "#RRGGBB")),
     ({"background": {"mode": "image", "image": ["a.png"]}}, ("s.json", "background image", "file path")),
 ])
 def test_settings_file_values_of_the_wrong_type(tmp_path, media, data, needles):
