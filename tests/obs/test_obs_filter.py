@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facefx.render.cpu import CpuRenderer
+from facefx.render.cpu import CpuRenderer, edge_lut
 from facefx.scene import build_plan
 from facefx.settings import Settings
 
@@ -88,23 +88,41 @@ def _raw_astronaut() -> np.ndarray:
 
 
 def _cpu_reference(dump: dict) -> np.ndarray:
+    return _cpu_reference_and_edge(dump)[0]
+
+
+def _cpu_reference_and_edge(dump: dict):
+    """The CPU renderer's output for exactly the filter's input, and where the person's edge
+    lies: pixels whose coverage is neither 0 nor 255, grown by one pixel."""
     settings = Settings.from_dict(dump["settings"])
     plan = build_plan(_Analysis(dump["mask"]), settings, dump["time"], dump["width"], dump["height"])
     frame = np.ascontiguousarray(dump["frame"][:, :, :3])
     with CpuRenderer(threads=1) as cpu:
-        return cpu.render(frame, plan).copy()
+        ref = cpu.render(frame, plan).copy()
+    mask = np.ascontiguousarray(dump["mask"])
+    cover = cv2.LUT(cv2.resize(mask, (dump["width"], dump["height"]), interpolation=cv2.INTER_LINEAR),
+                    edge_lut(*plan.edge))
+    edge = cv2.dilate(((cover > 0) & (cover < 255)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return ref, edge
 
 
 def _assert_matches_cpu(shot: np.ndarray, dump: dict) -> None:
-    ref = _cpu_reference(dump)
+    ref, edge = _cpu_reference_and_edge(dump)
     n = ref.shape[2]
     assert shot.shape[:2] == ref.shape[:2]
     diff = np.abs(shot[:, :, :n].astype(np.int16) - ref.astype(np.int16)).max(axis=2)
-    # The GPU path rounds like the CPU path; what remains is bilinear-filter precision, which
-    # the steep smoothstep at the person's edge can amplify on a few edge pixels.
+    assert edge.mean() < 0.25, f"edge band covers {edge.mean():.0%} of the frame; the split proves nothing"
+    # Away from the person's edge the GPU path rounds like the CPU path: (near) exact.
+    rest = diff[~edge]
+    assert rest.mean() < 0.75, f"mean difference off the edge {rest.mean():.3f} (expected < 0.75)"
+    assert np.percentile(rest, 99) <= 2, f"99th percentile off the edge {np.percentile(rest, 99)}"
+    assert rest.max() <= 4, f"largest difference off the edge {rest.max()}"
+    # On the edge, the bilinear filter's sub-texel precision is amplified by the steep
+    # smoothstep (slope ~6 at the default softness): a few levels, bounded.
+    on = diff[edge]
+    assert on.mean() < 2.0, f"mean difference on the edge {on.mean():.3f} (expected < 2)"
+    assert on.max() <= 12, f"largest difference on the edge {on.max()}"
     assert diff.mean() < 1.0, f"mean difference {diff.mean():.3f} (expected < 1)"
-    assert np.percentile(diff, 99) <= 4, f"99th percentile {np.percentile(diff, 99)}"
-    assert (diff > 12).mean() < 0.002, f"{(diff > 12).sum()} pixels differ by more than 12"
     # ... and the effect is really there: the reference differs from the input frame.
     changed = np.abs(ref[:, :, :3].astype(np.int16) - dump["frame"][:, :, :3]).max(axis=2) > 4
     if n == 4:
