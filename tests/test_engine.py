@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from facefx.analysis import Engine, FrameError, analysis_size
+from facefx.analysis.segmentation import (LiteSegmenter, MediaPipeSegmenter, ModelError,
+                                          SegmentationStage)
+from facefx.analysis.tflite import load_interpreter, mediapipe_model
 from facefx.settings import BackgroundSettings, SegmentationSettings, Settings
 
 BLUR = Settings(background=BackgroundSettings(mode="blur"))
@@ -25,16 +28,50 @@ def _person_and_corners(mask):
     return face, suit, corners
 
 
+@pytest.mark.parametrize("backend", ["litert", "mediapipe"])
 @pytest.mark.parametrize("model", ["landscape", "general"])
-def test_mask_covers_the_astronaut_and_not_the_corners(astronaut, model):
+def test_mask_covers_the_astronaut_and_not_the_corners(astronaut, model, backend):
     s = Settings(segmentation=SegmentationSettings(model=model), background=BackgroundSettings(mode="blur"))
-    with Engine(s) as e:
+    with Engine(s, stages=[SegmentationStage(backend=backend)]) as e:
         a = e.analyze(astronaut)
+        assert e.stages[0].backend == backend
     assert a.mask.dtype == np.uint8 and a.mask.shape == (256, 256)
     face, suit, corners = _person_and_corners(a.mask)
     assert face.mean() > 200 and suit.mean() > 200
     for c in corners:
         assert c.mean() < 40
+
+
+def test_litert_runs_the_bundled_model_like_mediapipe(astronaut):
+    """At the model's own input size LiteRT and MediaPipe's graph give the same mask."""
+    image = cv2.resize(astronaut, (256, 144), interpolation=cv2.INTER_AREA)
+    lite, graph = LiteSegmenter("landscape"), MediaPipeSegmenter("landscape")
+    try:
+        a, b = lite(image), graph(image)
+    finally:
+        lite.close()
+        graph.close()
+    assert a.shape == b.shape == (144, 256)
+    assert np.abs(a - b).max() < 1e-3
+    assert a.max() > 0.9 and a.min() < 0.1      # a real mask, not a constant
+
+
+def test_default_backend_is_litert(engine, astronaut):
+    engine.analyze(astronaut)
+    assert engine.stages[0].backend == "litert"
+
+
+def test_model_errors_name_the_file(tmp_path):
+    with pytest.raises(ModelError, match="model file not found: .*nope.tflite"):
+        load_interpreter(str(tmp_path / "nope.tflite"))
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"this is not a flatbuffer" * 10)
+    with pytest.raises(ModelError, match="cannot load TFLite model .*bad.tflite"):
+        load_interpreter(str(bad))
+    with pytest.raises(ModelError, match="missing from the installed MediaPipe"):
+        mediapipe_model("modules/nothing/here.tflite")
+    with pytest.raises(ValueError, match="segmentation backend must be one of"):
+        SegmentationStage(backend="gpu")
 
 
 def test_rgba_and_non_square_input(engine, astronaut):
