@@ -136,6 +136,7 @@ class Tutorial:
         os.environ.setdefault("GLOG_minloglevel", "2")
         from mediapipe.python.solutions import selfie_segmentation
         self.seg = selfie_segmentation.SelfieSegmentation(model_selection=1)
+        self.seg.process(np.zeros((144, 256, 3), np.uint8))  # the graph opens (and logs) now
         self.kernel = np.ones((5, 5), np.uint8)
 
     def __call__(self, frame: np.ndarray, t: float, times: Dict[str, List[float]]) -> np.ndarray:
@@ -160,10 +161,17 @@ class Tutorial:
         self.seg.close()
 
 
+def _quiet():
+    """Native start-up chatter (TFLite delegate notes, absl warnings) off the bench's table."""
+    from .cli import quiet_stderr
+    return quiet_stderr()
+
+
 def time_pipeline(pipe: Callable, frames: List[np.ndarray], n: int, warmup: int = 10) -> Dict[str, Dict[str, float]]:
     times: Dict[str, List[float]] = {}
-    for i in range(warmup):
-        pipe(frames[i % len(frames)], i / 30.0, {})
+    with _quiet():
+        for i in range(warmup):
+            pipe(frames[i % len(frames)], i / 30.0, {})
     for i in range(n):
         pipe(frames[i % len(frames)], (warmup + i) / 30.0, times)
     return {k: _stats(v) for k, v in times.items()}
@@ -181,6 +189,8 @@ def file_fps(settings: Settings, frames: List[np.ndarray], count: int) -> Dict[s
         writer.release()
         pipe = Ours(settings)
         try:
+            with _quiet():
+                pipe(frames[0], 0.0, {})
             cap = cv2.VideoCapture(src)
             out = cv2.VideoWriter(dst, fourcc, 30.0, (w, h))
             done = 0
@@ -205,6 +215,8 @@ def memory_soak(settings: Settings, frames: List[np.ndarray], count: int) -> Dic
     pipe = Ours(settings)
     samples = []
     try:
+        with _quiet():
+            pipe(frames[0], 0.0, {})
         for i in range(count):
             pipe(frames[i % len(frames)], i / 30.0, {})
             if i % 100 == 99:
@@ -229,7 +241,8 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
     say(f"FaceFX bench: {os.path.basename(args.input)}, background={args.mode}, {args.frames} frames per resolution, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     say(f"{'resolution':>10} {'pipeline':>9} {'resize':>13} {'segment':>13} {'composite':>13} {'total':>13}  speed-up")
-    tutorial = Tutorial()
+    with _quiet():
+        tutorial = Tutorial()
     try:
         for w, h in RESOLUTIONS:
             frames = make_frames(w, h, source=args.input)
@@ -241,7 +254,8 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
             base = time_pipeline(tutorial, frames, max(20, args.frames // 2))
             piped = Pipelined(settings)
             try:
-                piped.run(frames, 10)
+                with _quiet():
+                    piped.run(frames, 10)
                 overlap = piped.run(frames, args.frames)
             finally:
                 piped.close()
