@@ -52,6 +52,7 @@ HEARTBEAT_S = 0.5
 ERROR_RETRY_S = 1.0   # after an analysis error, skip that source's frames this long
 EXIT_GRACE_S = 2.0    # after stdin EOF, a main loop stuck in native code is cut off after this
 BUSY_ALLOWANCE_S = 30.0  # announced before an analysis that may load a model (no heartbeats meanwhile)
+WORKER_INFERENCE_THREADS = 1
 POLL_ACTIVE_S = 0.002
 POLL_IDLE_S = 0.010
 IDLE_AFTER_S = 1.0
@@ -250,7 +251,8 @@ class Worker:
             self.out.send(event="busy", source=src.id, seconds=BUSY_ALLOWANCE_S)
         try:
             if src.engine is None:
-                src.engine = self._Engine(src.settings)
+                # One inference thread: OBS renders on the other core(s) of the same machine.
+                src.engine = self._Engine(src.settings, threads=WORKER_INFERENCE_THREADS)
             analysis = src.engine.analyze(frame)
             src.cold = False
         except Exception as exc:  # a native library failing on one frame must not end the worker

@@ -135,3 +135,11 @@ def test_evalset_people_masks_are_plausible():
             m = e.analyze(load_image_rgb(os.path.join(PEOPLE, name))).mask
             share = (m > 127).mean()
             assert 0.08 < share < 0.9, (name, share)
+
+
+def test_single_inference_thread_gives_the_same_mask(astronaut):
+    """The OBS worker runs inference on one thread (OBS renders on the other core)."""
+    s = BLUR
+    with Engine(s, threads=1) as one, Engine(s) as default:
+        np.testing.assert_allclose(one.analyze(astronaut).mask, default.analyze(astronaut).mask, atol=1)
+        assert one.stages[0]._model._it is not None and one.stages[0].backend == "litert"

@@ -80,11 +80,14 @@ class Engine:
             analysis = engine.analyze(rgb_frame)
     """
 
-    def __init__(self, settings: Optional[Settings] = None, stages: Optional[Sequence[Stage]] = None) -> None:
+    def __init__(self, settings: Optional[Settings] = None, stages: Optional[Sequence[Stage]] = None,
+                 *, threads: Optional[int] = None) -> None:
+        """threads: CPU threads a model may use (default: up to two). Use 1 where the frame's
+        producer needs the other core, as OBS's renderer does next to the analysis worker."""
         self.settings = settings or Settings()
         if stages is None:
             from .segmentation import SegmentationStage
-            stages = [SegmentationStage()]
+            stages = [SegmentationStage(threads=threads)]
         self.stages: List[Stage] = list(stages)
         self._index = 0
         self._t0 = time.perf_counter()

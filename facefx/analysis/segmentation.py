@@ -43,8 +43,9 @@ class LiteSegmenter:
 
     backend = "litert"
 
-    def __init__(self, model: str) -> None:
-        self._it = load_interpreter(mediapipe_model(MODEL_FILES[model]), num_threads=INFERENCE_THREADS)
+    def __init__(self, model: str, *, threads: Optional[int] = None) -> None:
+        self._it = load_interpreter(mediapipe_model(MODEL_FILES[model]),
+                                    num_threads=threads or INFERENCE_THREADS)
         inp = self._it.get_input_details()[0]
         self._in_index = inp["index"]
         self._out_index = self._it.get_output_details()[0]["index"]
@@ -76,8 +77,8 @@ class MediaPipeSegmenter:
 
     backend = "mediapipe"
 
-    def __init__(self, model: str) -> None:
-        quiet_mediapipe()
+    def __init__(self, model: str, *, threads: Optional[int] = None) -> None:
+        quiet_mediapipe()  # (the graph chooses its own threads)
         try:
             from mediapipe.python.solutions import selfie_segmentation
         except ImportError as exc:
@@ -104,11 +105,13 @@ BACKENDS = {"litert": LiteSegmenter, "mediapipe": MediaPipeSegmenter}
 class SegmentationStage(Stage):
     name = "segmentation"
 
-    def __init__(self, *, backend: Optional[str] = None) -> None:
-        """backend: 'litert' or 'mediapipe'; None tries LiteRT first, then MediaPipe."""
+    def __init__(self, *, backend: Optional[str] = None, threads: Optional[int] = None) -> None:
+        """backend: 'litert' or 'mediapipe'; None tries LiteRT first, then MediaPipe.
+        threads: inference threads for LiteRT (default: up to two)."""
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"segmentation backend must be one of {sorted(BACKENDS)}, got {backend!r}")
         self._backend = backend
+        self._threads = threads
         self._model: Any = None
         self._model_name: Optional[str] = None
         self._post = MaskPostProcessor()
@@ -127,9 +130,9 @@ class SegmentationStage(Stage):
     def _load(self) -> Any:
         name = self._model_name or "landscape"
         if self._backend is not None:
-            return BACKENDS[self._backend](name)
+            return BACKENDS[self._backend](name, threads=self._threads)
         try:
-            return LiteSegmenter(name)
+            return LiteSegmenter(name, threads=self._threads)
         except ModelError as exc:
             log.info("LiteRT cannot run the %s segmentation model (%s); using MediaPipe's graph", name, exc)
             return MediaPipeSegmenter(name)
