@@ -96,7 +96,8 @@ class ObsSession:
         self.script_map = script_map or {}
         self.extra_env = env or {}
         self.script_settings = script_settings or {}
-        self.keep_dir = keep_dir
+        # FACEFX_OBS_KEEP=1 keeps every session's folder (config, OBS log, debug dumps).
+        self.keep_dir = keep_dir or os.environ.get("FACEFX_OBS_KEEP") == "1"
         self.tmp = tempfile.mkdtemp(prefix="facefx-obs-")
         self.home = os.path.join(self.tmp, "home")
         self.debug_dir = os.path.join(self.tmp, "debug")
