@@ -53,6 +53,7 @@ ERROR_RETRY_S = 1.0   # after an analysis error, skip that source's frames this 
 EXIT_GRACE_S = 2.0    # after stdin EOF, a main loop stuck in native code is cut off after this
 BUSY_ALLOWANCE_S = 30.0  # announced before an analysis that may load a model (no heartbeats meanwhile)
 WORKER_INFERENCE_THREADS = 1
+WORKER_NICENESS = 5
 POLL_ACTIVE_S = 0.002
 POLL_IDLE_S = 0.010
 IDLE_AFTER_S = 1.0
@@ -345,11 +346,25 @@ def _check_imports() -> Optional[ImportError]:
     return None
 
 
+def lower_priority(increment: int) -> None:
+    """Run below OBS: on a machine whose cores OBS's (software) renderer also needs, a frame
+    rendered late is a visible stutter, while an analysis finished late only ages the mask by a
+    frame. POSIX only here; on Windows the client starts the worker below normal priority."""
+    if increment > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(increment)
+        except OSError:
+            pass
+
+
 def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m facefx.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--parent-pid", type=int, default=0,
                         help="exit when this process is no longer our parent (0: stdin EOF only)")
+    parser.add_argument("--nice", type=int, default=WORKER_NICENESS,
+                        help=f"lower this process's scheduling priority by this much (default {WORKER_NICENESS})")
     args = parser.parse_args(argv)
+    lower_priority(args.nice)
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in OBS's terminal: OBS decides
     except (ValueError, OSError):

@@ -66,8 +66,10 @@ def setup_command(root: str) -> str:
 
 def _popen_kwargs() -> Dict[str, Any]:
     if os.name == "nt":
-        # No console window flashing up beside OBS.
-        return {"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0x08000000)}
+        # No console window flashing up beside OBS, and below OBS's priority (the worker
+        # lowers its own niceness on POSIX): rendering comes first, analysis may lag a frame.
+        return {"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0x08000000)
+                | getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0x00004000)}
     return {}
 
 
