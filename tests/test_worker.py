@@ -22,6 +22,8 @@ import pytest
 from facefx import ipc
 from facefx.obs import client as wc
 
+from .procs import pid_alive, process_children
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASTRONAUT = os.path.join(ROOT, "facefx", "assets", "astronaut.png")
 VENV_PY = wc.default_python(ROOT) if os.path.isfile(wc.default_python(ROOT)) else sys.executable
@@ -37,28 +39,6 @@ def frame() -> np.ndarray:
     assert bgr is not None, ASTRONAUT
     rgba = cv2.cvtColor(cv2.resize(bgr, (W, H), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGBA)
     return np.ascontiguousarray(rgba)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _children(pid: int) -> List[int]:
-    out = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                out.append(int(name))
-    return out
 
 
 class Tracked:
@@ -93,7 +73,7 @@ class Tracked:
         assert self.client.status().state == "stopped"
         assert session is None or not os.path.exists(session), f"session dir left: {session}"
         for pid in self.pids:
-            assert not _alive(pid), f"worker {pid} still running after close()"
+            assert not pid_alive(pid), f"worker {pid} still running after close()"
 
 
 @pytest.fixture
@@ -110,7 +90,8 @@ def make_client():
         t.check_clean()
     left = [t.name for t in threading.enumerate() if t.name.startswith("facefx-")]
     assert not left, f"threads left after close(): {left}"
-    assert _children(os.getpid()) == [], "a child process outlived its client"
+    assert [p for p in process_children(os.getpid()) if pid_alive(p)] == [], \
+        "a child process outlived its client"
 
 
 def pump(tracked: Tracked, channels, frames, until: Callable[[], bool], timeout: float, what: str) -> None:
@@ -280,7 +261,7 @@ def test_killed_worker_is_restarted_and_masks_resume(make_client, frame):
     assert st.pid != old and st.restarts == 1
     assert "SIGKILL" in st.last_error
     assert any("SIGKILL" in text and "restarting" in text for _, text in t.logs)
-    assert not _alive(old)
+    assert not pid_alive(old)
     assert_person_mask(mask_of(ch.latest()))
     assert ch.latest().seq > seq  # numbering continues across the restart
 
@@ -375,9 +356,9 @@ def test_hung_worker_is_detected_killed_and_restarted(make_client, frame):
         assert 1.4 < detected < 6.0, f"hang detected after {detected:.1f} s with a 1.5 s timeout"
         assert "stopped responding" in t.status().last_error
         pump(t, [ch], [frame], lambda: ch.latest().seq > seq, 30, "masks after the hang")
-        assert not _alive(old)
+        assert not pid_alive(old)
     finally:
-        if _alive(old):
+        if pid_alive(old):
             os.kill(old, signal.SIGKILL)
 
 
@@ -533,13 +514,13 @@ def test_obs_side_runs_on_plain_system_python_and_worker_dies_with_it(tmp_path, 
         assert second["heavy"] == [], "the client imported a compiled package"
         assert second["centre"] > 200, f"no person mask through the stdlib client: {second}"
         worker_pid = second["pid"]
-        assert _alive(worker_pid)
+        assert pid_alive(worker_pid)
         obs.send_signal(signal.SIGKILL)  # OBS crashes: no close(), no cleanup
         obs.wait(timeout=5)
         end = time.monotonic() + 3
-        while _alive(worker_pid) and time.monotonic() < end:
+        while pid_alive(worker_pid) and time.monotonic() < end:
             time.sleep(0.05)
-        assert not _alive(worker_pid), "the worker outlived its OBS"
+        assert not pid_alive(worker_pid), "the worker outlived its OBS"
         # The crashed session's files are swept by the next session.
         assert os.path.isdir(second["session"])
         ipc.sweep_stale_sessions(os.path.dirname(second["session"]))
@@ -548,7 +529,7 @@ def test_obs_side_runs_on_plain_system_python_and_worker_dies_with_it(tmp_path, 
         if obs.poll() is None:
             obs.kill()
             obs.wait()
-        if worker_pid and _alive(worker_pid):
+        if worker_pid and pid_alive(worker_pid):
             os.kill(worker_pid, signal.SIGKILL)
         obs.stdout.close()
         obs.stderr.close()

@@ -24,6 +24,8 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..procs import pid_alive, process_children  # noqa: F401 (tests import them from here)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "obs_facefx.py")
 ASTRONAUT = os.path.join(ROOT, "facefx", "assets", "astronaut.png")
@@ -358,34 +360,6 @@ Preset=ultrafast
 
     def unfreeze(self, source: str, name: str) -> None:
         self.set_filter(source, name, {"debug_freeze": False})
-
-
-def process_children(pid: int) -> List[int]:
-    """All descendants of pid (Linux /proc)."""
-    kids: Dict[int, List[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        kids.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        for child in kids.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def mapped_libraries(pid: int) -> List[str]:
