@@ -107,7 +107,6 @@ class Pipelined:
         self.engine = Engine(settings)
         self.renderer = CpuRenderer()
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="facefx-bench-analysis")
-        self.pending = None
 
     def run(self, frames: List[np.ndarray], n: int) -> Dict[str, float]:
         """Process n frames; return per-frame wall time statistics (ms between outputs)."""
