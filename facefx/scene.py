@@ -77,6 +77,42 @@ class BackgroundLayer:
 
 
 @dataclass(frozen=True)
+class Sprite:
+    """An image drawn over the frame (a sticker, an animation particle, an emoji).
+
+    image: the image's key: a PNG file path (RGBA; straight alpha), resolved and cached by each
+        renderer (both renderers load the same file the same way).
+    x, y: centre in output pixels; width, height: drawn size in output pixels.
+    rotation: degrees, positive = clockwise on screen; opacity: 0..1 multiplies the alpha.
+    """
+
+    image: str
+    x: float
+    y: float
+    width: float
+    height: float
+    rotation: float = 0.0
+    opacity: float = 1.0
+
+
+@dataclass(frozen=True)
+class Ring:
+    """A progress ring (the "arming" ring that shows a gesture being recognised).
+
+    x, y: centre in output pixels; radius and thickness in output pixels; progress 0..1 is the
+    filled fraction, drawn clockwise from 12 o'clock; color RGB; opacity 0..1.
+    """
+
+    x: float
+    y: float
+    radius: float
+    thickness: float
+    progress: float
+    color: RGB = (255, 255, 255)
+    opacity: float = 1.0
+
+
+@dataclass(frozen=True)
 class RenderPlan:
     """What to draw over one output frame.
 
