@@ -144,7 +144,7 @@ def spark(rgb) -> Image.Image:
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
     r = np.hypot(xx - (n - 1) / 2, yy - (n - 1) / 2) / (n / 2)
     body = np.clip((0.42 - r) / 0.08, 0, 1)
-    halo = np.exp(-((r / 0.55) ** 2)) * 0.7
+    halo = np.exp(-((r / 0.55) ** 2)) * 0.7 * np.clip((0.96 - r) / 0.3, 0, 1)
     alpha = np.clip(np.maximum(body, halo), 0, 1)
     alpha[r >= 1] = 0
     core = np.clip(1.0 - r / 0.2, 0, 1)[..., None] * 0.85
@@ -177,7 +177,10 @@ def rain_streak() -> Image.Image:
             if d <= half:
                 edge = min(1.0, (half - d) / (1.5 * s))
                 px[x, y] = (215, 232, 255, int(255 * (0.2 + 0.8 * t ** 1.2) * edge))
-    return img.resize((w // s, h // s), Image.LANCZOS).filter(ImageFilter.SMOOTH)
+    small = img.resize((w // s, h // s), Image.LANCZOS).filter(ImageFilter.SMOOTH)
+    out = Image.new("RGBA", (small.width + 4, small.height + 4), (0, 0, 0, 0))
+    out.paste(small, (2, 2))
+    return out
 
 
 def save(img: Image.Image, out_dir: str, rel: str) -> str:
