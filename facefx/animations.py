@@ -199,18 +199,19 @@ def sticker(image: str, placement: str, anchor: Optional[Tuple[float, float]], a
 # ---------------------------------------------------------------------------------------------
 # Full-frame animations. Each kind has a builder (seeded parameters, cached) and a drawer.
 
-HEARTS = ("particles/heart_red.png", "particles/heart_pink.png",
-          "particles/heart_sparkling.png", "particles/heart_two.png")
-CONFETTI = tuple(f"particles/confetti_{c}.png"
+# Particle images as absolute paths, resolved once at import (a path join, no file access).
+HEARTS = tuple(image_path(f"particles/heart_{c}.png")
+               for c in ("red", "pink", "sparkling", "two"))
+CONFETTI = tuple(image_path(f"particles/confetti_{c}.png")
                  for c in ("red", "orange", "yellow", "green", "blue", "purple", "pink"))
-SPARKS = tuple(f"particles/spark_{c}.png"
+SPARKS = tuple(image_path(f"particles/spark_{c}.png")
                for c in ("gold", "red", "green", "blue", "pink", "white"))
-BALLOONS = tuple(f"particles/balloon_{c}.png"
+BALLOONS = tuple(image_path(f"particles/balloon_{c}.png")
                  for c in ("red", "blue", "yellow", "green", "purple", "orange"))
-CLOUD = "particles/cloud_dark.png"
-RAIN = "particles/rain_streak.png"
-NIGHT = "particles/night.png"
-GLOOM = "particles/gloom.png"
+CLOUD = image_path("particles/cloud_dark.png")
+RAIN = image_path("particles/rain_streak.png")
+NIGHT = image_path("particles/night.png")
+GLOOM = image_path("particles/gloom.png")
 
 
 def _stratified(rng: random.Random, n: int, start: float, end: float) -> List[float]:
@@ -249,26 +250,26 @@ def _draw_hearts(params, age, duration, W, H) -> List[Sprite]:
             continue
         p = tau / life
         s = size * H * (0.3 + 0.7 * _ease_out_back(tau / 0.3, 1.2))
-        a = _aspect(image_path(img))
+        a = _aspect(img)
         y0 = H + size * H * 0.5
         y = y0 + (y_end * H - y0) * _ease_out(p * 1.1)
         sway = math.sin(2 * math.pi * freq * tau + phase)
         x = (x0 + drift * p) * W + amp * W * sway
         rot = 12.0 * math.cos(2 * math.pi * freq * tau + phase)
         op = _smooth(tau / 0.15) * _smooth((1.0 - p) / 0.4) * fade
-        sprites.append(Sprite(image_path(img), x, y, s * a, s, rot, op))
+        sprites.append(Sprite(img, x, y, s * a, s, rot, op))
     return sprites
 
 
 def _confetti(rng: random.Random, duration: float) -> tuple:
-    n = 130
+    n = 100
     volley2 = min(0.5, 0.2 * duration)
     out = []
     for i in range(n):
         side = i % 2                                 # 0: bottom-left cannon, 1: bottom-right
         t0 = rng.uniform(0.0, 0.18) + (volley2 if i % 4 >= 2 else 0.0)
         elev = math.radians(rng.uniform(42.0, 80.0))
-        speed = rng.uniform(1.5, 2.5)                # of height per second at launch
+        speed = rng.uniform(1.8, 3.0)                # of height per second at launch
         out.append((
             t0, side,
             speed * math.cos(elev),                  # inward speed, of height per second
@@ -308,10 +309,10 @@ def _draw_confetti(params, age, duration, W, H) -> List[Sprite]:
         length = size * H
         if y - 0.5 * length > H and tau > 0.5:
             continue                                 # fallen out of the frame
-        a = _aspect(image_path(img))
+        a = _aspect(img)
         w = length * (0.2 + 0.8 * abs(math.cos(math.pi * flip * tau + phase)))
         op = _smooth(tau / 0.08) * fade
-        sprites.append(Sprite(image_path(img), x, y, w, length / a, spin * tau, op))
+        sprites.append(Sprite(img, x, y, w, length / a, spin * tau, op))
     return sprites
 
 
@@ -352,51 +353,63 @@ def _overlay(img: str, age: float, duration: float, strength: float, W: int, H: 
     """The whole frame darkened (a small gradient image stretched over it), faded in at the
     start and out with the animation, so light particles read over bright video."""
     op = strength * _smooth(age / 0.4) * _exit_fade(age, duration)
-    return Sprite(image_path(img), W / 2.0, H / 2.0, float(W), float(H), 0.0, op)
+    return Sprite(img, W / 2.0, H / 2.0, float(W), float(H), 0.0, op)
+
+
+_BLUR_TIME = 0.15  # s: a moving spark is drawn stretched over the way it covered in this time
+
+
+def _streak(img: str, x: float, y: float, dx: float, dy: float, speed: float, size: float,
+            rot: float, op: float) -> Sprite:
+    """A round glow at (x, y) moving along the unit direction (dx, dy), stretched backwards
+    over the way it came (a light trail, the way a camera's shutter sees it); rot is that
+    direction in sprite terms (degrees clockwise from down)."""
+    tail = speed * _BLUR_TIME
+    return Sprite(img, x - dx * tail / 2, y - dy * tail / 2, size, size + tail, rot, op)
 
 
 def _draw_fireworks(params, age, duration, W, H) -> List[Sprite]:
     sprites = [_overlay(NIGHT, age, duration, 0.75, W, H)]
     fade = _exit_fade(age, duration)
+    k = _BURST_DRAG
+    norm = 1.0 / (1.0 - math.exp(-k * 1.2))
     for t0, rise, bx, lean, by, radius, sparks in params:
         tau = age - t0
         if tau < 0:
             continue
-        colour = image_path(sparks[0][5])
+        colour = sparks[0][5]
         if tau < rise:
-            # The rocket: a bright point decelerating up from the bottom edge, with a trail.
-            for j, lag in enumerate((0.06, 0.04, 0.02, 0.0)):
-                q = max(0.0, tau - lag) / rise
-                y = H * 1.02 + (by * H - H * 1.02) * _ease_out(q)
-                x = (bx + lean * (1.0 - _ease_out(q))) * W
-                s = H * (0.03 + 0.01 * j)
-                op = _smooth(tau / 0.06) * (0.4 + 0.2 * j) * fade
-                sprites.append(Sprite(colour, x, y, s, s, 0.0, op))
+            # The rocket: a bright point decelerating up from the bottom edge.
+            q = tau / rise
+            e = _ease_out(q)
+            de = 3.0 * (1.0 - q) ** 2 / rise
+            y0 = H * 1.02
+            x = (bx + lean * (1.0 - e)) * W
+            y = y0 + (by * H - y0) * e
+            op = _smooth(tau / 0.06) * _smooth((rise - tau) / 0.05 + 0.3) * fade
+            sprites.append(_streak(colour, x, y, 0.0, -1.0, (y0 - by * H) * de * 0.5, 0.03 * H,
+                                   180.0, op))
             continue
         tb = tau - rise
         if tb < 0.3:
             s = radius * H * (0.5 + 1.2 * _ease_out(tb / 0.3))
-            flash = (1.0 - tb / 0.3) ** 2 * 0.8 * fade
-            sprites.append(Sprite(image_path(SPARKS[-1]), bx * W, by * H, s, s, 0.0, flash))
-        k = _BURST_DRAG
-        norm = 1.0 / (1.0 - math.exp(-k * 1.2))
+            flash = _smooth(tb / 0.04) * (1.0 - tb / 0.3) ** 2 * 0.8 * fade
+            sprites.append(Sprite(SPARKS[-1], bx * W, by * H, s, s, 0.0, flash))
         for ang, share, life, tw, ph, img in sparks:
             if tb >= life:
                 continue
             p = tb / life
-            path = image_path(img)
-            # Trail first, head last: three fainter, smaller copies a little back in time draw
-            # each spark as a streak.
-            for j, lag in enumerate((0.12, 0.08, 0.04, 0.0)):
-                t = max(0.0, tb - lag)
-                r = radius * share * (1.0 - math.exp(-k * t)) * norm
-                x = bx * W + math.cos(ang) * r * H
-                y = by * H + math.sin(ang) * r * H + 0.5 * _SPARK_GRAVITY * t * t * H
-                s = H * (0.055 - 0.03 * p) * (0.55 + 0.15 * j)
-                twinkle = 0.8 + 0.2 * math.sin(tw * tb + ph)
-                op = (_smooth(tb / 0.1) * _smooth((1.0 - p) / 0.55) * twinkle
-                      * (0.3 + 0.7 * j / 3.0) * fade)
-                sprites.append(Sprite(path, x, y, s, s, 0.0, op))
+            decay = math.exp(-k * tb)
+            r = radius * share * (1.0 - decay) * norm * H
+            vr = radius * share * k * decay * norm * H
+            ca, sa = math.cos(ang), math.sin(ang)
+            x = bx * W + ca * r
+            y = by * H + sa * r + 0.5 * _SPARK_GRAVITY * tb * tb * H
+            twinkle = 0.8 + 0.2 * math.sin(tw * tb + ph)
+            op = _smooth(tb / 0.1) * _smooth((1.0 - p) / 0.55) * twinkle * fade
+            # Stretched along the burst's ray; the slow droop under gravity is left unstretched.
+            sprites.append(_streak(img, x, y, ca, sa, vr, H * (0.045 - 0.022 * p),
+                                   math.degrees(math.atan2(-ca, sa)), op))
     return sprites
 
 
@@ -443,12 +456,12 @@ def _draw_balloons(params, age, duration, W, H) -> List[Sprite]:
         y = H + h * 0.5 - climb * H
         if y < -h * 0.6:
             continue                                 # floated out of the top
-        w = h * _aspect(image_path(img))
+        w = h * _aspect(img)
         wob = 2 * math.pi * freq * tau + phase
         x = x0 * W + amp * W * math.sin(wob)
         rot = -7.0 * math.cos(wob)                   # leans into its sway
         op = _smooth(tau / 0.12) * fade
-        sprites.append(Sprite(image_path(img), x, y, w, h, rot, op))
+        sprites.append(Sprite(img, x, y, w, h, rot, op))
     return sprites
 
 
@@ -486,7 +499,7 @@ def _draw_rain(params, age, duration, W, H) -> List[Sprite]:
     clouds, drops = params
     sprites = [_overlay(GLOOM, age, duration, 0.55, W, H)]
     fade = _exit_fade(age, duration)
-    streak = image_path(RAIN)
+    streak = RAIN
     rot = -math.degrees(math.atan(_RAIN_SLANT))
     a = _aspect(streak)
     for t0, x, speed, length, op in drops:
@@ -503,7 +516,7 @@ def _draw_rain(params, age, duration, W, H) -> List[Sprite]:
             continue                                 # blown out past the left edge
         sprites.append(Sprite(streak, xx, y, l * a, l, rot,
                               op * _smooth(tau / 0.06) * fade))
-    cloud = image_path(CLOUD)
+    cloud = CLOUD
     ca = _aspect(cloud)
     leave = min(0.6, 0.3 * duration)
     for x, y, w, delay, drift in clouds:
@@ -558,11 +571,11 @@ def sprites(kind: str, age: float, duration: float, width: int, height: int,
 
 
 def images(kind: Optional[str] = None) -> Sequence[str]:
-    """Every image path an animation may draw (all of them when kind is None), for renderers
+    """Every image (absolute path) an animation may draw (all of them when kind is None), for renderers
     that load their images ahead of the first frame."""
     table = {"hearts": HEARTS, "confetti": CONFETTI, "fireworks": SPARKS + (NIGHT,),
              "balloons": BALLOONS, "rain": (CLOUD, RAIN, GLOOM)}
     if kind is not None and kind not in table:
         raise ValueError(f"animation {kind!r}: expected one of {', '.join(ANIMATIONS)}")
     names = table[kind] if kind is not None else tuple(n for v in table.values() for n in v)
-    return tuple(image_path(n) for n in names)
+    return tuple(names)
