@@ -13,8 +13,9 @@ command line, and both renderers draw the Sprites they return. Every function he
   is born and everything fades out over the last moments (an exit transition), so starting or
   ending an animation never pops.
 
-Sizes are fractions of the frame height and horizontal positions fractions of the width, so an
-animation looks the same at 640x360 and 3840x2160. Particle parameters for one
+Sizes are fractions of the frame's shorter side, vertical positions and speeds fractions of its
+height and horizontal positions fractions of its width, so an animation looks the same at
+640x360 and 3840x2160, and particles do not crowd a portrait (vertical-video) frame. Particle parameters for one
 (kind, seed, duration) are computed once and cached; a call then costs one pass over a few
 dozen particles.
 """
@@ -242,6 +243,7 @@ def _hearts(rng: random.Random, duration: float) -> tuple:
 
 
 def _draw_hearts(params, age, duration, W, H) -> List[Sprite]:
+    S = min(W, H)
     sprites = []
     fade = _exit_fade(age, duration)
     for t0, life, x0, drift, amp, freq, phase, size, y_end, img in params:
@@ -249,9 +251,9 @@ def _draw_hearts(params, age, duration, W, H) -> List[Sprite]:
         if tau < 0 or tau >= life:
             continue
         p = tau / life
-        s = size * H * (0.3 + 0.7 * _ease_out_back(tau / 0.3, 1.2))
+        s = size * S * (0.3 + 0.7 * _ease_out_back(tau / 0.3, 1.2))
         a = _aspect(img)
-        y0 = H + size * H * 0.5
+        y0 = H + size * S * 0.5
         y = y0 + (y_end * H - y0) * _ease_out(p * 1.1)
         sway = math.sin(2 * math.pi * freq * tau + phase)
         x = (x0 + drift * p) * W + amp * W * sway
@@ -290,6 +292,7 @@ _CONFETTI_DRAG = 2.4  # 1/s: paper slows quickly after the cannon's push
 
 
 def _draw_confetti(params, age, duration, W, H) -> List[Sprite]:
+    S = min(W, H)
     sprites = []
     k = _CONFETTI_DRAG
     fade = _exit_fade(age, duration)
@@ -304,9 +307,9 @@ def _draw_confetti(params, age, duration, W, H) -> List[Sprite]:
         settle = 1.0 - math.exp(-k * tau)
         flutter = amp * settle * math.sin(2 * math.pi * freq * tau + phase)
         x0 = -0.02 * W if side == 0 else W * 1.02
-        x = x0 + (dx * H if side == 0 else -dx * H) + flutter * H
+        x = x0 + (dx * S if side == 0 else -dx * S) + flutter * S
         y = H * 1.02 + dy * H
-        length = size * H
+        length = size * S
         if y - 0.5 * length > H and tau > 0.5:
             continue                                 # fallen out of the frame
         a = _aspect(img)
@@ -369,6 +372,7 @@ def _streak(img: str, x: float, y: float, dx: float, dy: float, speed: float, si
 
 
 def _draw_fireworks(params, age, duration, W, H) -> List[Sprite]:
+    S = min(W, H)
     sprites = [_overlay(NIGHT, age, duration, 0.75, W, H)]
     fade = _exit_fade(age, duration)
     k = _BURST_DRAG
@@ -387,12 +391,12 @@ def _draw_fireworks(params, age, duration, W, H) -> List[Sprite]:
             x = (bx + lean * (1.0 - e)) * W
             y = y0 + (by * H - y0) * e
             op = _smooth(tau / 0.06) * _smooth((rise - tau) / 0.05 + 0.3) * fade
-            sprites.append(_streak(colour, x, y, 0.0, -1.0, (y0 - by * H) * de * 0.5, 0.03 * H,
+            sprites.append(_streak(colour, x, y, 0.0, -1.0, (y0 - by * H) * de * 0.5, 0.03 * S,
                                    180.0, op))
             continue
         tb = tau - rise
         if tb < 0.3:
-            s = radius * H * (0.5 + 1.2 * _ease_out(tb / 0.3))
+            s = radius * S * (0.5 + 1.2 * _ease_out(tb / 0.3))
             flash = _smooth(tb / 0.04) * (1.0 - tb / 0.3) ** 2 * 0.8 * fade
             sprites.append(Sprite(SPARKS[-1], bx * W, by * H, s, s, 0.0, flash))
         for ang, share, life, tw, ph, img in sparks:
@@ -400,15 +404,15 @@ def _draw_fireworks(params, age, duration, W, H) -> List[Sprite]:
                 continue
             p = tb / life
             decay = math.exp(-k * tb)
-            r = radius * share * (1.0 - decay) * norm * H
-            vr = radius * share * k * decay * norm * H
+            r = radius * share * (1.0 - decay) * norm * S
+            vr = radius * share * k * decay * norm * S
             ca, sa = math.cos(ang), math.sin(ang)
             x = bx * W + ca * r
             y = by * H + sa * r + 0.5 * _SPARK_GRAVITY * tb * tb * H
             twinkle = 0.8 + 0.2 * math.sin(tw * tb + ph)
             op = _smooth(tb / 0.1) * _smooth((1.0 - p) / 0.55) * twinkle * fade
             # Stretched along the burst's ray; the slow droop under gravity is left unstretched.
-            sprites.append(_streak(img, x, y, ca, sa, vr, H * (0.045 - 0.022 * p),
+            sprites.append(_streak(img, x, y, ca, sa, vr, S * (0.045 - 0.022 * p),
                                    math.degrees(math.atan2(-ca, sa)), op))
     return sprites
 
@@ -444,13 +448,14 @@ def _balloons(rng: random.Random, duration: float) -> tuple:
 
 
 def _draw_balloons(params, age, duration, W, H) -> List[Sprite]:
+    S = min(W, H)
     sprites = []
     fade = _exit_fade(age, duration)
     for t0, x0, speed, amp, freq, phase, size, img in params:
         tau = age - t0
         if tau < 0:
             continue
-        h = size * H
+        h = size * S
         # Buoyant start: accelerate to full rise speed over the first half second.
         climb = speed * (tau - 0.1 * (1.0 - math.exp(-6.0 * tau)))
         y = H + h * 0.5 - climb * H
@@ -496,6 +501,7 @@ _CLOUD_LINE = 0.1    # where drops appear, of height (under the clouds)
 
 
 def _draw_rain(params, age, duration, W, H) -> List[Sprite]:
+    S = min(W, H)
     clouds, drops = params
     sprites = [_overlay(GLOOM, age, duration, 0.55, W, H)]
     fade = _exit_fade(age, duration)
@@ -508,9 +514,9 @@ def _draw_rain(params, age, duration, W, H) -> List[Sprite]:
             continue
         fall = speed * tau * H
         y = _CLOUD_LINE * H + fall
-        if y - 0.5 * length * H > H:
+        if y - 0.5 * length * S > H:
             continue
-        l = length * H
+        l = length * S
         xx = x * W + _RAIN_SLANT * fall
         if xx < -0.15 * l:
             continue                                 # blown out past the left edge
@@ -525,9 +531,9 @@ def _draw_rain(params, age, duration, W, H) -> List[Sprite]:
         if enter <= 0:
             continue
         out = _smooth((duration - age) / leave)
-        h = w * H / ca
+        h = w * S / ca
         yy = -h * 0.6 + (y * H + h * 0.6) * enter * (0.4 + 0.6 * out)
-        sprites.append(Sprite(cloud, (x + drift * age / duration) * W, yy, w * H, h, 0.0,
+        sprites.append(Sprite(cloud, (x + drift * age / duration) * W, yy, w * S, h, 0.0,
                               0.97 * out))
     return sprites
 

@@ -187,6 +187,18 @@ def test_sized_relative_to_the_frame(kind):
         assert (b.rotation, b.opacity, b.image) == pytest.approx((s.rotation, s.opacity, s.image))
 
 
+@pytest.mark.parametrize("kind", an.ANIMATIONS)
+def test_particles_sized_by_the_shorter_side(kind):
+    """A portrait (vertical-video) frame gets particles sized for its width, not its height."""
+    def sizes(w, h):
+        return sorted(s.height for s in an.sprites(kind, 1.2, D, w, h, seed=4)
+                      if s.width < min(w, h))
+    land, portrait = sizes(1280, 720), sizes(720, 1280)
+    assert land and portrait
+    assert max(portrait) < 0.5 * 720 and max(land) < 0.5 * 720
+    assert portrait[len(portrait) // 2] == pytest.approx(land[len(land) // 2], rel=0.35)
+
+
 def test_particles_move_the_way_each_animation_reads():
     def mean_y(kind, age, image_part):
         ys = [s.y for s in an.sprites(kind, age, D, W, H) if image_part in s.image]
