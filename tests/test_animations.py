@@ -188,6 +188,15 @@ def test_sized_relative_to_the_frame(kind):
 
 
 @pytest.mark.parametrize("kind", an.ANIMATIONS)
+@pytest.mark.parametrize("duration", [3.0, 8.0])
+def test_sprite_count_stays_small(kind, duration):
+    """Each sprite is a draw on OBS's render thread: longer animations spread particles out in
+    time instead of piling them up."""
+    most = max(len(an.sprites(kind, age, duration, W, H)) for age in _ages(duration, fps=10))
+    assert 4 <= most <= 150, f"{kind} over {duration}s draws up to {most} sprites at once"
+
+
+@pytest.mark.parametrize("kind", an.ANIMATIONS)
 def test_particles_sized_by_the_shorter_side(kind):
     """A portrait (vertical-video) frame gets particles sized for its width, not its height."""
     def sizes(w, h):
