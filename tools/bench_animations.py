@@ -24,7 +24,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     frames = int(args.duration * 60)
-    print(f"{'animation':<10} {'median us':>9} {'max us':>8} {'max sprites':>11}  ({w}x{h}, 60 fps)")
+    print(f"{'animation':<10} {'median us':>9} {'p95 us':>8} {'max sprites':>11}  ({w}x{h}, 60 fps)")
     for kind in animations.ANIMATIONS:
         animations.sprites(kind, 0.5, args.duration, w, h)
         times, most = [], 0
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
             times.append((time.perf_counter() - t0) * 1e6)
             most = max(most, n)
         times.sort()
-        print(f"{kind:<10} {times[len(times) // 2]:>9.0f} {times[-1]:>8.0f} {most:>11}")
+        print(f"{kind:<10} {times[len(times) // 2]:>9.0f} {times[int(len(times) * 0.95)]:>8.0f} {most:>11}")
     sticker = animations.image_path("thumbs_up.png")
     t0 = time.perf_counter()
     for i in range(frames):
