@@ -24,6 +24,7 @@ keeps the per-frame work on OBS's render thread and the number of draws small.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import os
@@ -393,7 +394,7 @@ def _draw_fireworks(params, age, duration, W, H) -> List[Sprite]:
             y0 = H * 1.02
             x = (bx + lean * (1.0 - e)) * W
             y = y0 + (by * H - y0) * e
-            op = _smooth(tau / 0.06) * _smooth((rise - tau) / 0.05 + 0.3) * fade
+            op = _smooth(tau / 0.06) * _smooth((rise - tau) / 0.08) * fade  # gone as it bursts
             sprites.append(_streak(colour, x, y, 0.0, -1.0, (y0 - by * H) * de * 0.5, 0.03 * S,
                                    180.0, op))
             continue
@@ -496,22 +497,26 @@ def _rain(rng: random.Random, duration: float) -> tuple:
             rng.uniform(0.08, 0.12),                    # streak length, of height
             rng.uniform(0.6, 0.9),                      # opacity
         ))
-    return (tuple(clouds), tuple(drops))
+    return (tuple(clouds), tuple(drops), tuple(d[0] for d in drops))
 
 
 _RAIN_SLANT = -0.12  # dx/dy: a light wind from the right
 _CLOUD_LINE = 0.1    # where drops appear, of height (under the clouds)
+_DROP_LIFE = 1.0     # s: longer than the slowest drop takes to fall out of the frame
 
 
 def _draw_rain(params, age, duration, W, H) -> List[Sprite]:
     S = min(W, H)
-    clouds, drops = params
+    clouds, drops, births = params
     sprites = [_overlay(GLOOM, age, duration, 0.55, W, H)]
     fade = _exit_fade(age, duration)
     streak = RAIN
     rot = -math.degrees(math.atan(_RAIN_SLANT))
     a = _aspect(streak)
-    for t0, x, speed, length, op in drops:
+    # Drops are in birth order and none falls for longer than _DROP_LIFE: look at the living.
+    first = bisect.bisect_left(births, age - _DROP_LIFE)
+    last = bisect.bisect_right(births, age)
+    for t0, x, speed, length, op in drops[first:last]:
         tau = age - t0
         if tau < 0:
             continue
