@@ -17,7 +17,6 @@ import dataclasses
 import importlib
 import logging
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 

@@ -267,3 +267,39 @@ def test_build_plan_matches_the_scene_background():
     scene = Scene(s, triggers=HoldBank, animations=Anim())
     scene.update(a, 0.3)
     assert scene.plan(0.7, 64, 36) == build_plan(a, s, 0.7, 64, 36)
+
+
+def test_cli_processor_draws_a_fired_sticker_with_the_background_off(tmp_path):
+    """Engine -> Scene -> CPU painters through the command line's Processor: a stage that sees
+    a thumbs up on every frame, held 0.5 s at 10 fps, puts the sticker above the hand."""
+    import cv2
+
+    from facefx.analysis import Engine, Stage
+    from facefx.io.pipeline import Processor
+    from facefx.io.sources import Frame
+
+    class ThumbsUpEverywhere(Stage):
+        name = "hands"
+        outputs = ("hands", "gestures")
+
+        def process(self, image, analysis):
+            analysis.hands = (_hand(0.5, 0.6),)
+            analysis.gestures = (GestureHit("thumbs_up", 0.9, (0,)),)
+
+    sticker = str(tmp_path / "like.png")
+    cv2.imwrite(sticker, np.full((32, 32, 4), (0, 0, 255, 255), np.uint8))   # BGRA: red
+    s = Settings(gestures=GestureSettings(enabled=True, gestures=("thumbs_up",), arming_ring=False, effects=(
+        GestureEffect("thumbs_up", sticker=sticker, size=0.2, duration=1.0),)))
+    proc = Processor(s, engine=Engine(s, stages=[ThumbsUpEverywhere()]))
+    proc.scene = Scene(s, triggers=HoldBank)
+    proc.scene.animations = _StandInAnimations()
+    image = np.full((180, 320, 3), 40, np.uint8)
+    try:
+        outs = [proc.process(Frame(image, i, i / 10)) for i in range(8)]
+    finally:
+        proc.close()
+    assert all(o is image for o in outs[:5])                          # held < 0.5 s: passthrough
+    hand_top = int(0.6 * 180)
+    above = outs[7][hand_top - 40: hand_top, 150:170]
+    assert (above[:, :, 0] > 150).any() and above[:, :, 2].max() <= 40 + 1
+    assert outs[7][170:, :].max() == 40                                  # below the hand untouched
