@@ -130,16 +130,18 @@ def _bounds(cx: float, cy: float, hw: float, hh: float, width: int, height: int)
 
 def _composite(out: np.ndarray, x0: int, y0: int, premul: np.ndarray, opacity: float) -> None:
     """out[roi] = premul * opacity + out[roi] * (1 - alpha * opacity) (RGB, and alpha when out
-    has it), premul an RGBA patch the size of the region."""
+    has it), premul an RGBA patch the size of the region. uint8 OpenCV operations throughout:
+    float numpy costs ~10x more on a sticker-sized patch."""
     h, w = premul.shape[:2]
     roi = out[y0:y0 + h, x0:x0 + w]
-    src = premul.astype(np.float32) * (opacity / 255.0)
-    keep = 1.0 - src[:, :, 3:4]
-    dst = roi.astype(np.float32) * keep
-    dst[:, :, :3] += src[:, :, :3] * 255.0
-    if roi.shape[2] == 4:
-        dst[:, :, 3:4] += src[:, :, 3:4] * 255.0
-    np.copyto(roi, np.clip(dst + 0.5, 0, 255).astype(np.uint8))
+    if opacity < 1.0:
+        premul = cv2.multiply(premul, (opacity, opacity, opacity, opacity))
+    inv = cv2.bitwise_not(premul[:, :, 3])
+    channels = roi.shape[2]
+    keep = cv2.multiply(roi, cv2.merge([inv] * channels), scale=1.0 / 255.0)
+    add = premul if channels == 4 else premul[:, :, :3]
+    cv2.add(keep, np.ascontiguousarray(add), dst=keep)
+    np.copyto(roi, keep)
 
 
 def paint_sprite(out: np.ndarray, sprite: Sprite, cache: ImageCache) -> None:
