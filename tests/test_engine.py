@@ -191,8 +191,13 @@ def test_engine_is_built_from_the_enabled_stages_only():
         seg = e.stages[0]
         e.update(BLUR.replace(segmentation=SegmentationSettings(smoothing=0.2)))
         assert e.stages == [seg]                        # kept, not rebuilt
+        e.analyze(FRAME)
+        model = seg._model
         e.update(Settings())
-        assert e.stages == [] and seg._model is None    # closed
+        a = e.analyze(FRAME)
+        assert a.mask is None and "segmentation" not in a.stage_ms     # idle ...
+        e.update(BLUR)
+        assert e.stages == [seg] and seg._model is model               # ... and kept loaded
 
 
 def test_stages_without_an_implementation_are_left_out(monkeypatch, caplog):

@@ -174,20 +174,25 @@ class Engine:
             stage.configure(self.settings)
 
     def _build(self) -> None:
-        wanted = [n for n in STAGES if n in self.settings.stages()]
+        """Create the stages the settings need that do not exist yet. A stage no longer needed
+        is kept (idle, its model loaded) so switching an effect off and on again is instant, as
+        the preview's effect key and the OBS filter's hotkey do."""
         have = {s.name: s for s in self.stages}
-        for name, stage in have.items():
-            if name not in wanted:
-                stage.close()
-                self._last.pop(name, None)
-        stages = []
-        for name in wanted:
-            stage = have.get(name) or _make_stage(name, self._threads)
-            if stage is not None:
-                if name not in have:
+        for name in self.settings.stages():
+            if name not in have:
+                stage = _make_stage(name, self._threads)
+                if stage is not None:
                     stage.configure(self.settings)
-                stages.append(stage)
-        self.stages = stages
+                    have[name] = stage
+        order = {n: i for i, n in enumerate(STAGES)}
+        self.stages = sorted(have.values(), key=lambda s: order.get(s.name, len(order)))
+        for name in set(self._last) - set(self.settings.stages()):
+            del self._last[name]     # an idle stage's last result is not carried into a later run
+
+    def _runs(self, stage: Stage) -> bool:
+        if not stage.enabled(self.settings):
+            return False
+        return self._fixed or stage.name in self.settings.stages()
 
     def update(self, settings: Settings) -> None:
         self.settings = settings
@@ -207,7 +212,7 @@ class Engine:
         if self.budget_ms is None:
             return False
         cost = self._cost.get("resize", 0.0) + sum(
-            self._cost.get(s.name, 0.0) for s in self.stages if s.enabled(self.settings))
+            self._cost.get(s.name, 0.0) for s in self.stages if self._runs(s))
         return cost > self.budget_ms
 
     def analyze(self, frame: np.ndarray, timestamp: Optional[float] = None) -> Analysis:
@@ -222,7 +227,7 @@ class Engine:
         images: Dict[Tuple[int, int], np.ndarray] = {}
         resize_ms = 0.0
         for stage in self.stages:
-            if not stage.enabled(self.settings):
+            if not self._runs(stage):
                 continue
             every = max(1, stage.every_when_tight if tight else stage.every)
             last = self._last.get(stage.name)
