@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
-from typing import Any, Tuple
+from typing import Any, Sequence, Tuple
 
 Point3 = Tuple[float, float, float]
 Point2 = Tuple[float, float]
@@ -159,6 +159,13 @@ def _finite(name: str, value: float, lo: float, hi: float) -> float:
     return float(value)
 
 
+def _finite_coords(name: str, values: Sequence[Any]) -> None:
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))
+           or not COORD_MIN <= v <= COORD_MAX]
+    if bad:
+        _finite(name, bad[0], COORD_MIN, COORD_MAX)
+
+
 def _name_bytes(field_name: str, name: str, allow_empty: bool) -> bytes:
     if not isinstance(name, str):
         raise ResultsError(f"{field_name} must be a string, got {name!r}")
@@ -192,11 +199,10 @@ def encode(results: FrameResults) -> bytes:
             raise ResultsError(f"hand {i} handedness must be 'left' or 'right', got {hand.handedness!r}")
         if len(hand.landmarks) != HAND_LANDMARKS:
             raise ResultsError(f"hand {i} must have {HAND_LANDMARKS} landmarks, got {len(hand.landmarks)}")
-        coords = []
-        for p in hand.landmarks:
-            if len(p) != 3:
-                raise ResultsError(f"hand {i} landmarks must be (x, y, z), got {p!r}")
-            coords.extend(_finite(f"hand {i} landmark coordinate", c, COORD_MIN, COORD_MAX) for c in p)
+        if any(len(p) != 3 for p in hand.landmarks):
+            raise ResultsError(f"hand {i} landmarks must be (x, y, z), got {hand.landmarks!r:.200}")
+        coords = [c for p in hand.landmarks for c in p]
+        _finite_coords(f"hand {i} landmark coordinate", coords)
         parts.append(_HAND.pack(HANDEDNESS.index(hand.handedness),
                                 _finite(f"hand {i} score", hand.score, 0.0, 1.0), *coords))
     for i, hit in enumerate(results.gestures):
@@ -221,8 +227,11 @@ def encode(results: FrameResults) -> bytes:
         head = _FACE_HEAD.pack(face.track_id, *box, _finite(f"face {i} score", face.score, 0.0, 1.0),
                                _finite(f"face {i} roll", face.roll, -math.pi * 2, math.pi * 2),
                                _finite(f"face {i} expression score", face.expression_score, 0.0, 1.0))
-        pts = b"".join(_POINT2.pack(*(_finite(f"face {i} landmark coordinate", c, COORD_MIN, COORD_MAX) for c in p))
-                       for p in face.landmarks)
+        if any(len(p) != 2 for p in face.landmarks):
+            raise ResultsError(f"face {i} landmarks must be (x, y), got {face.landmarks!r:.200}")
+        flat_pts = [c for p in face.landmarks for c in p]
+        _finite_coords(f"face {i} landmark coordinate", flat_pts)
+        pts = struct.pack(f"<{len(flat_pts)}f", *flat_pts)
         parts.append(head + _U16.pack(len(face.landmarks)) + pts + _U8.pack(len(expr)) + expr)
     body = b"".join(parts)
     header = _HEADER.pack(RESULTS_MAGIC, RESULTS_VERSION, 0, _HEADER.size + len(body), results.frame_index, ts,
@@ -263,6 +272,13 @@ def _check(name: str, value: float, lo: float, hi: float) -> float:
     return value
 
 
+def _check_coords(name: str, values: Sequence[float]) -> None:
+    """Every coordinate within the frame's margin (one pass; NaN fails the comparison too)."""
+    bad = [v for v in values if not COORD_MIN <= v <= COORD_MAX]
+    if bad:
+        _check(name, bad[0], COORD_MIN, COORD_MAX)
+
+
 def decode(data: Any) -> FrameResults:
     """Read a record written by encode(). `data` may be longer than the record (a fixed-size
     shared-memory area): the header's payload size says where it ends.
@@ -298,7 +314,8 @@ def decode(data: Any) -> FrameResults:
         vals = r.unpack(_HAND, f"hand {i}")
         if vals[0] >= len(HANDEDNESS):
             raise ResultsError(f"corrupt results record: hand {i} handedness code {vals[0]}, expected 0 or 1")
-        coords = [_check(f"hand {i} landmark coordinate", c, COORD_MIN, COORD_MAX) for c in vals[2:]]
+        coords = vals[2:]
+        _check_coords(f"hand {i} landmark coordinate", coords)
         hands.append(Hand(tuple(tuple(coords[k:k + 3]) for k in range(0, len(coords), 3)),  # type: ignore[misc]
                           HANDEDNESS[vals[0]], _check(f"hand {i} score", vals[1], 0.0, 1.0)))
     gestures = []
@@ -323,9 +340,8 @@ def decode(data: Any) -> FrameResults:
             raise ResultsError(f"corrupt results record: face {i} has {n} landmarks, expected at most {MAX_FACE_LANDMARKS}")
         raw = r.take(n * _POINT2.size, f"face {i} landmarks")
         flat = struct.unpack(f"<{2 * n}f", raw)
-        pts = tuple((_check(f"face {i} landmark coordinate", flat[k], COORD_MIN, COORD_MAX),
-                     _check(f"face {i} landmark coordinate", flat[k + 1], COORD_MIN, COORD_MAX))
-                    for k in range(0, 2 * n, 2))
+        _check_coords(f"face {i} landmark coordinate", flat)
+        pts = tuple(zip(flat[0::2], flat[1::2]))
         expr = r.name(f"face {i} expression", allow_empty=True)
         faces.append(Face(tid, box, _check(f"face {i} score", score, 0.0, 1.0),  # type: ignore[arg-type]
                           _check(f"face {i} roll", roll, -math.pi * 2, math.pi * 2), pts, expr,
