@@ -207,6 +207,7 @@ CORNER_ANCHORS = {"top-left": (0.0, 0.0), "top-right": (1.0, 0.0), "bottom-left"
 RING_RADIUS = 0.045        # fractions of the frame height
 RING_THICKNESS = 0.009
 RING_COLOR: RGB = (255, 255, 255)
+STICKER_LIFT = 0.6         # a hand sticker's centre sits this many sticker heights above the hand
 FADE_S = 0.2               # enter/exit of the stand-in sticker (facefx.animations has its own)
 
 
@@ -236,26 +237,25 @@ def hand_centre(hands: Sequence[Any], indices: Sequence[int]) -> Optional[Tuple[
 
 
 class _StandInAnimations:
-    """Used until facefx.animations exists: a still sticker with a short fade, no full-frame
+    """Used when facefx.animations is absent: a still sticker with a short fade, no full-frame
     animations. Same interface as facefx.animations."""
 
     @staticmethod
-    def sprites(kind: str, age: float, duration: float, width: int, height: int, seed: int) -> List[Sprite]:
+    def sprites(kind: str, age: float, duration: float, width: int, height: int, seed: int = 0) -> List[Sprite]:
         return []
 
     @staticmethod
-    def sticker(image: str, placement: str, anchor_xy: Tuple[float, float], age: float, duration: float,
+    def sticker(image: str, placement: str, anchor: Optional[Tuple[float, float]], age: float, duration: float,
                 size: float, width: int, height: int) -> Optional[Sprite]:
-        if not 0.0 <= age <= duration:
+        if not 0.0 <= age < duration or (placement == "hand" and anchor is None):
             return None
         side = size * height
-        x, y = anchor_xy[0] * width, anchor_xy[1] * height
-        if placement == "corner":
-            margin = 0.05 * height + side / 2
-            x = min(max(x, margin), width - margin)
-            y = min(max(y, margin), height - margin)
+        if placement == "hand":
+            x, y = anchor  # type: ignore[misc]
         else:
-            y -= side * 0.6
+            margin = 0.04 * height + side / 2
+            x = margin if placement.endswith("left") else width - margin
+            y = margin if placement.startswith("top") else height - margin
         opacity = min(1.0, age / FADE_S, (duration - age) / FADE_S)
         return Sprite(image, x, y, side, side, 0.0, max(0.0, opacity))
 
@@ -299,8 +299,9 @@ class Scene:
         .arming(t) -> [Arming] and a .paused flag; default facefx.triggers.TriggerBank. Without
         one no gesture fires (everything else still works).
     animations: an object with sprites(kind, age, duration, width, height, seed) and
-        sticker(image, placement, anchor_xy, age, duration, size, width, height), anchor_xy
-        normalised to the frame; default facefx.animations, else a still-sticker stand-in.
+        sticker(image, placement, anchor, age, duration, size, width, height), placement 'hand'
+        (anchor: the sticker's centre in output pixels) or a corner name (anchor None), as
+        facefx.animations has them; default facefx.animations, else a still-sticker stand-in.
     """
 
     MAX_PLAYING = 12
@@ -396,17 +397,25 @@ class Scene:
 
     def plan(self, t: float, width: int, height: int) -> RenderPlan:
         sprites: List[Sprite] = []
-        self._playing = [p for p in self._playing if t - p.start <= p.effect.duration]
-        for p in self._playing:
+        self._playing = [p for p in self._playing if t - p.start < p.effect.duration]
+        for p in list(self._playing):
             age = max(0.0, t - p.start)
             e = p.effect
-            if e.placement == "fullscreen":
-                sprites.extend(self.animations.sprites(e.animation, age, e.duration, width, height, p.seed))
+            try:
+                if e.placement == "fullscreen":
+                    sprites.extend(self.animations.sprites(e.animation, age, e.duration, width, height, p.seed))
+                    continue
+                if e.placement == "follow-hand":
+                    p.anchor = self._follow(p) or p.anchor
+                    # Centred above the hand: the sticker must not hide the gesture it answers.
+                    where, anchor = "hand", (p.anchor[0] * width, p.anchor[1] * height - STICKER_LIFT * e.size * height)
+                else:
+                    where, anchor = e.corner, None
+                sprite = self.animations.sticker(p.image, where, anchor, age, e.duration, e.size, width, height)
+            except ValueError as exc:   # an unreadable sticker file: drop this one, keep the rest
+                log.warning("gesture %s: %s", e.gesture, exc)
+                self._playing.remove(p)
                 continue
-            if e.placement == "follow-hand":
-                p.anchor = self._follow(p) or p.anchor
-            sprite = self.animations.sticker(p.image, e.placement, p.anchor, age, e.duration, e.size,
-                                             width, height)
             if sprite is not None:
                 sprites.append(sprite)
         return RenderPlan(width, height, t, sprites=tuple(sprites), rings=self._rings(t, width, height),

@@ -122,9 +122,11 @@ class Anim:
         self.calls.append(("sprites", kind, age, duration, width, height, seed))
         return [Sprite(kind, width * 0.5, height * (1 - age / duration), 10, 10) for _ in range(int(age) + 1)]
 
-    def sticker(self, image, placement, anchor_xy, age, duration, size, width, height):
-        self.calls.append(("sticker", image, placement, anchor_xy, age, duration, size))
-        return Sprite(image, anchor_xy[0] * width, anchor_xy[1] * height, size * height, size * height)
+    def sticker(self, image, placement, anchor, age, duration, size, width, height):
+        self.calls.append(("sticker", image, placement, anchor, age, duration, size))
+        if anchor is None:   # a corner
+            anchor = (0.0 if placement.endswith("left") else width, 0.0 if placement.startswith("top") else height)
+        return Sprite(image, anchor[0], anchor[1], size * height, size * height)
 
 
 def _hand(x, y, side="right"):
@@ -164,15 +166,16 @@ def test_scene_fires_after_hold_and_the_sticker_follows_the_hand():
     assert plan.rings == () and not plan.passthrough and plan.background is None
     s, = plan.sprites
     assert s.image == stickers.path("thumbs_up.png")
-    assert (s.x, s.y) == pytest.approx((640 * 0.51, 360 * 0.5))
-    assert anim.calls[-1][2:] == ("follow-hand", pytest.approx((0.51, 0.5)), 0.0, 2.5, 0.25)
+    lift = 0.6 * 0.25 * 360                                          # centred above the hand
+    assert (s.x, s.y) == pytest.approx((640 * 0.51, 360 * 0.5 - lift))
+    assert anim.calls[-1][2:] == ("hand", pytest.approx((640 * 0.51, 360 * 0.5 - lift)), 0.0, 2.5, 0.25)
     scene.update(Result((_hand(0.2, 0.3),)), 1.0)                    # the hand moved
     s, = scene.plan(1.2, 640, 360).sprites
-    assert (s.x, s.y) == pytest.approx((640 * 0.21, 360 * 0.3))
+    assert (s.x, s.y) == pytest.approx((640 * 0.21, 360 * 0.3 - lift))
     assert anim.calls[-1][4] == pytest.approx(0.7)                   # age from output time
     scene.update(Result(()), 1.3)                                    # hand gone: stays put
     s, = scene.plan(1.4, 640, 360).sprites
-    assert (s.x, s.y) == pytest.approx((640 * 0.21, 360 * 0.3))
+    assert (s.x, s.y) == pytest.approx((640 * 0.21, 360 * 0.3 - lift))
     assert scene.plan(3.01, 640, 360).passthrough and scene.playing == 0
 
 
@@ -180,12 +183,12 @@ def test_fullscreen_animation_is_driven_by_output_time_with_its_seed():
     scene, anim = _scene()
     two = (_hand(0.3, 0.5, "left"), _hand(0.6, 0.5, "right"))
     _hold(scene, "heart_hands", two, 0.0, 0.5, idx=(0, 1))
-    counts = [len(scene.plan(t, 1280, 720).sprites) for t in (0.5, 1.0, 1.6, 2.6, 3.0, 3.01)]
+    counts = [len(scene.plan(t, 1280, 720).sprites) for t in (0.5, 1.0, 1.6, 2.6, 2.99, 3.0)]
     assert counts == [1, 1, 2, 3, 3, 0]                              # duration 2.5 s from t=0.5
     kinds = {c[1] for c in anim.calls if c[0] == "sprites"}
     assert kinds == {"hearts"} and {c[6] for c in anim.calls if c[0] == "sprites"} == {1}
     ages = [c[2] for c in anim.calls if c[0] == "sprites"]
-    assert ages == pytest.approx([0.0, 0.5, 1.1, 2.1, 2.5])
+    assert ages == pytest.approx([0.0, 0.5, 1.1, 2.1, 2.49])
 
 
 def test_corner_sticker_and_configured_image():
@@ -195,6 +198,23 @@ def test_corner_sticker_and_configured_image():
     _hold(scene, "fist", (_hand(0.5, 0.5),), 0.0, 0.5)
     sprite, = scene.plan(0.6, 100, 50).sprites
     assert sprite.image == "/tmp/my.png" and (sprite.x, sprite.y) == (0.0, 50.0) and sprite.height == 25
+    assert anim.calls[-1][2:4] == ("bottom-left", None)
+
+
+def test_an_unreadable_sticker_is_dropped_and_the_rest_keeps_playing(caplog):
+    class Picky(Anim):
+        def sticker(self, image, *args):
+            if "thumbs_up" in image:
+                raise ValueError(f"sticker image {image}: not a PNG file; expected an RGBA PNG file")
+            return super().sticker(image, *args)
+
+    scene = Scene(GEST, triggers=HoldBank, animations=Picky())
+    two = (_hand(0.3, 0.5, "left"), _hand(0.6, 0.5, "right"))
+    scene.update(Result(two, (GestureHit("thumbs_up", 0.9, (0,)), GestureHit("fist", 0.9, (1,)))), 0.0)
+    scene.update(Result(two, (GestureHit("thumbs_up", 0.9, (0,)), GestureHit("fist", 0.9, (1,)))), 0.5)
+    sprite, = scene.plan(0.6, 64, 36).sprites
+    assert "fist" in sprite.image and scene.playing == 1
+    assert "gesture thumbs_up: sticker image" in caplog.text
 
 
 def test_gestures_not_enabled_never_fire_and_pause_stops_firing():
