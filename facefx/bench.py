@@ -27,7 +27,7 @@ import numpy as np
 from .analysis import Engine
 from .imageio import load_image_rgb
 from .render.cpu import CpuRenderer
-from .scene import build_plan
+from .scene import Scene
 from .settings import BackgroundSettings, Settings
 
 ASSET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "astronaut.png")
@@ -78,12 +78,14 @@ class Ours:
         self.settings = settings
         self.engine = Engine(settings)
         self.renderer = CpuRenderer()
+        self.scene = Scene(settings)
 
     def __call__(self, frame: np.ndarray, t: float, times: Dict[str, List[float]]) -> np.ndarray:
         t0 = time.perf_counter()
         analysis = self.engine.analyze(frame, t)
         t1 = time.perf_counter()
-        plan = build_plan(analysis, self.settings, t, frame.shape[1], frame.shape[0])
+        self.scene.update(analysis, t)
+        plan = self.scene.plan(t, frame.shape[1], frame.shape[0])
         out = self.renderer.render(frame, plan)
         t2 = time.perf_counter()
         for k in ("resize", "segmentation"):
@@ -106,6 +108,7 @@ class Pipelined:
         self.settings = settings
         self.engine = Engine(settings)
         self.renderer = CpuRenderer()
+        self.scene = Scene(settings)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="facefx-bench-analysis")
 
     def run(self, frames: List[np.ndarray], n: int) -> Dict[str, float]:
@@ -117,7 +120,8 @@ class Pipelined:
             frame = frames[i % len(frames)]
             analysis = nxt.result()
             nxt = self.pool.submit(self.engine.analyze, frames[(i + 1) % len(frames)], (i + 1) / 30.0)
-            self.renderer.render(frame, build_plan(analysis, self.settings, i / 30.0, w, h))
+            self.scene.update(analysis, i / 30.0)
+            self.renderer.render(frame, self.scene.plan(i / 30.0, w, h))
             stamps.append(time.perf_counter())
         nxt.result()
         return _stats(list(np.diff(stamps) * 1000.0))

@@ -278,7 +278,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                               max_frames=args.max_frames, mirror=mirror, fps=args.fps)
         sink.open(source.size, source.fps)
         processor = Processor(settings)
-        if settings.needs_segmentation() or sink.main_thread:  # the preview can switch effects on
+        if settings.stages() or sink.main_thread:  # the preview can switch effects on
             with quiet_stderr(not args.verbose):
                 processor.warm_up(source.size or (640, 360))
         total = source.frame_count

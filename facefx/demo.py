@@ -106,7 +106,7 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
     from .io import SinkError
     from .io.sinks import write_image
     from .render.cpu import CpuRenderer
-    from .scene import build_plan
+    from .scene import Scene
     from .settings import BACKGROUND_MODES, BackgroundSettings, Settings
 
     photo = photo or SAMPLE
@@ -137,7 +137,9 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
         for mode in BACKGROUND_MODES:
             bg = BackgroundSettings(mode=mode, image=bg_path if mode == "image" else "")
             settings = base.replace(background=bg)
-            plan = build_plan(analysis, settings, HOLOGRAM_TIME, w, h)
+            scene = Scene(settings)
+            scene.update(analysis, 0.0)
+            plan = scene.plan(HOLOGRAM_TIME, w, h)
             out = renderer.render(rgb, plan)  # used up before the next render reuses its buffer
             label = LABELS.get(mode, mode)
             path = os.path.join(out_dir, f"{stem}-{label}.png")

@@ -104,6 +104,7 @@ BACKENDS = {"litert": LiteSegmenter, "mediapipe": MediaPipeSegmenter}
 
 class SegmentationStage(Stage):
     name = "segmentation"
+    outputs = ("mask",)
 
     def __init__(self, *, backend: Optional[str] = None, threads: Optional[int] = None) -> None:
         """backend: 'litert' or 'mediapipe'; None tries LiteRT first, then MediaPipe.
@@ -117,7 +118,7 @@ class SegmentationStage(Stage):
         self._post = MaskPostProcessor()
 
     def enabled(self, settings: Settings) -> bool:
-        return settings.needs_segmentation()
+        return "segmentation" in settings.stages()
 
     def configure(self, settings: Settings) -> None:
         seg = settings.segmentation

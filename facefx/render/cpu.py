@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -62,13 +62,32 @@ class CpuRenderer:
         self._color_key: Optional[Tuple] = None
         self._lut_key: Optional[Tuple[float, float]] = None
         self._lut = np.arange(256, dtype=np.uint8)
+        self._painters: Any = None
 
     # -- public -------------------------------------------------------------------------
     def render(self, frame: np.ndarray, plan: RenderPlan) -> np.ndarray:
         """Return the frame with the plan drawn: RGB uint8, or RGBA when plan.alpha_output.
 
-        The returned array is an internal buffer reused by the next call; copy it to keep it.
+        The returned array is an internal buffer reused by the next call (or the frame itself
+        when the plan draws nothing); copy it to keep it.
         """
+        out = self._render_background(frame, plan)
+        if plan.face_regions or plan.sprites or plan.rings:
+            out = self._paint_items(frame, out, plan)
+        return out
+
+    def _paint_items(self, frame: np.ndarray, out: np.ndarray, plan: RenderPlan) -> np.ndarray:
+        """Plan items after the background, by painters.Painters (covers, sprites, rings)."""
+        if out is frame:                  # never draw into the caller's frame
+            out = self._buffers_for(frame.shape[1], frame.shape[0]).out
+            np.copyto(out, frame)
+        if self._painters is None:
+            from .painters import Painters
+            self._painters = Painters()
+        self._painters.paint(out, tuple(plan.face_regions) + tuple(plan.sprites) + tuple(plan.rings))
+        return out
+
+    def _render_background(self, frame: np.ndarray, plan: RenderPlan) -> np.ndarray:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB frame, got {frame.shape} {frame.dtype}")
         h, w = frame.shape[:2]
