@@ -46,13 +46,14 @@ class GestureRules:
     min_score: float = 0.7          # hand score below this: not trusted (motion blur, occlusion)
     edge_margin: float = 0.02       # landmarks further outside the frame than this: hand is cut
     low_wrist_y: float = 0.93       # wrist below this (frame fraction) and fingers not up: resting
-    up_cone: float = 55.0           # how far from "up" a pointing finger or thumb may lean
+    up_cone: float = 60.0           # how far from "up" a pointing finger or thumb may lean
     palm_up_cone: float = 60.0      # how far from "up" the hand (wrist -> middle knuckle) may lean
     extended_bend: float = 55.0     # finger joints bend less than this in total: extended
     curled_bend: float = 80.0       # ...more than this (or tip folded back): curled
     thumb_out_ratio: float = 1.12   # thumb tip this much further from the pinky knuckle than its IP
     thumb_tucked: float = 0.3       # thumb tip this close to a finger's middle joints: folded over
     ok_touch: float = 0.42          # thumb and index tips this close: the OK ring
+    fist_min_pinch: float = 0.3     # a fist's thumb tip is at least this far from the index tip
     victory_spread: float = 8.0     # index and middle apart by at least this angle
     facing_min: float = 0.35        # |palm normal . camera axis| at least this for open palm
     heart_touch: float = 0.6        # the two hands' index tips / thumb tips this close
@@ -197,13 +198,15 @@ def one_hand_gesture(landmarks: Sequence[Sequence[float]], *, aspect: float = 1.
     if low:
         return None
     if curled4 and s.thumb == CURLED:
-        return "fist" if hand_up else None
+        # A thumb tip pressed on the index tip is a pinch or grip (an OK-like grip), not a fist.
+        return "fist" if hand_up and s.ok_gap > rules.fist_min_pinch else None
     if not hand_up:
         return None
     i, m, r, k = four
     if all(f == EXTENDED for f in four):
         if s.thumb == EXTENDED and s.facing >= rules.facing_min \
-                and all(d <= up for d in s.finger_from_up.values()):
+                and s.finger_from_up["middle"] <= up \
+                and all(d <= up + 25.0 for d in s.finger_from_up.values()):
             return "open_palm"
         return None
     if s.ok_gap <= rules.ok_touch and m == r == k == EXTENDED and i != EXTENDED:
