@@ -234,3 +234,39 @@ def test_evalset_photo(path, label, tracker):
     hits = classify(tracker(rgb), aspect=rgb.shape[1] / rgb.shape[0])
     assert predicted_name(hits) == label
     assert label == "none" or label in BUILTIN_GESTURES
+
+
+# --- stability gate (motion blur) ----------------------------------------------------------------
+
+def _frame(pts, **kw):
+    hands = (Hand(place(pts, **kw), "right", 0.98),)
+    return hands, classify(hands, aspect=ASPECT)
+
+
+def test_a_steady_hand_keeps_its_gesture():
+    from facefx.analysis.gestures import StabilityGate
+    gate = StabilityGate()
+    for i in range(5):
+        hands, hits = _frame(POSES["victory"], cx=0.5 + 0.002 * i)
+        assert [h.name for h in gate.filter(hits, hands, i / 30.0, aspect=ASPECT)] == ["victory"]
+
+
+def test_jumping_landmarks_or_a_fast_hand_are_dropped():
+    from facefx.analysis.gestures import StabilityGate
+    gate = StabilityGate()
+    hands, hits = _frame(POSES["fist"])
+    assert gate.filter(hits, hands, 0.0, aspect=ASPECT) == hits          # first sight passes
+    hands, hits = _frame(POSES["open_palm"])                            # every finger jumps at once
+    assert hits and gate.filter(hits, hands, 1 / 30, aspect=ASPECT) == []
+    hands, hits = _frame(POSES["open_palm"])
+    assert gate.filter(hits, hands, 2 / 30, aspect=ASPECT) == hits      # settled again
+    hands, hits = _frame(POSES["open_palm"], cx=0.8)                    # 0.3 frame widths in 1/30 s
+    assert hits and gate.filter(hits, hands, 3 / 30, aspect=ASPECT) == []
+    gate.reset()
+    assert gate.filter(hits, hands, 0.0, aspect=ASPECT) == hits
+
+
+def test_gate_rejects_bad_limits():
+    from facefx.analysis.gestures import StabilityGate
+    with pytest.raises(ValueError, match="max_jitter"):
+        StabilityGate(max_jitter=0)

@@ -22,7 +22,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..results import HAND_LANDMARKS, GestureHit, Hand, Point3
 
-__all__ = ["FingerStates", "GestureRules", "classify", "finger_states", "one_hand_gesture",
+__all__ = ["FingerStates", "GestureRules", "StabilityGate", "classify", "finger_states", "one_hand_gesture",
            "two_hand_gesture", "DEFAULT_RULES"]
 
 WRIST = 0
@@ -278,3 +278,54 @@ def classify(hands: Sequence[Hand], *, aspect: float = 1.0,
 def hands_from_points(sets: Iterable[Sequence[Point3]], handedness: str = "right") -> Tuple[Hand, ...]:
     """results.Hand objects from plain landmark tuples (for tests and tools)."""
     return tuple(Hand(tuple(tuple(float(c) for c in p) for p in pts), handedness, 1.0) for pts in sets)
+
+
+def _shape(landmarks: Sequence[Sequence[float]], aspect: float) -> Tuple[List[Vec], float, Vec]:
+    p = _points(landmarks, aspect)
+    palm = _norm(_sub(p[9], p[0])) or 1e-6
+    return [tuple(c / palm for c in _sub(q, p[0])) for q in p], palm, p[0]
+
+
+class StabilityGate:
+    """Drops the gestures of hands whose landmarks are unreliable from frame to frame.
+
+    In motion blur MediaPipe still reports a hand, but its finger landmarks jump about; a
+    single frame can then look like any gesture. The gate compares each hand's shape (landmarks
+    relative to the wrist, in palm lengths) with the nearest hand of the previous frame and
+    keeps hits only for hands whose shape changed by at most `max_jitter` palm lengths (mean
+    over the landmarks) and whose wrist moved at most `max_speed` palm lengths per second. A
+    hand seen for the first time passes (the trigger's hold time covers it).
+    """
+
+    def __init__(self, *, max_jitter: float = 0.25, max_speed: float = 8.0) -> None:
+        if not max_jitter > 0 or not max_speed > 0:
+            raise ValueError(f"max_jitter and max_speed must be positive, got {max_jitter!r}, {max_speed!r}")
+        self.max_jitter = max_jitter
+        self.max_speed = max_speed
+        self._prev: List[Tuple[List[Vec], float, Vec]] = []
+        self._t: Optional[float] = None
+
+    def steady(self, hands: Sequence[Hand], t: float, *, aspect: float = 1.0) -> List[bool]:
+        """For each hand of this frame (at time t, seconds): is it steady enough to classify?"""
+        shapes = [_shape(h.landmarks, aspect) for h in hands]
+        dt = None if self._t is None else t - self._t
+        out = []
+        for shape, palm, wrist in shapes:
+            if not self._prev or dt is None or dt <= 0:
+                out.append(True)
+                continue
+            prev = min(self._prev, key=lambda s: _norm(_sub(s[2], wrist)))
+            jitter = sum(_norm(_sub(a, b)) for a, b in zip(shape, prev[0])) / len(shape)
+            speed = _norm(_sub(wrist, prev[2])) / ((palm + prev[1]) / 2.0) / dt
+            out.append(jitter <= self.max_jitter and speed <= self.max_speed)
+        self._prev, self._t = shapes, t
+        return out
+
+    def filter(self, hits: Sequence[GestureHit], hands: Sequence[Hand], t: float, *,
+               aspect: float = 1.0) -> List[GestureHit]:
+        """The hits whose every hand is steady."""
+        ok = self.steady(hands, t, aspect=aspect)
+        return [h for h in hits if all(0 <= i < len(ok) and ok[i] for i in h.hands)]
+
+    def reset(self) -> None:
+        self._prev, self._t = [], None

@@ -8,7 +8,8 @@ events are reported, and a video in `none` that fires anything counts as a false
 
 Photos are classified one by one (palm detection on each); a photo's prediction is its
 two-hand hit if it has one, else its best one-hand hit, else `none`. Videos are tracked frame
-by frame and run through a TriggerBank with the default trigger settings, at media time.
+by frame, hits of hands that jitter or move fast are dropped (gestures.StabilityGate), and
+the rest run through a TriggerBank with the default trigger settings, at media time.
 """
 from __future__ import annotations
 
@@ -152,6 +153,7 @@ def evaluate(dirs: Sequence[str], *, model: Optional[str] = None, labels: Option
     """Classify every labelled photo and run every video through the default triggers."""
     import cv2
 
+    from ..analysis.gestures import StabilityGate
     from ..analysis.hands import HandTracker
     from ..imageio import MediaError, load_image_rgb
     from ..triggers import TriggerBank
@@ -180,6 +182,7 @@ def evaluate(dirs: Sequence[str], *, model: Optional[str] = None, labels: Option
                 raise EvalError(f"{s.path}: cannot open this video; expected {'/'.join(VIDEO_EXTS)}")
             fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
             tracker = HandTracker(max_hands=max_hands, static=False)
+            gate = StabilityGate()
             bank = TriggerBank()
             events, frames, index = [], 0, 0
             try:
@@ -190,7 +193,9 @@ def evaluate(dirs: Sequence[str], *, model: Optional[str] = None, labels: Option
                     t = index / fps
                     index += 1
                     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                    hits = classifier.classify(tracker(rgb), rgb)
+                    hands = tracker(rgb)
+                    hits = gate.filter(classifier.classify(hands, rgb), hands, t,
+                                       aspect=rgb.shape[1] / rgb.shape[0])
                     events += [{"gesture": e.name, "time": round(e.t, 3)} for e in bank.update(hits, t)]
                     frames += 1
             finally:
