@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..results import HAND_LANDMARKS, GestureHit, Hand, Point3
+from ..results import HAND_LANDMARKS, GestureHit, Hand
 
 __all__ = ["FingerStates", "GestureRules", "StabilityGate", "classify", "finger_states", "one_hand_gesture",
            "two_hand_gesture", "DEFAULT_RULES"]
@@ -45,7 +45,7 @@ class GestureRules:
 
     min_score: float = 0.7          # hand score below this: not trusted (motion blur, occlusion)
     edge_margin: float = 0.02       # landmarks further outside the frame than this: hand is cut
-    low_wrist_y: float = 0.93       # wrist below this (frame fraction) and fingers not up: resting
+    low_wrist_y: float = 0.93       # wrist below this (frame fraction): held low or resting
     up_cone: float = 60.0           # how far from "up" a pointing finger or thumb may lean
     palm_up_cone: float = 60.0      # how far from "up" the hand (wrist -> middle knuckle) may lean
     extended_bend: float = 55.0     # finger joints bend less than this in total: extended
@@ -188,14 +188,13 @@ def one_hand_gesture(landmarks: Sequence[Sequence[float]], *, aspect: float = 1.
     curled4 = all(f == CURLED for f in four)
     up = rules.up_cone
     hand_up = s.hand_from_up <= rules.palm_up_cone
-    low = landmarks[WRIST][1] > rules.low_wrist_y
+    if landmarks[WRIST][1] > rules.low_wrist_y:
+        return None   # held low or resting on the desk
     if curled4 and s.thumb == EXTENDED:
         if s.thumb_from_up <= up:
             return "thumbs_up"
         if s.thumb_from_up >= 180.0 - up:
             return "thumbs_down"
-        return None
-    if low:
         return None
     if curled4 and s.thumb == CURLED:
         # A thumb tip pressed on the index tip is a pinch or grip (an OK-like grip), not a fist.
@@ -273,11 +272,6 @@ def classify(hands: Sequence[Hand], *, aspect: float = 1.0,
         if name is not None and i not in used:
             hits.append(GestureHit(name, hands[i].score, (i,)))
     return hits
-
-
-def hands_from_points(sets: Iterable[Sequence[Point3]], handedness: str = "right") -> Tuple[Hand, ...]:
-    """results.Hand objects from plain landmark tuples (for tests and tools)."""
-    return tuple(Hand(tuple(tuple(float(c) for c in p) for p in pts), handedness, 1.0) for pts in sets)
 
 
 def _shape(landmarks: Sequence[Sequence[float]], aspect: float) -> Tuple[List[Vec], float, Vec]:

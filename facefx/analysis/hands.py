@@ -15,7 +15,6 @@ frame-normalised whatever size the stage ran at.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -24,8 +23,6 @@ from ..results import HAND_LANDMARKS, Hand
 from . import Analysis, FrameError, Stage
 from .segmentation import quiet_mediapipe
 from .tflite import ModelError
-
-log = logging.getLogger(__name__)
 
 __all__ = ["HandsStage", "HandTracker", "detect_hands"]
 
@@ -88,11 +85,9 @@ class HandTracker:
         result = self._solution.process(image)
         if not result.multi_hand_landmarks:
             return ()
-        h, w = image.shape[:2]
-        z_scale = 1.0   # MediaPipe's z already uses x's scale (the image width)
         hands: List[Hand] = []
         for lms, handed in zip(result.multi_hand_landmarks, result.multi_handedness or ()):
-            points = tuple((float(p.x), float(p.y), float(p.z) * z_scale) for p in lms.landmark)
+            points = tuple((float(p.x), float(p.y), float(p.z)) for p in lms.landmark)
             if len(points) != HAND_LANDMARKS:
                 continue
             cls = handed.classification[0]

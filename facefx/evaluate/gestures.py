@@ -18,7 +18,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 from ..results import BUILTIN_GESTURES, TWO_HAND_GESTURES
 
