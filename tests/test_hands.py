@@ -137,3 +137,15 @@ def test_bad_frames_are_rejected():
             tracker(np.zeros((10, 10), np.uint8))
     finally:
         tracker.close()
+
+
+def test_two_hands_when_asked_for_two_with_opposite_handedness():
+    heart = load(os.path.join(EVALSET, "hands", "two_hand_heart", "two_hand_heart__hagrid_gestures_heart.png"))
+    (one,) = detect_hands(heart, max_hands=1)
+    (two,) = detect_hands(heart, max_hands=2)
+    assert len(one) == 1 and len(two) == 2
+    assert {h.handedness for h in two} == {"left", "right"}
+    # The person's right hand is on the image's left in an unmirrored photo.
+    right = next(h for h in two if h.handedness == "right")
+    left = next(h for h in two if h.handedness == "left")
+    assert right.landmarks[0][0] < left.landmarks[0][0]
