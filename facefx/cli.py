@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("bench", help="measure speed (per-stage ms, fps, memory); see 'facefx bench --help'",
                    add_help=False)
+    sub.add_parser("eval", help="measure accuracy on labelled data; see 'facefx eval gestures --help'",
+                   add_help=False)
     return parser
 
 
@@ -363,6 +365,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if argv and argv[0] == "bench":
             return cmd_bench(argv[1:])
+        if argv and argv[0] == "eval":
+            from .evaluate import main as eval_main
+            return eval_main(argv[1:])
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
