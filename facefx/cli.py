@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                    add_help=False)
     sub.add_parser("eval", help="measure accuracy on labelled data; see 'facefx eval gestures --help'",
                    add_help=False)
+    from .teach import add_parser as add_teach_parser
+    add_teach_parser(sub)
     return parser
 
 
@@ -375,6 +377,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return EXIT_OK
         if args.command == "process":
             return cmd_process(args)
+        if args.command == "teach":
+            from .teach import run_cli as run_teach
+            return run_teach(args)
         if args.command == "demo":
             from .demo import run_demo_cli
             return run_demo_cli(args)
