@@ -96,6 +96,8 @@ class FilterInstance:
         self.history: Deque[Any] = deque(maxlen=MAX_DELAY_FRAMES + 4)
         self.latencies: Deque[int] = deque(maxlen=60)
         self.delay = 0
+        self.gaps: Deque[int] = deque(maxlen=60)
+        self.span = 1                   # most frames between two analysed frames, lately
         self.t0_ns: Optional[int] = None
         self.worker_state = "stopped"
         self._last_poll = 0.0
@@ -291,7 +293,7 @@ class FilterInstance:
         r = self.renderer
         self.frame_seq += 1
         seq = self.frame_seq
-        ring = self.delay + 1 if cfg.keep_in_sync else 1
+        ring = self.delay + self.span if cfg.keep_in_sync else 1
         frame = r.capture(src, target, parent, w, h, seq, ring)
         if frame is None:
             lib.obs_source_skip_video_filter(src)
@@ -343,6 +345,11 @@ class FilterInstance:
         channel = self.channel
         res = channel.latest() if channel is not None else None
         if res is not None and (not self.history or self.history[-1].seq != res.seq):
+            if self.history:
+                # A mask stays in use until the next analysed frame is due, so in sync mode
+                # its frame must stay in the ring that much longer than the latency alone.
+                self.gaps.append(max(1, res.frame_seq - self.history[-1].frame_seq))
+                self.span = min(max(self.gaps), MAX_DELAY_FRAMES)
             self.history.append(res)
             self.latencies.append(max(0, seq - res.frame_seq))
             self.delay = min(max(self.latencies), MAX_DELAY_FRAMES - 1)
