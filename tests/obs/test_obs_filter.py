@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facefx.obs.gpu import MAX_DELAY_FRAMES
 from facefx.render.cpu import CpuRenderer, edge_lut
 from facefx.scene import build_plan
 from facefx.settings import Settings
@@ -212,7 +213,9 @@ def test_keep_mask_in_sync_shows_the_frame_the_mask_came_from(obs):
         dump = obs.freeze("Clip", "ClipFX", 0.5)
         obs.unfreeze("Clip", "ClipFX")
         assert dump["keep_in_sync"] is True
-        assert dump["shown_frame_seq"] == dump["mask_frame_seq"], dump
+        assert dump["shown_frame_seq"] == dump["mask_frame_seq"], (
+            f"shown frame {dump['shown_frame_seq']}, mask of frame {dump['mask_frame_seq']}; "
+            f"video delay {_status(obs, 'ClipFX')['delay']} of at most {MAX_DELAY_FRAMES - 1} frames")
     finally:
         obs.set_filter("Clip", "ClipFX", {"keep_in_sync": False})
 
