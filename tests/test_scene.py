@@ -9,27 +9,44 @@ from facefx.analysis import Analysis
 from facefx.results import GestureHit, Hand
 from facefx.scene import (Scene, Sprite, _StandInAnimations, blur_geometry, build_plan, edge_bounds,
                           hologram_at)
-from facefx.settings import BackgroundSettings, GestureEffect, GestureSettings, Settings
+from facefx.settings import (BackgroundSettings, GestureEffect, GestureSettings,
+                             SegmentationSettings, Settings)
 
 
 def _analysis(mask=None):
     return Analysis(0, 0.0, (64, 36), (64, 36), mask=mask)
 
 
-def test_no_analysis_or_no_effect_passes_through():
-    s = Settings(background=BackgroundSettings(mode="blur"))
-    assert build_plan(None, s, 0.0, 64, 36).passthrough
-    assert build_plan(_analysis(None), s, 0.0, 64, 36).passthrough
-    assert build_plan(_analysis(np.zeros((36, 64), np.uint8)), Settings(), 0.0, 64, 36).passthrough
+@pytest.mark.parametrize("analysis,settings", [
+    (None, Settings(background=BackgroundSettings(mode="blur"))),
+    (_analysis(None), Settings(background=BackgroundSettings(mode="blur"))),
+    (_analysis(np.zeros((36, 64), np.uint8)), Settings()),
+], ids=["no-analysis", "no-mask", "no-effect"])
+def test_no_analysis_or_no_effect_draws_nothing(analysis, settings):
+    """The renderers draw nothing when the plan has no background layer or no mask."""
+    plan = build_plan(analysis, settings, 0.5, 64, 36)
+    assert (plan.width, plan.height, plan.time) == (64, 36, 0.5)
+    assert plan.background is None and plan.mask is None and not plan.alpha_output
+    assert plan.sprites == () and plan.face_regions == ()
 
 
 @pytest.mark.parametrize("mode", ["blur", "image", "color", "transparent", "hologram"])
-def test_every_mode_gets_a_layer(mode):
-    s = Settings(background=BackgroundSettings(mode=mode, image="bg.png"))
-    plan = build_plan(_analysis(np.zeros((36, 64), np.uint8)), s, 1.0, 64, 36)
-    assert plan.background.mode == mode
+def test_every_mode_gets_its_layer(mode):
+    bg = BackgroundSettings(mode=mode, image="bg.png", blur=30, color=(1, 2, 3),
+                            hologram_color=(4, 5, 6))
+    s = Settings(background=bg, segmentation=SegmentationSettings(threshold=0.4, softness=0.2))
+    mask = np.zeros((36, 64), np.uint8)
+    plan = build_plan(_analysis(mask), s, 1.0, 64, 36)
+    layer = plan.background
+    assert layer.mode == mode
+    assert plan.mask is mask                           # the analysis mask, not a copy
+    assert plan.edge == edge_bounds(0.4, 0.2)
     assert plan.alpha_output == (mode == "transparent")
-    assert plan.mask is not None
+    assert layer.blur == (blur_geometry(30, 64, 36) if mode == "blur" else None)
+    assert layer.image == ("bg.png" if mode in ("image", "hologram") else "")
+    assert layer.hologram == (hologram_at((4, 5, 6), 1.0, 36) if mode == "hologram" else None)
+    if mode == "color":
+        assert layer.color == (1, 2, 3)
 
 
 @pytest.mark.parametrize("strength,h", [(10, 720), (50, 720), (100, 720), (50, 1080), (100, 360)])

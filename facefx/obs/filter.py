@@ -96,6 +96,9 @@ class FilterInstance:
         self.history: Deque[Any] = deque(maxlen=MAX_DELAY_FRAMES + 4)
         self.latencies: Deque[int] = deque(maxlen=60)
         self.delay = 0
+        self.gaps: Deque[int] = deque(maxlen=60)
+        self.span = 1                   # most frames between two analysed frames, lately
+        self.depths: Deque[int] = deque(maxlen=120)   # ring slots the sync mode needed, lately
         self.t0_ns: Optional[int] = None
         self.worker_state = "stopped"
         self._last_poll = 0.0
@@ -291,7 +294,9 @@ class FilterInstance:
         r = self.renderer
         self.frame_seq += 1
         seq = self.frame_seq
-        ring = self.delay + 1 if cfg.keep_in_sync else 1
+        # Sync mode keeps one frame more than latency and spacing need: a result one frame
+        # later than any before still finds its frame.
+        ring = max(self.delay + self.span + 1, max(self.depths, default=1)) if cfg.keep_in_sync else 1
         frame = r.capture(src, target, parent, w, h, seq, ring)
         if frame is None:
             lib.obs_source_skip_video_filter(src)
@@ -338,16 +343,25 @@ class FilterInstance:
             return self._static_mask
         if frozen:
             if self._frozen_mask is None and self.history:
-                self._frozen_mask = self.history[-1]
+                self._frozen_mask = self._pick(seq)   # the mask on screen, sync mode included
             return self._frozen_mask
         channel = self.channel
         res = channel.latest() if channel is not None else None
         if res is not None and (not self.history or self.history[-1].seq != res.seq):
+            gap = res.frame_seq - self.history[-1].frame_seq if self.history else 1
+            if 0 < gap <= MAX_DELAY_FRAMES:   # longer: analysis was paused (frozen, hidden)
+                # A mask stays in use until the next analysed frame is due, so in sync mode
+                # its frame must stay in the ring that much longer than the latency alone.
+                self.gaps.append(gap)
+                self.span = max(self.gaps)
             self.history.append(res)
             self.latencies.append(max(0, seq - res.frame_seq))
             self.delay = min(max(self.latencies), MAX_DELAY_FRAMES - 1)
         if not self.history:
             return None
+        return self._pick(seq)
+
+    def _pick(self, seq: int) -> Any:
         cfg = self.config
         if cfg is None or not cfg.keep_in_sync:
             return self.history[-1]
@@ -356,7 +370,11 @@ class FilterInstance:
         for item in self.history:
             if item.frame_seq <= want and (best is None or item.frame_seq > best.frame_seq):
                 best = item
-        return best or self.history[0]
+        best = best or self.history[0]
+        # A stalled analysis keeps a mask in use longer than latency and spacing predict;
+        # the ring then grows to keep that mask's frame.
+        self.depths.append(seq - best.frame_seq + 1)
+        return best
 
     # ------------------------------------------------------------------ test hooks
     def _dump(self, plan: Any, frame_tex: int, w: int, h: int, shown_seq: int) -> None:

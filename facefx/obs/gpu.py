@@ -222,12 +222,16 @@ class GpuRenderer:
         next ring slot; returns that slot's texture, or None if it cannot be rendered."""
         lib = self.lib
         ring_size = max(1, min(MAX_DELAY_FRAMES, ring_size))
+        # Resizing keeps the newest frames: new slots go where the next frame is written (so
+        # they fill before the oldest frame is overwritten), and shrinking drops the oldest.
         while len(self._ring) < ring_size:
-            self._ring.append(_Target(lib))
-            self._ring_seq.append(None)
+            self._ring.insert(self._ring_next, _Target(lib))
+            self._ring_seq.insert(self._ring_next, None)
         while len(self._ring) > ring_size:
-            self._ring.pop().destroy()
-            self._ring_seq.pop()
+            oldest = self._ring_next % len(self._ring)
+            self._ring.pop(oldest).destroy()
+            self._ring_seq.pop(oldest)
+            self._ring_next = oldest
         self._ring_next %= ring_size
         slot = self._ring[self._ring_next]
         # Blending off (_Target.begin): a straight copy, as obs_source_process_filter_begin()

@@ -243,12 +243,14 @@ class CpuRenderer:
         # Tinted person: luma -> tint ramp (with flicker), one affine colour transform.
         tinted = b.tinted[ys, x0:x1g]
         cv2.transform(frame[ys, x0:x1g], hologram_matrix(holo), dst=tinted)
-        # Ghost: the tinted person shifted right by dx, faint, over the backdrop.
+        # Ghost: the tinted person shifted right by dx, faint, over the backdrop. A person at
+        # the right edge narrower than dx has their whole ghost beyond the frame (gw <= 0).
         gw = x1g - x0 - dx
-        ghost, ghost_a = b.ghost[ys, x0 + dx:x1g], b.rows[ys, x0 + dx:x1g]
-        np.copyto(ghost, tinted[:, :gw])
-        cv2.convertScaleAbs(b.mask[ys, x0:x0 + gw], dst=ghost_a, alpha=holo.ghost_alpha)
-        self._blend(ghost, out[ys, x0 + dx:x1g], ghost_a, b, out[ys, x0 + dx:x1g])
+        if gw > 0:
+            ghost, ghost_a = b.ghost[ys, x0 + dx:x1g], b.rows[ys, x0 + dx:x1g]
+            np.copyto(ghost, tinted[:, :gw])
+            cv2.convertScaleAbs(b.mask[ys, x0:x0 + gw], dst=ghost_a, alpha=holo.ghost_alpha)
+            self._blend(ghost, out[ys, x0 + dx:x1g], ghost_a, b, out[ys, x0 + dx:x1g])
         # Person: opacity modulated by scan lines scrolling down the frame.
         rows = np.round(hologram_rows(holo, h)[ys] * 255.0).astype(np.uint8)[:, None]
         scan = cv2.resize(rows, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
