@@ -264,7 +264,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     from .io.pipeline import Pipeline, Processor
     from .io.progress import Progress
-    from .io.sinks import resolve_output
+    from .io.outputs import resolve_output
     from .io.sources import FolderSource, ImageSource, open_source
     with quiet_stderr(not args.verbose):
         source = open_source(args.input, camera_size=args.camera_size, camera_fps=args.fps)
@@ -323,7 +323,8 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def summary(sink: Any, result: Any, source: Any) -> str:
-    from .io.sinks import FolderSink, VirtualCameraSink
+    from .io.images import FolderSink
+    from .io.virtualcam import VirtualCameraSink
 
     unit = "picture" if source.stills else "frame"
     n = result.processed

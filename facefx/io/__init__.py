@@ -2,7 +2,18 @@
 
 Sources (camera, video file, image, folder of images, synthetic) and sinks (preview window,
 image, folder, video file, virtual camera) share small interfaces so the pipeline treats them
-alike and tests can replace the camera with a synthetic source. Errors raised here are
+alike and tests can replace the camera with a synthetic source. One module per concern:
+
+    sources.py     every input: camera, video file, picture, folder, synthetic camera
+    sink.py        the FrameSink interface and the output path check
+    images.py      picture and folder writers
+    video.py       video files: FFmpeg codec and audio policy, the encoding sink
+    ffmpeg.py      the bundled FFmpeg binary and its stream probe
+    virtualcam.py  the virtual camera (pyvirtualcam)
+    preview.py     the preview window and its keys
+    outputs.py     choosing and checking the sink for -o OUTPUT
+    pipeline.py    the threaded decode -> analyse/render -> encode loop
+    progress.py    the progress bar Errors raised here are
 MediaError subclasses whose message names the file or device and the expected form; the command
 line prints them as one line.
 """
