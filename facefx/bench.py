@@ -26,6 +26,7 @@ import numpy as np
 
 from .analysis import Engine
 from .imageio import load_image_rgb
+from .nativelogs import quiet_native_logs, quiet_stderr
 from .render.cpu import CpuRenderer
 from .scene import build_plan
 from .settings import BackgroundSettings, Settings
@@ -132,7 +133,7 @@ class Tutorial:
     """The pipeline most webcam-effect tutorials show, kept faithful on purpose."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("GLOG_minloglevel", "2")
+        quiet_native_logs()
         from mediapipe.python.solutions import selfie_segmentation
         self.seg = selfie_segmentation.SelfieSegmentation(model_selection=1)
         self.seg.process(np.zeros((144, 256, 3), np.uint8))  # the graph opens (and logs) now
@@ -160,15 +161,9 @@ class Tutorial:
         self.seg.close()
 
 
-def _quiet():
-    """Native start-up chatter (TFLite delegate notes, absl warnings) off the bench's table."""
-    from .cli import quiet_stderr
-    return quiet_stderr()
-
-
 def time_pipeline(pipe: Callable, frames: List[np.ndarray], n: int, warmup: int = 10) -> Dict[str, Dict[str, float]]:
     times: Dict[str, List[float]] = {}
-    with _quiet():
+    with quiet_stderr():
         for i in range(warmup):
             pipe(frames[i % len(frames)], i / 30.0, {})
     for i in range(n):
@@ -188,7 +183,7 @@ def file_fps(settings: Settings, frames: List[np.ndarray], count: int) -> Dict[s
         writer.release()
         pipe = Ours(settings)
         try:
-            with _quiet():
+            with quiet_stderr():
                 pipe(frames[0], 0.0, {})
             cap = cv2.VideoCapture(src)
             out = cv2.VideoWriter(dst, fourcc, 30.0, (w, h))
@@ -214,7 +209,7 @@ def memory_soak(settings: Settings, frames: List[np.ndarray], count: int) -> Dic
     pipe = Ours(settings)
     samples = []
     try:
-        with _quiet():
+        with quiet_stderr():
             pipe(frames[0], 0.0, {})
         for i in range(count):
             pipe(frames[i % len(frames)], i / 30.0, {})
@@ -240,7 +235,7 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
     say(f"FaceFX bench: {os.path.basename(args.input)}, background={args.mode}, {args.frames} frames per resolution, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     say(f"{'resolution':>10} {'pipeline':>9} {'resize':>13} {'segment':>13} {'composite':>13} {'total':>13}  speed-up")
-    with _quiet():
+    with quiet_stderr():
         tutorial = Tutorial()
     try:
         for w, h in RESOLUTIONS:
@@ -253,7 +248,7 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
             base = time_pipeline(tutorial, frames, max(20, args.frames // 2))
             piped = Pipelined(settings)
             try:
-                with _quiet():
+                with quiet_stderr():
                     piped.run(frames, 10)
                 overlap = piped.run(frames, args.frames)
             finally:

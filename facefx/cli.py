@@ -14,16 +14,15 @@ exit status 2. Tracebacks appear only with --verbose.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import importlib
 import json
 import os
 import sys
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from . import __version__
-from .io import quiet_native_logs
+from .nativelogs import quiet_native_logs, quiet_stderr
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -229,30 +228,6 @@ def check_background_image(settings: Any) -> None:
             load_image_rgb(bg.image)
         except MediaError as exc:
             raise UsageError(f"--background-image: {exc}") from None
-
-
-@contextlib.contextmanager
-def quiet_stderr(enabled: bool = True) -> Iterator[None]:
-    """Silence native libraries' start-up chatter written straight to file descriptor 2
-    (TFLite's 'Created delegate', absl's pre-init warning, libpng's iCCP notes). Python-level
-    errors are raised as exceptions and reported after the descriptor is restored."""
-    if not enabled:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 # --- process -----------------------------------------------------------------------------------

@@ -152,8 +152,7 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
 
 
 def run_demo_cli(args: argparse.Namespace) -> int:
-    from .cli import quiet_stderr
-    from .io import quiet_native_logs
+    from .nativelogs import quiet_native_logs, quiet_stderr
 
     quiet_native_logs()
     with quiet_stderr(not getattr(args, "verbose", False)):

@@ -19,9 +19,6 @@ line prints them as one line.
 """
 from __future__ import annotations
 
-import os
-import sys
-
 from ..imageio import MediaError
 
 
@@ -33,15 +30,4 @@ class SinkError(MediaError):
     """An output (file, folder, window, virtual camera) cannot be written or opened."""
 
 
-def quiet_native_logs() -> None:
-    """Keep OpenCV's and its FFmpeg's own warnings off the terminal: every failure they report is
-    turned into a one-line FaceFX message instead. Effective only before cv2 is first imported;
-    OpenCV's own logger is also lowered when cv2 is already loaded."""
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    cv2 = sys.modules.get("cv2")
-    if cv2 is not None and hasattr(cv2, "setLogLevel"):
-        cv2.setLogLevel(0)
-
-
-__all__ = ["MediaError", "SourceError", "SinkError", "quiet_native_logs"]
+__all__ = ["MediaError", "SourceError", "SinkError"]
