@@ -233,6 +233,8 @@ def check_background_image(settings: Any) -> None:
 # --- process -----------------------------------------------------------------------------------
 
 def cmd_process(args: argparse.Namespace) -> int:
+    from .io.virtualcam import VirtualCameraSink
+
     quiet_native_logs()
     settings = settings_from_args(args)
     check_background_image(settings)
@@ -287,14 +289,63 @@ def cmd_process(args: argparse.Namespace) -> int:
     if isinstance(source, ImageSource) and result.failures:
         raise UsageError(result.failures[0].message)
     if not args.quiet:
-        print(summary(sink, result, source), flush=True)
+        say(summary(sink, result, source))
+        for name, out in getattr(sink, "renamed", ()):
+            say(f"facefx: {name} written as {out} (another picture's output takes its usual name)")
+    skipped = getattr(source, "skipped", [])
+    if skipped:
+        print(f"facefx: skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''} that "
+              f"{'are' if len(skipped) != 1 else 'is'} not a picture: {', '.join(skipped)}", file=sys.stderr)
+    short = truncated_input(source, result, args.max_frames)
+    if short:
+        print(f"facefx: error: {short}", file=sys.stderr)
+        return EXIT_USAGE
     if result.failures:
         print(f"facefx: error: {len(result.failures)} of {len(result.failures) + result.processed} "
               f"pictures failed: {', '.join(f.name for f in result.failures)}", file=sys.stderr)
         return EXIT_USAGE
     if result.stopped_by_user and not source.live and not sink.main_thread:
         return EXIT_INTERRUPTED
+    if not sink.main_thread and not isinstance(sink, VirtualCameraSink) and not sink.written:
+        return EXIT_INTERRUPTED if result.stopped_by_user else EXIT_FAILED
     return EXIT_OK
+
+
+def say(text: str) -> None:
+    """Print to stdout; a reader that went away (`facefx ... | head -0`) is not an error once the
+    output file is written, so stdout is then pointed at the null device for the rest of the run."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def truncated_input(source: Any, result: Any, max_frames: Optional[int]) -> str:
+    """A message when a video file ended well before the frame count its index promises (a
+    truncated download or copy), else ''. Small differences are tolerated: some containers
+    only estimate the count from the duration."""
+    from .io.sources import VideoFileSource
+
+    if not isinstance(source, VideoFileSource) or result.stopped_by_user:
+        return ""
+    expected = source.frame_count
+    if expected is None:
+        return ""
+    if max_frames:
+        expected = min(expected, max_frames)
+    if expected - result.processed <= max(2, expected // 50):
+        return ""
+    return (f"{source.path} ended after {result.processed} of its {expected} frames (truncated or damaged?); "
+            f"the output holds only those {result.processed} frames")
 
 
 def summary(sink: Any, result: Any, source: Any) -> str:
@@ -309,6 +360,9 @@ def summary(sink: Any, result: Any, source: Any) -> str:
     stopped = " (stopped early)" if result.stopped_by_user else ""
     if sink.main_thread:
         return f"facefx: showed {what}{rate}{dropped}{stopped}"
+    if not sink.written and not isinstance(sink, VirtualCameraSink):
+        why = "stopped before any frame was done" if result.stopped_by_user else "no frame was processed"
+        return f"facefx: wrote nothing ({why}; {sink.description} was not created)"
     if isinstance(sink, FolderSink) or len(sink.written) != 1:
         where = sink.description
     else:

@@ -6,13 +6,13 @@ cannot, so a transparent run into them is refused when the output is chosen.
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from . import SinkError
-from .sink import FrameSink, check_writable_file
+from .sink import FrameSink, check_writable_file, write_file_atomically
 from .sources import Frame
 
 IMAGE_WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -43,12 +43,7 @@ def encode_image(image: np.ndarray, ext: str) -> bytes:
 
 
 def write_image(path: str, image: np.ndarray) -> None:
-    data = encode_image(image, os.path.splitext(path)[1])
-    try:
-        with open(path, "wb") as fh:
-            fh.write(data)
-    except OSError as exc:
-        raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_file_atomically(path, encode_image(image, os.path.splitext(path)[1]))
 
 
 class ImageSink(FrameSink):
@@ -72,13 +67,72 @@ class ImageSink(FrameSink):
 
 class FolderSink(FrameSink):
     """A folder of images: pictures from a folder keep their names (and format where it can hold
-    the result); video frames become frame_000001.png, ..."""
+    the result); video frames become frame_000001.png, ...
+
+    plan(inputs) fixes every picture's output name before anything is written, so two inputs
+    never share an output (x.jpg and x.png in a transparent run would both become x.png: the
+    one that changes format is written as x-jpg.png instead, listed in `renamed`), and an
+    output that would replace one of the inputs is refused up front.
+    """
 
     def __init__(self, path: str, *, alpha: bool = False) -> None:
         super().__init__()
         self.path = path
         self.alpha = alpha
         self.description = path
+        self.renamed: List[Tuple[str, str]] = []   # (input name, output name) moved aside
+        self._planned: Dict[str, str] = {}
+
+    def default_name(self, name: str) -> str:
+        stem, ext = os.path.splitext(name)
+        ext = ext.lower()
+        if ext not in IMAGE_WRITE_EXTENSIONS or (self.alpha and ext not in ALPHA_IMAGE_EXTENSIONS):
+            ext = ".png"
+        return stem + ext
+
+    def plan(self, inputs: Sequence[str]) -> "FolderSink":
+        """Assign each input picture (a path) its own output name; raise SinkError when an
+        output would overwrite an input. Names are compared case-insensitively, as macOS and
+        Windows file systems do."""
+        names = [os.path.basename(p) for p in inputs]
+        wanted = {n: self.default_name(n) for n in names}
+        # Pictures that keep their own name choose first; the ones changing format give way.
+        order = sorted(names, key=lambda n: wanted[n].lower() != n.lower())
+        taken: Dict[str, str] = {}
+        planned: Dict[str, str] = {}
+        renamed: List[Tuple[str, str]] = []
+        for name in order:
+            out = wanted[name]
+            if out.lower() in taken:
+                stem, ext = os.path.splitext(name)
+                out_ext = os.path.splitext(out)[1]
+                base = f"{stem}-{ext[1:].lower() or 'file'}"
+                out, i = base + out_ext, 2
+                while out.lower() in taken:
+                    out, i = f"{base}-{i}{out_ext}", i + 1
+                renamed.append((name, out))
+            taken[out.lower()] = name
+            planned[name] = out
+        originals = {}
+        for p in inputs:
+            try:
+                st = os.stat(p)
+                originals[(st.st_dev, st.st_ino)] = p
+            except OSError:
+                continue
+        for name, out in planned.items():
+            target = os.path.join(self.path, out)
+            try:
+                st = os.stat(target)
+            except OSError:
+                continue
+            hit = originals.get((st.st_dev, st.st_ino))
+            if hit is not None:
+                raise SinkError(f"writing {out} into {self.path} would overwrite the input {hit}; "
+                                "expected an output folder other than the input's")
+        self._planned = planned
+        self.renamed = sorted(renamed)
+        return self
 
     def open(self, size: Optional[Tuple[int, int]], fps: float) -> "FolderSink":
         if os.path.exists(self.path) and not os.path.isdir(self.path):
@@ -98,11 +152,7 @@ class FolderSink(FrameSink):
 
     def name_for(self, frame: Frame) -> str:
         if frame.name:
-            stem, ext = os.path.splitext(frame.name)
-            ext = ext.lower()
-            if ext not in IMAGE_WRITE_EXTENSIONS or (self.alpha and ext not in ALPHA_IMAGE_EXTENSIONS):
-                ext = ".png"
-            return stem + ext
+            return self._planned.get(frame.name) or self.default_name(frame.name)
         return f"frame_{frame.index + 1:06d}.png"
 
     def write(self, frame: Frame, image: np.ndarray) -> None:

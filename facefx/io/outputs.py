@@ -66,7 +66,12 @@ def resolve_output(output: Optional[str], source: FrameSource, *, alpha: bool, i
         return VirtualCameraSink(pace=not source.live, fps=fps)
     assert output is not None
     if kind == "folder":
-        return FolderSink(output, alpha=alpha)
+        folder = FolderSink(output, alpha=alpha)
+        if is_folder_input:
+            folder.plan(source.files)
+        elif single_image and input_path:
+            folder.plan([input_path])
+        return folder
     ext = os.path.splitext(output)[1].lower()
     if kind == "image":
         if not single_image:

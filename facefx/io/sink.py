@@ -8,12 +8,57 @@ impossible combination is reported at once as one line.
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
 from . import SinkError
 from .sources import Frame
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def temp_beside(path: str) -> str:
+    """A new, empty, hidden file next to path with the same extension (so FFmpeg picks the same
+    format), for writing an output that replaces path only once it is complete: a full disk or
+    a crash then leaves any good file that was there untouched. Permissions follow the umask, as
+    a plain open() would give."""
+    folder, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".part{os.path.splitext(name)[1]}", dir=folder)
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
+    except OSError:
+        pass
+    return tmp
+
+
+def remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def write_file_atomically(path: str, data: bytes) -> None:
+    """Write data to path through a temporary file renamed over it: path holds either its old
+    content or the complete new one, never a truncated mix. Raises SinkError."""
+    try:
+        tmp = temp_beside(path)
+    except OSError as exc:
+        raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        remove_quietly(tmp)
+        raise SinkError(f"cannot write {path}: {exc.strerror or exc}; any earlier file there is kept") from None
+    except BaseException:
+        remove_quietly(tmp)
+        raise
 
 
 def check_writable_file(path: str) -> None:

@@ -417,6 +417,8 @@ class SyntheticSource(FrameSource):
             raise SourceError(f"synthetic source size must be at least 2x2, got {width}x{height}")
         if not fps > 0:
             raise SourceError(f"synthetic source fps must be positive, got {fps}")
+        if frames is not None and frames < 1:
+            raise SourceError(f"synthetic source frames must be at least 1, got {frames}")
         self.width, self.height, self._fps = int(width), int(height), float(fps)
         self._margin = max(2, self.width // 16)  # how far a picture drifts
         self.frames = frames

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import SinkError
 from .ffmpeg import ffmpeg_exe, probe_audio
-from .sink import FrameSink, check_writable_file
+from .sink import FrameSink, check_writable_file, remove_quietly, temp_beside
 from .sources import Frame
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
@@ -82,6 +82,11 @@ class VideoSink(FrameSink):
 
     audio_from: media file whose audio streams are copied in (None: no audio).
     duration: cut the audio to this many seconds (when only part of the input is processed).
+        Whatever the duration, the audio never runs past the last frame written (-shortest), so
+        a run stopped early (Ctrl-C, a truncated input) keeps picture and sound together.
+
+    FFmpeg writes to a hidden temporary file beside the output, renamed over it once the video
+    is complete: a failed or aborted run never destroys a good file that was there.
     realtime: frames come from a live source that may have dropped some; each frame is written
         as many times as its timestamp says (0 or more) so the recording keeps real-time speed.
         Without it every frame is written once (files: nothing is dropped).
@@ -101,6 +106,7 @@ class VideoSink(FrameSink):
         self.ext = os.path.splitext(path)[1].lower()
         self.audio_codecs: List[str] = []
         self._proc: Optional[subprocess.Popen] = None
+        self._tmp: Optional[str] = None
         self._log: Any = None
         self._size: Tuple[int, int] = (0, 0)
         self._closed = False
@@ -118,10 +124,10 @@ class VideoSink(FrameSink):
         if self.audio_codecs:
             if self.duration is not None:
                 cmd += ["-t", f"{self.duration:.6f}"]
-            cmd += ["-i", self.audio_from, "-map", "0:v:0", "-map", "1:a"]
+            cmd += ["-i", self.audio_from, "-map", "0:v:0", "-map", "1:a", "-shortest"]
             cmd += audio_args(self.ext, self.audio_codecs)
         cmd += video_codec_args(self.ext, self.alpha, size)
-        cmd.append(self.path)
+        cmd.append(self._tmp or self.path)
         return cmd
 
     def open(self, size: Optional[Tuple[int, int]], fps: float) -> "VideoSink":
@@ -134,12 +140,17 @@ class VideoSink(FrameSink):
             self.audio_codecs = probe_audio(self.audio_from)
         self._size = size
         self._fps = float(fps)
+        try:
+            self._tmp = temp_beside(self.path)
+        except OSError as exc:
+            raise SinkError(f"cannot write video {self.path}: {exc.strerror or exc}") from None
         self._log = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(self.command(size, fps), stdin=subprocess.PIPE,
                                           stdout=subprocess.DEVNULL, stderr=self._log, **_new_process_group())
         except OSError as exc:
             self._log.close()
+            self._remove_output()
             raise SinkError(f"cannot start FFmpeg to write {self.path}: {exc.strerror or exc}") from None
         return self
 
@@ -203,6 +214,12 @@ class VideoSink(FrameSink):
             if rc != 0:
                 self._remove_output()  # what FFmpeg left is not a playable video
                 raise SinkError(f"cannot write video {self.path}: FFmpeg failed ({self._ffmpeg_error() or f'exit status {rc}'})")
+            try:
+                os.replace(self._tmp, self.path)  # type: ignore[arg-type]
+            except OSError as exc:
+                self._remove_output()
+                raise SinkError(f"cannot write video {self.path}: {exc.strerror or exc}") from None
+            self._tmp = None
             self.written.append(self.path)
         finally:
             if self._log is not None:
@@ -223,8 +240,8 @@ class VideoSink(FrameSink):
             self._log = None
 
     def _remove_output(self) -> None:
-        try:
-            os.remove(self.path)
-        except OSError:
-            pass
+        """Drop the unfinished temporary file; the path itself is never touched before success."""
+        if self._tmp is not None:
+            remove_quietly(self._tmp)
+            self._tmp = None
 
