@@ -247,6 +247,10 @@ class VideoFileSource(_CaptureSource):
             cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
         except cv2.error:
             cap = None
+        if cap is not None and cap.isOpened():
+            # Phones store portrait video sideways with a rotation in the metadata; players
+            # honour it, and so must the analysis and the output (written upright).
+            cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
         # FFmpeg opens almost anything (even text files, as "ansi art"); what counts is a frame.
         no_frames = (f"{self.path} is not a readable image or video (no frame could be decoded: corrupt or "
                      f"unsupported format); expected {IMAGE_HINT} or {VIDEO_HINT}")
@@ -285,7 +289,7 @@ def _is_jpeg(path: str) -> bool:
 
 
 def _load_still(path: str, index: int) -> Frame:
-    # JPEGs have no alpha and often an EXIF rotation, which only the colour decoder applies.
+    # JPEGs have no alpha; every format's EXIF rotation is applied by load_image_rgb.
     img = load_image_rgb(path, keep_alpha=not _is_jpeg(path))
     h, w = img.shape[:2]
     if min(h, w) < 2:
