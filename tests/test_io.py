@@ -616,5 +616,5 @@ def test_video_sink_copies_for():
         n = sink.copies_for(t)
         sink.frames += n
         counts.append(n)
-    assert counts == [1, 1, 2, 0, 3]
+    assert counts == [0, 1, 2, 0, 3]  # copies of the frame before each one (held until then)
     assert VideoSink("x.mp4").copies_for(99.0) == 1

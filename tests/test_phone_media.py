@@ -71,3 +71,30 @@ def test_rotated_phone_video_comes_out_upright(tmp_path):
     frames = read_frames(out)
     assert len(frames) == 6 and frames[0].shape == (96, 64, 3)
     assert np.abs(frames[0].astype(int) - reference).mean() < 6
+
+
+def test_variable_frame_rate_video_keeps_each_frame_at_its_time(tmp_path):
+    """Ten frames 0.2 s apart, then ten 0.05 s apart (2.5 s in all). Each output frame must show
+    the input frame of its moment; at the average rate the second half would start at 1.25 s."""
+    import sys
+    vfr = str(tmp_path / "phone.mp4")
+    raw = b"".join(np.full((48, 64, 3), 10 * i + 5, np.uint8).tobytes() for i in range(20))
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "64x48", "-framerate", "20",
+                    "-i", "-", "-vf", "setpts='if(lt(N,10),N*4,40+N-10)'", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv444p", vfr],
+                   input=raw, check=True)
+    src = VideoFileSource(vfr).open()
+    try:
+        assert src.variable_rate and src.fps == 20.0
+        times = [round(src.read().time, 3) for _ in range(12)]
+    finally:
+        src.close()
+    assert times[:3] == [0.0, 0.2, 0.4] and times[10:12] == [2.0, 2.05]
+
+    out = str(tmp_path / "out.mp4")
+    proc = run_facefx(["process", vfr, "-o", out, "--background", "none"])
+    assert proc.returncode == 0, proc.stderr
+    frames = read_frames(out)
+    assert len(frames) >= 49  # about 2.5 s at the base rate of 20 fps (not 20 frames at the average rate)
+    for t, index in [(0.0, 0), (0.5, 2), (1.5, 7), (2.0, 10), (2.3, 16)]:
+        assert abs(int(frames[int(round(t * 20))].mean()) - (10 * index + 5)) <= 3, (t, index)

@@ -89,5 +89,6 @@ def resolve_output(output: Optional[str], source: FrameSource, *, alpha: bool, i
         expected = "an output folder" if is_folder_input else f"an image file ({', '.join(IMAGE_WRITE_EXTENSIONS)})"
         raise SinkError(f"cannot write {what} to the video {output}; expected {expected}")
     audio_from = input_path if input_path and os.path.isfile(input_path) else None
-    duration = (max_frames / source.fps) if (max_frames and audio_from) else None
-    return VideoSink(output, alpha=alpha, audio_from=audio_from, duration=duration, realtime=source.live)
+    duration = (max_frames / source.fps) if (max_frames and audio_from and not getattr(source, "variable_rate", False)) else None
+    timed = source.live or getattr(source, "variable_rate", False)
+    return VideoSink(output, alpha=alpha, audio_from=audio_from, duration=duration, realtime=timed)

@@ -232,13 +232,21 @@ class CameraSource(_CaptureSource):
 
 
 class VideoFileSource(_CaptureSource):
-    """A video file, decoded by OpenCV's FFmpeg backend. Frames keep their order; none dropped."""
+    """A video file, decoded by OpenCV's FFmpeg backend. Frames keep their order; none dropped.
+
+    Each frame's time is its own timestamp. Phones record at a variable frame rate (slower in
+    the dark, faster when the scene moves); `variable_rate` is then True and `fps` is the
+    stream's base rate (the finest step of its timestamps, not the average), so an output
+    placing frames by their time keeps picture and sound together.
+    """
 
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
         self.description = path
         self._count: Optional[int] = None
+        self.variable_rate = False
+        self._last_time = -1.0
 
     def open(self) -> "VideoFileSource":
         if self._cap is not None:
@@ -264,6 +272,11 @@ class VideoFileSource(_CaptureSource):
                     f"expected {IMAGE_HINT} or {VIDEO_HINT}", no_frames)
         n = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self._count = int(n) if n and math.isfinite(n) and n > 0 else None
+        from .ffmpeg import probe_frame_rate
+        base = probe_frame_rate(self.path)
+        if base and 1.0 <= base <= 240.0 and base > self._fps * 1.01:
+            self.variable_rate = True
+            self._fps = base
         return self
 
     @property
@@ -275,7 +288,11 @@ class VideoFileSource(_CaptureSource):
         if frame is None:
             return None
         _check_frame(frame, self.path)
-        item = Frame(to_rgb8(frame, bgr=True), self._index, self._index / self._fps)
+        t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if self._cap is not None else -1.0
+        if not math.isfinite(t) or t <= self._last_time:  # no usable timestamp: count frames
+            t = self._last_time + 1.0 / self._fps if self._index else 0.0
+        self._last_time = t
+        item = Frame(to_rgb8(frame, bgr=True), self._index, t)
         self._index += 1
         return item
 

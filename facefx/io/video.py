@@ -87,9 +87,10 @@ class VideoSink(FrameSink):
 
     FFmpeg writes to a hidden temporary file beside the output, renamed over it once the video
     is complete: a failed or aborted run never destroys a good file that was there.
-    realtime: frames come from a live source that may have dropped some; each frame is written
-        as many times as its timestamp says (0 or more) so the recording keeps real-time speed.
-        Without it every frame is written once (files: nothing is dropped).
+    realtime: frames come from a live source that may have dropped some, or from a
+        variable-frame-rate file; each frame is written as many times as its timestamp says
+        (0 or more) at the constant output rate, so the video keeps real-time speed and stays
+        with its sound. Without it every frame is written once (constant-rate files).
     """
 
     def __init__(self, path: str, *, alpha: bool = False, audio_from: Optional[str] = None,
@@ -107,6 +108,7 @@ class VideoSink(FrameSink):
         self.audio_codecs: List[str] = []
         self._proc: Optional[subprocess.Popen] = None
         self._tmp: Optional[str] = None
+        self._held: Optional[memoryview] = None  # realtime: the last frame, shown until the next
         self._log: Any = None
         self._size: Tuple[int, int] = (0, 0)
         self._closed = False
@@ -170,8 +172,18 @@ class VideoSink(FrameSink):
         want = 4 if self.alpha else 3
         if image.shape[2] != want:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA if want == 4 else cv2.COLOR_RGBA2RGB)
-        copies = self.copies_for(frame.time)
         data = memoryview(np.ascontiguousarray(image)).cast("B")
+        if not self.realtime:
+            self._send(data, 1)
+            return
+        # A frame shows from its own time until the next one's, so it is held until then.
+        copies = self.copies_for(frame.time)
+        if self._held is not None:
+            self._send(self._held, copies)
+        self._held = data
+
+    def _send(self, data: memoryview, copies: int) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
         try:
             for _ in range(copies):
                 self._proc.stdin.write(data)
@@ -181,13 +193,15 @@ class VideoSink(FrameSink):
         self.frames += copies
 
     def copies_for(self, t: float) -> int:
-        """How many times to write a frame taken at source time t (always 1 unless realtime)."""
+        """With realtime: how many times the frame before the one taken at source time t is
+        written (the output ticks from its start up to t; 0 when t falls in the same tick).
+        Without: 1, every frame once."""
         if not self.realtime:
             return 1
         if self._t_first is None:
             self._t_first = t
-        due = int(math.floor((t - self._t_first) * self._fps + 0.5)) + 1  # frames due by time t
-        return max(0, due - self.frames)
+        tick = int(math.floor((t - self._t_first) * self._fps + 0.5))  # t's place at the output rate
+        return max(0, tick - self.frames)
 
     def close(self) -> None:
         if self._closed or self._proc is None:
@@ -196,6 +210,12 @@ class VideoSink(FrameSink):
         self._closed = True
         proc = self._proc
         try:
+            held, self._held = self._held, None
+            if held is not None:
+                try:
+                    self._send(held, 1)
+                except SinkError:
+                    pass  # FFmpeg already stopped: its exit status below says why
             if proc.stdin is not None:
                 try:
                     proc.stdin.close()
