@@ -42,10 +42,11 @@ Run 'facefx COMMAND --help' for a command's options. New here? Try: facefx demo
 PROCESS_EPILOG = """\
 inputs:   0, 1, ...  camera index | a video file | an image file | a folder of images
           (processed in natural sorted order; failed files are reported and skipped)
+          synth[:size=WxH:fps=N:frames=N:image=PATH:live=0|1]  a synthetic camera
 outputs:  none       a preview window (cameras mirrored; keys: q/Esc quit, h help,
                      f fullscreen, space/b next effect, m mirror, n/Enter next picture)
           FILE.png   an image (also .jpg .webp .tif .bmp) for an image input
-          FILE.mp4   a video (also .mkv .mov .webm .avi) that keeps the input's audio track
+          FILE.mp4   a video (also .m4v .mkv .mov .webm .avi) that keeps the input's audio track
           DIR/       a folder: one output per picture, or one PNG per video frame
           virtualcam a virtual camera (needs pip install 'facefx[virtualcam]')
 transparency: --background transparent keeps alpha in .png/.webp/.tif pictures, .webm (VP9)
@@ -180,7 +181,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     base = Settings()
     if args.settings:
         try:
-            with open(args.settings, "r", encoding="utf-8") as fh:
+            with open(args.settings, "r", encoding="utf-8-sig") as fh:  # Windows editors add a BOM
                 data = json.load(fh)
         except OSError as exc:
             raise UsageError(f"cannot read settings file {args.settings}: {exc.strerror or exc}") from None
@@ -195,6 +196,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         except SettingsError as exc:  # includes sections and values of the wrong JSON type
             raise UsageError(f"settings file {args.settings}: {exc}") from None
 
+    check_flags(args)
     seg: Dict[str, Any] = dataclasses.asdict(base.segmentation)
     for key in ("model", "analysis_width", "smoothing", "threshold", "softness"):
         value = getattr(args, key)
@@ -218,8 +220,35 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     return Settings(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg))
 
 
-def check_background_image(settings: Any) -> None:
-    """Load the background picture once up front so a bad file is reported before any work."""
+# Flags that set one settings field: (section, field) -> flag.
+FIELD_FLAGS = {
+    ("segmentation", "model"): "--model", ("segmentation", "analysis_width"): "--analysis-width",
+    ("segmentation", "smoothing"): "--smoothing", ("segmentation", "threshold"): "--threshold",
+    ("segmentation", "softness"): "--softness", ("background", "image"): "--background-image",
+    ("background", "color"): "--background-color", ("background", "hologram_color"): "--hologram-color",
+    ("background", "blur"): "--blur",
+}
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Check each flag on its own, so an out-of-range value or a bad colour is reported with
+    the flag that carried it (Settings itself knows only the field)."""
+    from .settings import BackgroundSettings, SegmentationSettings, SettingsError
+
+    for (section, field), flag in FIELD_FLAGS.items():
+        value = getattr(args, field if section == "segmentation" else
+                        {"image": "background_image", "color": "background_color"}.get(field, field))
+        if value is None:
+            continue
+        try:
+            (SegmentationSettings if section == "segmentation" else BackgroundSettings)(**{field: value})
+        except SettingsError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+
+
+def check_background_image(settings: Any, args: Optional[argparse.Namespace] = None) -> None:
+    """Load the background picture once up front so a bad file is reported before any work,
+    naming where the path came from (the flag, or the settings file)."""
     from .imageio import MediaError, load_image_rgb
 
     bg = settings.background
@@ -227,6 +256,8 @@ def check_background_image(settings: Any) -> None:
         try:
             load_image_rgb(bg.image)
         except MediaError as exc:
+            if args is not None and args.background_image is None and args.settings:
+                raise UsageError(f"settings file {args.settings}: background image: {exc}") from None
             raise UsageError(f"--background-image: {exc}") from None
 
 
@@ -237,7 +268,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     quiet_native_logs()
     settings = settings_from_args(args)
-    check_background_image(settings)
+    check_background_image(settings, args)
 
     from .io.pipeline import Pipeline, Processor
     from .io.progress import Progress
@@ -394,7 +425,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if argv and argv[0] == "bench":
             return cmd_bench(argv[1:])
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported by the command's own parser, pointing to its own --help
+            prog = f"facefx {args.command}" if args.command else "facefx"
+            print(f"{prog}: error: unrecognized arguments: {' '.join(extra)} (see '{prog} --help')",
+                  file=sys.stderr)
+            return EXIT_USAGE
         if args.command is None:
             parser.print_help()
             return EXIT_OK

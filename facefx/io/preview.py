@@ -79,6 +79,7 @@ class PreviewSink(FrameSink):
         self._open = False
         self._last: Optional[np.ndarray] = None
         self._t_frames: List[float] = []
+        self.window: Optional[Tuple[int, int]] = None  # the size the window was given
 
     def open(self, size: Optional[Tuple[int, int]], fps: float) -> "PreviewSink":
         if self._open:
@@ -89,20 +90,31 @@ class PreviewSink(FrameSink):
         try:
             cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
             if size:
-                w, h = size
-                scale = min(1.0, 1280.0 / w, 720.0 / h)
-                cv2.resizeWindow(self.title, max(2, int(w * scale)), max(2, int(h * scale)))
+                self._fit_window(*size)
         except cv2.error as exc:
             raise SinkError(f"cannot open a preview window ({' '.join(str(exc).split())[:160]}); "
                             "expected an OpenCV build with GUI support, or use -o OUTPUT") from None
         self._open = True
         return self
 
+    def window_size(self, w: int, h: int) -> Tuple[int, int]:
+        """The window for a w x h picture: its own size, shrunk to fit 1280x720."""
+        scale = min(1.0, 1280.0 / w, 720.0 / h)
+        return max(2, int(w * scale)), max(2, int(h * scale))
+
+    def _fit_window(self, w: int, h: int) -> None:
+        """Size the window for the pictures. Folders have no size up front, so the first
+        picture sizes it; OpenCV's own default would be a window of about 200x150."""
+        self.window = self.window_size(w, h)
+        cv2.resizeWindow(self.title, *self.window)
+
     def write(self, frame: Frame, image: np.ndarray) -> None:
         self.frames += 1
         now = time.perf_counter()
         self._t_frames = [t for t in self._t_frames if now - t < 1.0] + [now]
         self._last = image
+        if self.window is None and self._open:
+            self._fit_window(image.shape[1], image.shape[0])
         self.redraw()
 
     @property
