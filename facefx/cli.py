@@ -216,7 +216,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     elif not args.settings:
         bg["mode"] = "image" if args.background_image else "color" if args.background_color else "blur"
     if bg["mode"] == "image" and not bg["image"]:
-        raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP or TIFF picture)")
+        raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP, TIFF or GIF picture)")
     return Settings(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg))
 
 

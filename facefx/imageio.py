@@ -21,7 +21,7 @@ class MediaError(ValueError):
     """A file given to FaceFX cannot be used; the message names the file and the expected form."""
 
 
-IMAGE_HINT = "a PNG, JPEG, BMP, WebP or TIFF picture"
+IMAGE_HINT = "a PNG, JPEG, BMP, WebP, TIFF or GIF picture"
 
 
 def load_image_rgb(path: str, *, keep_alpha: bool = False) -> np.ndarray:
@@ -40,9 +40,40 @@ def load_image_rgb(path: str, *, keep_alpha: bool = False) -> np.ndarray:
         raise MediaError(f"{path} is empty; expected {IMAGE_HINT}")
     flags = cv2.IMREAD_UNCHANGED if keep_alpha else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     img = cv2.imdecode(data, flags)
+    if (img is None or img.size == 0) and data[:4].tobytes() == b"GIF8":
+        img = _first_gif_frame(path)
     if img is None or img.size == 0:
         raise MediaError(f"{path} is not a readable image (corrupt or unsupported format); expected {IMAGE_HINT}")
     return apply_orientation(to_rgb8(img, keep_alpha=keep_alpha, bgr=True), exif_orientation(data.tobytes()))
+
+
+def is_gif(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"GIF8"
+    except OSError:
+        return False
+
+
+def gif_frame_count(path: str) -> int:
+    """Frames in a GIF (0 when unreadable). OpenCV's image decoder has no GIF support here, so
+    GIFs go through its FFmpeg reader: one frame is a picture, more are a video."""
+    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    try:
+        n = cap.get(cv2.CAP_PROP_FRAME_COUNT) if cap.isOpened() else 0
+        return int(n) if n and n > 0 else 0
+    finally:
+        cap.release()
+
+
+def _first_gif_frame(path: str) -> Optional[np.ndarray]:
+    """The first frame of a GIF as BGR (a GIF used as a picture: background, folder item)."""
+    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    try:
+        ok, frame = cap.read() if cap.isOpened() else (False, None)
+        return frame if ok else None
+    finally:
+        cap.release()
 
 
 def _exif_block(data: bytes) -> Optional[bytes]:

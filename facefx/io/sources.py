@@ -23,15 +23,15 @@ from typing import Any, Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from ..imageio import MediaError, cover_fit, load_image_rgb, to_rgb8
+from ..imageio import MediaError, cover_fit, gif_frame_count, is_gif, load_image_rgb, to_rgb8
 from . import SourceError
 
-IMAGE_HINT = "a PNG, JPEG, BMP, WebP or TIFF picture"
+IMAGE_HINT = "a PNG, JPEG, BMP, WebP, TIFF or GIF picture"
 VIDEO_HINT = "a video such as MP4, MOV, MKV, WebM or AVI"
 INPUT_HINT = "a camera index such as 0, a video or image file, or a folder of images"
 # Extensions that make a file in a folder count as an image even when its bytes are not
 # recognised (so a corrupt photo is reported as failed rather than silently skipped).
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".webp", ".tif", ".tiff",
+IMAGE_EXTENSIONS = {".gif", ".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".webp", ".tif", ".tiff",
                     ".pbm", ".pgm", ".ppm", ".pnm", ".jp2", ".sr", ".ras", ".exr", ".hdr", ".pic"}
 DEFAULT_FPS = 30.0
 
@@ -361,9 +361,10 @@ def natural_key(name: str) -> List[Any]:
 
 
 def is_image_file(path: str) -> bool:
-    """True when OpenCV recognises the file's signature as an image format."""
+    """True when OpenCV recognises the file's signature as an image format (or it is a GIF, which
+    FaceFX reads through FFmpeg: in a folder, a GIF counts as a picture, its first frame)."""
     try:
-        return bool(cv2.haveImageReader(path))
+        return bool(cv2.haveImageReader(path)) or is_gif(path)
     except cv2.error:
         return False
 
@@ -567,6 +568,8 @@ def open_source(spec: str, *, camera_size: Optional[Tuple[int, int]] = None,
         raise SourceError(f"cannot read {spec}: permission denied")
     if os.path.getsize(spec) == 0:
         raise SourceError(f"{spec} is empty (0 bytes); expected {IMAGE_HINT} or {VIDEO_HINT}")
+    if is_gif(spec):  # one frame is a picture, an animated GIF a video
+        return ImageSource(spec).open() if gif_frame_count(spec) == 1 else VideoFileSource(spec).open()
     if is_image_file(spec):
         return ImageSource(spec).open()
     return VideoFileSource(spec).open()
