@@ -33,8 +33,8 @@ __all__ = ["ModelError", "SegmentationStage", "quiet_mediapipe"]
 
 def quiet_mediapipe() -> None:
     """Silence MediaPipe/TFLite start-up chatter on stderr (must run before the import)."""
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..nativelogs import quiet_native_logs
+    quiet_native_logs()
 
 
 class LiteSegmenter:

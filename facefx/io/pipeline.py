@@ -34,7 +34,8 @@ from ..render.cpu import CpuRenderer
 from ..scene import Scene
 from ..settings import BACKGROUND_MODES, Settings
 from .progress import Progress
-from .sinks import FrameSink, PreviewSink
+from .preview import PreviewSink
+from .sink import FrameSink
 from .sources import Failure, Frame, FrameSource
 
 log = logging.getLogger(__name__)
