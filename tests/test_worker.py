@@ -471,6 +471,78 @@ def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
         proc.stdout.close()
 
 
+# -- the protocol, with fake workers that misbehave in one exact way --------------------------
+
+def fake_worker(tmp_path, program: str):
+    """An 'interpreter' whose `-m facefx.worker ...` runs `program` instead (real Python)."""
+    script = tmp_path / "fake_worker.py"
+    script.write_text("import json, sys, time\n"
+                      "def say(**m):\n    sys.stdout.write(json.dumps(m) + '\\n'); sys.stdout.flush()\n"
+                      + program)
+    exe = tmp_path / "python"
+    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {script}\n")
+    exe.chmod(0o755)
+    return str(exe)
+
+
+@posix_only
+def test_worker_speaking_another_protocol_version_is_refused(make_client, tmp_path):
+    exe = fake_worker(tmp_path, "say(event='ready', pid=0, protocol=99)\n"
+                                "while True:\n    say(event='heartbeat', sources={}); time.sleep(0.1)\n")
+    t = make_client(python=exe)
+    t.client.start()
+    st = t.wait(lambda s: s.state == "failed", 10, "the worker to be refused")
+    assert "protocol version 99" in st.message and "this plugin version 1" in st.message, st.message
+    assert wc.setup_command(ROOT) in st.message
+
+
+@posix_only
+def test_only_heartbeats_keep_a_worker_alive(make_client, tmp_path):
+    # Ready, then only chatter on both pipes: a worker stuck in a loop that logs is still stuck.
+    exe = fake_worker(tmp_path, "say(event='ready', pid=0, protocol=1)\n"
+                                "while True:\n"
+                                "    print('native chatter', flush=True)\n"
+                                "    sys.stderr.write('more chatter\\n'); sys.stderr.flush()\n"
+                                "    time.sleep(0.05)\n")
+    t = make_client(python=exe, hang_timeout=1.0, backoff=(5.0, 10.0))
+    t.client.start()
+    t.wait(lambda s: s.state == "running", 10, "the fake worker to be ready")
+    st = t.wait(lambda s: s.state == "restarting", 10, "the silent worker to be killed")
+    assert "no heartbeat" in st.last_error, st.last_error
+    assert any("native chatter" in text for _, text in t.logs)
+    assert any("more chatter" in text for _, text in t.logs)
+
+
+@posix_only
+def test_native_stderr_never_corrupts_a_protocol_line(make_client, tmp_path):
+    # Native libraries write to stderr in pieces, without newlines; on a shared pipe such a
+    # fragment glues itself to the next protocol line and the client never sees "ready".
+    exe = fake_worker(tmp_path, "sys.stderr.write('W0000 partial native log'); sys.stderr.flush()\n"
+                                "say(event='ready', pid=0, protocol=1)\n"
+                                "while True:\n    say(event='heartbeat', sources={}); time.sleep(0.1)\n")
+    t = make_client(python=exe)
+    t.client.start()
+    st = t.wait(lambda s: s.state == "running", 10, "ready through stdout despite stderr")
+    assert st.last_error == ""
+
+
+@posix_only
+def test_close_is_bounded_when_the_worker_ignores_eof_and_sigterm(make_client, tmp_path):
+    # A worker stuck in native code: it neither reads stdin nor dies on SIGTERM. OBS's UI
+    # thread waits for close() (script_unload), so close() must kill it promptly.
+    exe = fake_worker(tmp_path, "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                                "say(event='ready', pid=0, protocol=1)\n"
+                                "while True:\n    say(event='heartbeat', sources={}); time.sleep(0.1)\n")
+    t = make_client(python=exe)
+    t.client.start()
+    st = t.wait(lambda s: s.state == "running", 10, "the stubborn worker to be ready")
+    t0 = time.monotonic()
+    t.client.close()
+    took = time.monotonic() - t0
+    assert not pid_alive(st.pid)
+    assert took <= wc.CLOSE_TIMEOUT_S + 0.5, f"close() took {took:.1f} s"
+
+
 # The OBS side under the system Python that OBS embeds: no numpy, no venv, no site-packages.
 OBS_SIDE = r"""
 import json, os, sys, time

@@ -40,6 +40,8 @@ LogFn = Callable[[int, str], None]
 
 _logger = logging.getLogger("facefx.worker")
 
+CLOSE_TIMEOUT_S = 3.0  # close(): supervisor, worker process and pipe threads, all together
+
 
 def _default_log(level: int, text: str) -> None:
     _logger.log(level, text)
@@ -172,6 +174,9 @@ class WorkerClient:
             return WorkerStatus(self._state, self._message, pid, self._restarts, self._last_error)
 
     def close(self) -> None:
+        """Stop everything within CLOSE_TIMEOUT_S: OBS's UI thread waits for script_unload, so
+        a worker that ignores EOF and SIGTERM is killed rather than waited for."""
+        deadline = time.monotonic() + CLOSE_TIMEOUT_S
         with self._lock:
             if self._closed:
                 return
@@ -180,16 +185,16 @@ class WorkerClient:
             sup = self._supervisor
         self._wake.set()
         if sup is not None:
-            sup.join(timeout=5.0)
+            sup.join(timeout=1.0)
             if sup.is_alive():
-                self._log(logging.WARNING, "FaceFX supervisor thread did not finish within 5 s")
+                self._log(logging.WARNING, "FaceFX supervisor thread did not finish within 1 s")
         with self._lock:
             proc, self._proc = self._proc, None
             sources = list(self._sources.values())
             self._sources.clear()
             self._set_state("stopped", "closed")
         if proc is not None:
-            proc.stop(self._log)
+            proc.stop(self._log, deadline=deadline)
         for ch in sources:
             ch._shutdown()
         session, self._session = self._session, None
@@ -285,12 +290,12 @@ class WorkerClient:
         cmd = [python, "-m", "facefx.worker", "--parent-pid", str(os.getpid())]
         try:
             popen = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, cwd=self.root, env=worker_env(self.root),
+                                     stderr=subprocess.PIPE, cwd=self.root, env=worker_env(self.root),
                                      **popen_kwargs())
         except OSError as exc:
             self._fail(f"cannot start the worker with {python}: {exc.strerror or exc}; run: {fix}")
             return
-        proc = WorkerProcess(popen, self._on_line)
+        proc = WorkerProcess(popen, self._on_line, self._on_stderr)
         with self._lock:
             if self._closed:
                 self._proc = None
@@ -346,18 +351,25 @@ class WorkerClient:
                 self._last_error = f"worker (pid {proc.pid}) {why}"
         self._log(logging.WARNING, f"FaceFX {text}")
 
+    def _on_stderr(self, proc: WorkerProcess, raw: bytes) -> None:
+        """stderr thread: native and Python diagnostics. Kept for start-up failure messages;
+        never taken as a sign of life (a worker stuck in a loop that logs is still stuck)."""
+        text = raw.decode("utf-8", "replace").rstrip()
+        if text:
+            proc.tail.append(text)
+            self._log(logging.DEBUG, f"FaceFX worker: {text}")
+
     def _on_line(self, proc: WorkerProcess, raw: bytes) -> None:
-        """Reader thread: one line from the worker's stdout (protocol JSON or library chatter)."""
-        proc.last_heard = time.monotonic()
+        """Reader thread: one line from the worker's stdout. Only heartbeats (and the ready
+        event that starts the beat) count as liveness."""
         text = raw.decode("utf-8", "replace").rstrip()
         msg = protocol.decode_event(text)
         if msg is None:
-            if text:
-                proc.tail.append(text)
-                self._log(logging.DEBUG, f"FaceFX worker: {text}")
+            self._on_stderr(proc, raw)  # a library that printed to stdout
             return
         event = msg["event"]
         if event == protocol.EV_HEARTBEAT:
+            proc.last_heard = time.monotonic()
             proc.busy_until = 0.0  # the main loop is back: whatever it announced is over
             sources = msg.get("sources") or {}
             with self._lock:
@@ -368,11 +380,24 @@ class WorkerClient:
                         ch._worker_error = str(stats.get("error") or "")
         elif event == protocol.EV_BUSY:
             try:
-                proc.busy_until = proc.last_heard + float(msg.get("seconds", 0))
+                proc.busy_until = time.monotonic() + float(msg.get("seconds", 0))
             except (TypeError, ValueError):
                 pass
         elif event == protocol.EV_READY:
-            proc.ready_at = time.monotonic()
+            version = msg.get("protocol")
+            if version != protocol.VERSION:
+                # A worker from another FaceFX version (an old interpreter setting, a half
+                # updated folder) would misread every message: refuse it and say why.
+                proc.fatal = {"message": f"the worker speaks protocol version {version!r}, this "
+                                         f"plugin version {protocol.VERSION} (mixed FaceFX versions)"}
+                proc.kill_reason = "speaks another protocol version"
+                self._log(logging.ERROR, f"FaceFX: {proc.fatal['message']}")
+                try:
+                    proc.popen.kill()
+                except OSError:
+                    pass
+                return
+            proc.ready_at = proc.last_heard = time.monotonic()
             with self._lock:
                 if self._proc is proc:
                     self._set_state("running", f"running (pid {proc.pid})")
