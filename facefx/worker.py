@@ -229,9 +229,9 @@ class Worker:
             return True
         np = self._np
         w, h, stride = msg.width, msg.height, msg.stride
-        if w < 2 or h < 2 or stride < w * 4 or stride * (h - 1) + w * 4 > len(msg.data):
-            return self._frame_failed(
-                src, now, f"frame {w}x{h} with row stride {stride} does not match its {len(msg.data)} bytes")
+        problem = ipc.image_problem(msg, 4) or ("" if w >= 2 and h >= 2 else f"{w}x{h} is below 2x2")
+        if problem:
+            return self._frame_failed(src, now, f"frame {problem}")
         frame = np.ndarray((h, w, 4), np.uint8, buffer=msg.data, strides=(stride, 4, 1))
         if msg.flags & ipc.FLAG_BGRA:
             frame = frame[:, :, [2, 1, 0, 3]]

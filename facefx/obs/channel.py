@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import ipc
 from . import protocol
@@ -29,6 +28,40 @@ class MaskResult:
     height: int
     data: bytes           # width*height uint8 mask, 255 = person, row-major, no padding
     stage_ms: Dict[str, float] = field(default_factory=dict)
+
+
+MAX_MASK_SIDE = 16384  # no GPU takes a bigger texture; a header beyond it is corrupt
+
+
+def read_result(slot: ipc.Slot, newer_than: int) -> Tuple[int, Optional[MaskResult], str]:
+    """The one place results are read from shared memory: (seq read or 0, result, problem).
+
+    The header comes from another process, so everything in it is checked against the bytes
+    actually copied before the caller may size a texture from it; a result that fails is
+    refused with the reason (its seq is still returned, so it is not read again). Results are
+    returned packed (stride == width). Later result kinds (typed hands and faces beside the
+    mask, facefx.results) are decoded and range-checked here too.
+    """
+    msg = slot.read(newer_than)
+    if msg is None:
+        return 0, None, ""
+    problem = ipc.image_problem(msg, 1)
+    if not problem and max(msg.width, msg.height) > MAX_MASK_SIDE:
+        problem = f"{msg.width}x{msg.height} is larger than {MAX_MASK_SIDE} pixels a side"
+    if problem:
+        return msg.seq, None, f"worker result {msg.seq} refused: mask {problem}"
+    w, h, stride = msg.width, msg.height, msg.stride
+    data = msg.data[: w * h] if stride == w else b"".join(
+        msg.data[y * stride:y * stride + w] for y in range(h))
+    try:
+        stage_ms = json.loads(msg.aux) if msg.aux else {}
+    except ValueError:
+        stage_ms = {}
+    if not isinstance(stage_ms, dict):
+        stage_ms = {}
+    stage_ms = {str(k): float(v) for k, v in stage_ms.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return msg.seq, MaskResult(msg.seq, msg.frame_seq, w, h, data, stage_ms), ""
 
 
 class SourceChannel:
@@ -54,6 +87,8 @@ class SourceChannel:
         self._worker_error = ""  # reported by the worker (error events; heartbeats say if it persists)
         self._local_error = ""   # found on this side (bad submit() arguments, shared memory)
         self._closed = False
+        self._wanted_capacity = 0  # a bigger channel is wanted; the client's supervisor makes it
+        self._result_error = ""  # the newest result was refused (see read_result)
 
     # -- settings -----------------------------------------------------------------------------
     def set_settings(self, settings: dict) -> None:
@@ -82,9 +117,12 @@ class SourceChannel:
                 return False
             f = self._file
             if f is None or nbytes > f.frame_capacity:
-                f = self._reallocate(nbytes)
-                if f is None:
-                    return False
+                # Making and sizing a file is disk (or tmpfs) work: never on OBS's graphics
+                # thread. This frame is dropped; the supervisor makes the channel at once.
+                if nbytes > self._wanted_capacity:
+                    self._wanted_capacity = nbytes
+                    self._client._wake.set()
+                return False
             f.frames.write((ctypes.c_char * nbytes).from_address(ptr), width=width, height=height,
                            stride=linesize, frame_seq=frame_seq,
                            flags=ipc.FLAG_BGRA if bgra else 0, timestamp=time.monotonic())
@@ -98,24 +136,33 @@ class SourceChannel:
         buf = (ctypes.c_char * len(data)).from_buffer_copy(data)
         return self.submit(ctypes.addressof(buf), width, height, linesize or width * 4, frame_seq, bgra=bgra)
 
-    def _reallocate(self, nbytes: int) -> Optional[ipc.ChannelFile]:
-        """A channel file big enough for nbytes frames (the first frame, or a bigger analysis
-        size); the worker is told to switch over. Called with self._lock held."""
+    def _allocate_wanted(self) -> None:
+        """Supervisor thread: make the channel submit() asked for (the first frame, or a bigger
+        analysis size) and tell the worker to switch over. The file is made outside the lock;
+        only the swap is under it."""
+        nbytes = self._wanted_capacity
+        if not nbytes or self._closed:
+            return
         self._generation += 1
-        path = f"src{self._index}-{self._generation}.shm"
+        name = f"src{self._index}-{self._generation}.shm"
         try:
-            path = os.path.join(self._client._session_dir(), path)
-            new = ipc.ChannelFile.create(path, nbytes)
+            new = ipc.ChannelFile.create_private(self._client._session_dir(), name, nbytes)
         except (OSError, RuntimeError) as exc:  # RuntimeError: the client is closing
-            self._local_error = f"cannot create shared memory for frames ({path}): {exc}"
+            self._wanted_capacity = 0  # the next bigger frame asks again
+            self._local_error = f"cannot create shared memory for frames ({name}): {exc}"
             self._client._note_error(f"{self.source_id}: {self._local_error}")
-            return None
-        old, self._file = self._file, new
+            return
+        with self._lock:
+            if self._closed:
+                old = new
+            else:
+                old, self._file = self._file, new
+                if self._wanted_capacity <= nbytes:
+                    self._wanted_capacity = 0
         if old is not None:
-            old.close()
-            _remove(old.path)  # Windows refuses while the worker maps it; the session dir goes at close
-        self._client._send(self._attach_msg(new))
-        return new
+            old.discard()
+        if old is not new:
+            self._client._send(self._attach_msg(new))
 
     def _attach_msg(self, f: ipc.ChannelFile) -> dict:
         # seq: the newest result seen here, so a worker writing into a fresh file numbers its
@@ -127,15 +174,14 @@ class SourceChannel:
         with self._lock:
             f = self._file
             if f is not None and not self._closed:
-                msg = f.results.read(self._result_seq)
-                if msg is not None:
-                    try:
-                        stage_ms = json.loads(msg.aux) if msg.aux else {}
-                    except ValueError:
-                        stage_ms = {}
-                    self._result = MaskResult(msg.seq, msg.frame_seq, msg.width, msg.height,
-                                              msg.data, stage_ms)
-                    self._result_seq = msg.seq
+                seq, res, problem = read_result(f.results, self._result_seq)
+                if seq:
+                    self._result_seq = seq  # a bad result is skipped, not re-read every frame
+                if res is not None:
+                    self._result = res
+                    self._result_error = ""
+                elif problem:
+                    self._result_error = problem
             return self._result
 
     def stats(self) -> Dict[str, Any]:
@@ -158,7 +204,7 @@ class SourceChannel:
             "latency_frames": None if frame_seq is None else max(0, self._last_submit - frame_seq),
             "frames": int(ws.get("frames", 0)),
             "model": ws.get("model"),
-            "error": self._local_error or self._worker_error,
+            "error": self._local_error or self._result_error or self._worker_error,
             "result_seq": newest.seq if newest else self._result_seq,
         }
 
@@ -172,8 +218,7 @@ class SourceChannel:
             self._closed = True
             f, self._file = self._file, None
         if f is not None:
-            f.close()
-            _remove(f.path)
+            f.discard()
 
     def _replay(self) -> List[dict]:
         """Messages that bring a fresh worker up to date with this source."""
@@ -184,10 +229,3 @@ class SourceChannel:
         if self._settings is not None:
             msgs.append(protocol.op(protocol.OP_SETTINGS, self.source_id, settings=self._settings))
         return msgs
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass

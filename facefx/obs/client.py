@@ -250,6 +250,10 @@ class WorkerClient:
             self._wake.clear()
 
     def _tick(self) -> None:
+        with self._lock:
+            wanting = [ch for ch in self._sources.values() if ch._wanted_capacity]
+        for ch in wanting:
+            ch._allocate_wanted()
         now = time.monotonic()
         with self._lock:
             proc = self._proc

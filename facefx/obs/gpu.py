@@ -287,6 +287,9 @@ class GpuRenderer:
         """Upload a mask (mw*mh bytes, 255 = person) unless `key` says it is already there."""
         if key == self._mask_key and self._mask_tex:
             return
+        if mw < 1 or mh < 1 or len(data) < mw * mh:
+            # Before any texture exists: a size that does not match the bytes must not make one.
+            raise ValueError(f"mask has {len(data)} bytes, expected {mw}x{mh}={mw * mh}")
         lib = self.lib
         if not self._mask_tex or self._mask_size != (mw, mh):
             if self._mask_tex:
@@ -295,8 +298,6 @@ class GpuRenderer:
             if not self._mask_tex:
                 raise GpuError(f"could not create a {mw}x{mh} mask texture")
             self._mask_size = (mw, mh)
-        if len(data) < mw * mh:
-            raise ValueError(f"mask has {len(data)} bytes, expected {mw}x{mh}={mw * mh}")
         lib.gs_texture_set_image(self._mask_tex, data, mw, False)
         self._mask_key = key
 
