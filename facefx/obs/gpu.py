@@ -75,11 +75,16 @@ class _Effect:
 
     def __init__(self, lib: lo.Libobs, path: str, params: List[str]) -> None:
         self.lib = lib
-        err = C.c_char_p()
+        err = C.c_void_p()   # libobs bstrdup()s the compiler output: ours to bfree()
         self.ptr = lib.gs_effect_create_from_file(path.encode(), C.byref(err))
+        detail = ""
+        if err.value:
+            try:
+                detail = C.string_at(err.value).decode("utf-8", "replace")
+            finally:
+                lib.bfree(err.value)
         if not self.ptr:
-            detail = err.value.decode("utf-8", "replace") if err.value else "no compiler output"
-            raise GpuError(f"could not compile {os.path.basename(path)}: {detail}")
+            raise GpuError(f"could not compile {os.path.basename(path)}: {detail or 'no compiler output'}")
         self.p = {name: lib.gs_effect_get_param_by_name(self.ptr, name.encode()) for name in params}
 
     def destroy(self) -> None:
