@@ -80,6 +80,7 @@ class FilterInstance:
         self.delay = 0
         self.t0_ns: Optional[int] = None
         self.worker_state = "stopped"
+        self.active = True   # until OBS says otherwise: a filter added to a live source gets no activate
         self._last_poll = 0.0
         self._status_key: Any = None
         self._last_refresh = 0.0
@@ -117,7 +118,8 @@ class FilterInstance:
         self.error = ""
         self.config = config
         if config.settings.needs_segmentation() and self.hooks.static_mask is None:
-            self._ensure_channel(config)
+            if self.active:
+                self._ensure_channel(config)
 
     def _ensure_channel(self, config: P.FilterConfig) -> None:
         client = self.plugin.client
@@ -318,6 +320,22 @@ class FilterInstance:
         return best or self.history[0]
 
     # ------------------------------------------------------------------ teardown
+    def set_active(self, active: bool) -> None:
+        """OBS's activate/deactivate (graphics thread, outside the graphics context): a source
+        nobody shows in the program output needs no analysis, so its channel (and the worker's
+        engine for it) and its GPU objects, the frame ring included, are released until it is
+        shown again."""
+        self.active = active
+        if not active:
+            self.release_channel()
+            self.release_gpu()
+            self.history.clear()
+            self.latencies.clear()
+            self.delay = 0
+        elif self.config is not None and self.config.settings.needs_segmentation() \
+                and self.hooks.static_mask is None:
+            self._ensure_channel(self.config)
+
     def release_channel(self) -> None:
         ch, self.channel = self.channel, None
         self._sent_settings = None
@@ -426,6 +444,16 @@ class Plugin:
                 self.lib.log(lo.LOG_ERROR, "%s: render failed, passing video through:\n%s"
                              % (inst.name(), msg))
             self.lib.obs_source_skip_video_filter(inst.source)
+
+    def activate(self, fid: int) -> None:
+        inst = self._inst(fid)
+        if inst is not None:
+            inst.set_active(True)
+
+    def deactivate(self, fid: int) -> None:
+        inst = self._inst(fid)
+        if inst is not None:
+            inst.set_active(False)
 
     def filter_remove(self, fid: int) -> None:
         inst = self.filters.get(fid)
