@@ -210,6 +210,7 @@ _OBS_FUNCS = {
     "obs_hotkey_unregister": (None, size_t),
     "obs_get_base_effect": (vp, i32),
     "bfree": (None, vp),
+    "gs_create_texture_file_data": (vp, cstr, C.POINTER(i32), C.POINTER(u32), C.POINTER(u32)),
 }
 
 # Variadic functions: only the fixed arguments are declared. ctypes then prepares a variadic
@@ -231,7 +232,7 @@ _GS_FUNCS = {
     "gs_stage_texture": (None, vp, vp),
     "gs_stagesurface_map": (cbool, vp, C.POINTER(vp), C.POINTER(u32)),
     "gs_stagesurface_unmap": (None, vp),
-    "gs_texture_create": (vp, u32, u32, i32, u32, vp, u32),
+    "gs_texture_create": (vp, u32, u32, i32, u32, vp, u32),   # levels, const uint8_t **data, flags
     "gs_texture_create_from_file": (vp, cstr),
     "gs_texture_destroy": (None, vp),
     "gs_texture_set_image": (None, vp, vp, u32, cbool),

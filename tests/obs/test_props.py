@@ -87,3 +87,44 @@ def test_variadic_blog_has_its_fixed_arguments_declared(monkeypatch, capfd):
     # The shader compiler's error string is bstrdup()ed by libobs: bound to be freed.
     assert lib.bfree.argtypes == [C.c_void_p]
     assert lib.gs_effect_create_from_file.argtypes[1] is C.POINTER(C.c_void_p)
+
+
+@pytest.mark.skipif(not os.path.exists(LIBOBS), reason="needs Debian's libobs (obs-studio)")
+def test_background_pictures_are_decoded_on_the_loader_thread(monkeypatch, tmp_path):
+    import threading
+    import time
+
+    from facefx.obs import libobs as lo
+    from facefx.obs.images import ImageLoader
+    monkeypatch.setenv("FACEFX_LIBOBS", LIBOBS)
+    lib = lo.Libobs()
+    decoded_on = []
+    real = lib.gs_create_texture_file_data
+
+    def spy(*args):
+        decoded_on.append(threading.current_thread().name)
+        return real(*args)
+
+    lib.gs_create_texture_file_data = spy
+    loader = ImageLoader(lib)
+    picture = os.path.join(os.path.dirname(P.__file__), os.pardir, "assets", "astronaut.png")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a picture")
+    try:
+        for path, want in ((picture, "pixels"), (str(bad), False)):
+            key = (path, os.stat(path).st_mtime)
+            end = time.monotonic() + 10
+            got = loader.get(key)
+            while got is None and time.monotonic() < end:
+                time.sleep(0.01)
+                got = loader.get(key)
+            if want is False:
+                assert got is False
+            else:
+                assert (got.width, got.height) == (512, 512) and got.ptr
+                lib.bfree(got.ptr)
+        assert decoded_on == ["facefx-image-decoder"] * 2
+    finally:
+        loader.close()
+        loader.close()
+    assert not any(t.name == "facefx-image-decoder" for t in threading.enumerate())
