@@ -6,7 +6,8 @@ Headless-OBS tests cannot look inside OBS, so with FACEFX_DEBUG_DIR set each fil
 - reads three extra settings: `debug_mask` (a binary PGM used instead of the worker's masks, for
   exact-input GPU tests without ML), `debug_freeze` (stop taking new masks and freeze the
   animation time at `debug_time`) and, when frozen, dumps the exact mask, time, settings and
-  input pixels of the frame it draws, so a test can render the same frame on the CPU.
+  input pixels of the frame it draws, so a test can render the same frame on the CPU;
+- takes its .effect files from FACEFX_DEBUG_EFFECTS_DIR when that is set too.
 Without the variable none of this runs and the keys are ignored.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .filter import FilterInstance
 
 DEBUG_ENV = "FACEFX_DEBUG_DIR"
+EFFECTS_ENV = "FACEFX_DEBUG_EFFECTS_DIR"   # shaders from here instead (compile-failure tests)
 
 
 class StaticMask:
@@ -46,6 +48,7 @@ class DebugHooks:
 
     def __init__(self, directory: Optional[str]) -> None:
         self.dir = directory
+        self.effects_dir = (os.environ.get(EFFECTS_ENV) or None) if directory else None
         self.settings: Dict[str, Any] = {}
         self.static_mask: Optional[StaticMask] = None
         self.frozen_mask: Any = None

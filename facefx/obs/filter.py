@@ -248,7 +248,7 @@ class FilterInstance:
             lib.obs_source_skip_video_filter(src)
             return
         if self.renderer is None:
-            self.renderer = GpuRenderer(lib)
+            self.renderer = GpuRenderer(lib, self.hooks.effects_dir) if self.hooks.effects_dir else GpuRenderer(lib)
         r = self.renderer
         self.frame_seq += 1
         seq = self.frame_seq
