@@ -363,6 +363,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if argv and argv[0] == "bench":
             return cmd_bench(argv[1:])
+        if argv[:2] == ["eval", "expressions"]:
+            from .evaluate.expressions import main as eval_expressions
+            return eval_expressions(argv[2:])
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

@@ -1,0 +1,1 @@
+"""Evaluations against labelled data (`facefx eval ...`)."""
