@@ -259,8 +259,8 @@ class ExpressionTracker:
     shown one's by `margin` for `hold_s` (a change shows within tau + hold, under 0.5 s);
     below `min_confidence` the face keeps what it had.
 
-    calibrate_s: how long, from when a face is first seen, its geometry is averaged into its
-        resting baseline (frames that look expressive are left out).
+    calibrate_s: how long, from when a face is first seen, its geometry is collected for its
+        resting baseline (the median, so a brief expression meanwhile does not shift it).
     """
 
     def __init__(self, *, tau_s: float = 0.15, hold_s: float = 0.2, margin: float = 0.15,
@@ -287,8 +287,7 @@ class ExpressionTracker:
         p = self.people.setdefault(track_id, _Person(first_seen=t, last_t=t))
         if p.baseline is None:
             if t - p.first_seen <= self.calibrate_s:
-                if geometry_scores(features)["neutral"] > 0.3 or not p.samples:
-                    p.samples.append(features)
+                p.samples.append(features)
             elif p.samples:
                 p.baseline = {k: float(np.median([s[k] for s in p.samples])) for k in FEATURES}
         return p.baseline

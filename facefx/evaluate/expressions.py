@@ -44,7 +44,7 @@ def evaluate(data: str, model: Optional[str] = None, labels: Optional[str] = Non
     classes = sorted(d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d)) and d != "multi_face")
     if not classes:
         raise EvalError(f"{data} has no label folders; expected e.g. {data}/happy/*.jpg")
-    faces = FacesStage(max_faces=8, mesh_budget_ms=1e9)
+    faces = FacesStage(max_faces=8, mesh_budget_ms=1e9, tiled=True)
     stage = ExpressionsStage(model=model, labels=labels)
     base_model = ExpressionModel()
     results, base_right, no_face, errors = [], 0, [], []
