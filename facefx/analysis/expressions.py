@@ -257,7 +257,8 @@ class ExpressionTracker:
     """Per-face temporal state: the neutral baseline and the hysteresis that keeps an emoji
     steady. A new expression replaces the shown one only when its smoothed probability beats the
     shown one's by `margin` for `hold_s` (a change shows within tau + hold, under 0.5 s);
-    below `min_confidence` the face keeps what it had.
+    below `min_confidence` the face keeps what it had. A new face starts neutral (its first
+    frames go through the same hold, so a misread first frame never shows).
 
     calibrate_s: how long, from when a face is first seen, its geometry is collected for its
         resting baseline (the median, so a brief expression meanwhile does not shift it).
@@ -308,12 +309,10 @@ class ExpressionTracker:
         if best != p.current and conf >= self.min_confidence and conf >= cur + self.margin:
             if p.candidate != best:
                 p.candidate, p.candidate_since = best, t
-            if t - p.candidate_since >= self.hold_s or p.score == 0.0:
+            if t - p.candidate_since >= self.hold_s:
                 p.current, p.candidate = best, ""
         else:
             p.candidate = ""
-        if p.score == 0.0 and conf < self.min_confidence:
-            p.current = "neutral" if "neutral" in p.smoothed else p.current
         p.score = p.smoothed.get(p.current, 0.0)
         return p.current, p.score
 
