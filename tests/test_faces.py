@@ -43,7 +43,7 @@ def test_bundled_photo_face_has_box_mesh_and_level_eyes(stage, photo):
     f = faces[0]
     x, y, w, h = f.box
     assert 0.25 < x + w / 2 < 0.6 and 0.1 < y + h / 2 < 0.4 and 0.1 < w < 0.35
-    assert len(f.landmarks) == 478
+    assert len(f.landmarks) == 468
     lx = [p[0] for p in f.landmarks]
     assert x - 0.05 < min(lx) and max(lx) < x + w + 0.05
     assert abs(f.roll) < 0.2
@@ -58,6 +58,15 @@ def test_roll_follows_a_tilted_head(stage, photo):
     stage.reset()
     f = stage.analyse(tilted, 0.0)[0]
     assert f.roll - f0.roll == pytest.approx(math.radians(20), abs=0.08)
+
+
+def test_mediapipe_mesh_option_gives_refined_478_points(photo):
+    s = FacesStage(mesh_model="mediapipe", mesh_budget_ms=1e9)
+    try:
+        (f,) = s.analyse(photo, 0.0)
+        assert len(f.landmarks) == 478 and abs(f.roll) < 0.2
+    finally:
+        s.close()
 
 
 def test_roll_from_eye_corners_in_pixels():
@@ -117,7 +126,7 @@ def test_identity_kept_while_the_face_moves_and_mesh_budget_skips(photo):
             faces = s.analyse(_canvas(photo, at=(200 + 25 * n, 100)), n / 30)
             assert len(faces) == 1
             ids.add(faces[0].track_id)
-            assert len(faces[0].landmarks) == 478
+            assert len(faces[0].landmarks) == 468
         assert len(ids) == 1
     finally:
         s.close()

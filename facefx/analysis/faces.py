@@ -4,10 +4,13 @@ Detection runs every frame; which of MediaPipe's two bundled detectors runs is c
 size ('auto'): the short-range model (fast, good for a face filling a webcam frame) is tried
 first, and the full-range model runs as well when short-range finds nothing confident or only
 small faces, because short-range is weak on faces ~25% of a 16:9 frame's height (DESIGN.md).
-The mesh (refine_landmarks) is the expensive part, so it runs per face on a padded crop only as
-often as `mesh_budget_ms` allows, oldest mesh first; in between, a face's last landmarks move
-with its tracked box. Each face's mesh is run in static mode on its own crop, so a track never
-inherits another person's mesh state.
+The mesh is the expensive part, so it runs per face on a padded crop only as often as
+`mesh_budget_ms` allows, oldest mesh first; in between, a face's last landmarks move with its
+tracked box. The default mesh ('litert') runs MediaPipe's bundled face_landmark.tflite (468
+points) straight in LiteRT on the crop the detector gave: MediaPipe's FaceMesh graph would run
+its own detector again inside every call (~10 ms more per face). 'mediapipe' runs FaceMesh with
+refine_landmarks (478 points, with irises) in static mode per crop, so a track never inherits
+another person's mesh state.
 """
 from __future__ import annotations
 
@@ -48,8 +51,7 @@ class FacesStage(Stage):
     detector: 'auto' (by face size), 'short' or 'full'.
     mesh_budget_ms: time per frame the mesh may use; at least one face is meshed per frame.
     min_score: detection confidence below which a box is ignored.
-    tiled: also run full-range on the left and right 60% of the frame when the faces found are
-        small; finds the faces of a group photo the single 192x192 pass misses, at ~2x the cost
+    tiled: also run full-range on the whole frame and on its left and right 60%; finds the faces of a group photo the single 192x192 pass misses, at ~2x the cost
         (for recordings and evaluation, where every face matters more than speed).
     min_size: faces narrower than this fraction of the frame width are ignored (too few
         pixels to mesh or classify).
@@ -59,11 +61,16 @@ class FacesStage(Stage):
 
     def __init__(self, *, max_faces: int = 4, detector: str = "auto", mesh_budget_ms: float = 4.0,
                  min_score: float = 0.5, min_size: float = 0.02, keep_s: float = 4.0, tiled: bool = False,
-                 threads: Optional[int] = None) -> None:
+                 mesh_model: str = "litert", threads: Optional[int] = None) -> None:
         if detector not in DETECTORS:
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {detector!r}")
         if not isinstance(max_faces, int) or max_faces < 1:
             raise ValueError(f"max_faces must be a whole number >= 1, got {max_faces!r}")
+        if mesh_model not in ("litert", "mediapipe"):
+            raise ValueError(f"mesh_model must be 'litert' or 'mediapipe', got {mesh_model!r}")
+        self.mesh_model = mesh_model
+        self.threads = threads or 1
+        self._lm = None
         self.max_faces = max_faces
         self.detector = detector
         self.mesh_budget_ms = float(mesh_budget_ms)
@@ -75,6 +82,7 @@ class FacesStage(Stage):
         self._mesh = None
         self._meshes: Dict[int, Tuple[np.ndarray, Tuple[float, float, float, float], int]] = {}
         self._frame = 0
+        self._angles: Dict[Tuple[float, float, float, float], float] = {}
         self.last_detector = ""
 
     def _detector(self, model: int):
@@ -92,7 +100,15 @@ class FacesStage(Stage):
         return self._mesh
 
     def _run_detector(self, model: int, image: np.ndarray):
+        """Boxes from one detector. For short-range the frame is first reduced to 320 px wide
+        (2.5x its 128 px input): MediaPipe's graph copies and converts the whole frame, which
+        at 720p costs 7 ms against 2 ms at 320 px. Full-range keeps the frame: reduced, it lost
+        the small faces of a group photo that are the reason to run it."""
         out = []
+        limit = 320
+        if model == 0 and image.shape[1] > limit:
+            height = max(int(round(image.shape[0] * limit / image.shape[1])), 1)
+            image = cv2.resize(image, (limit, height), interpolation=cv2.INTER_AREA)
         res = self._detector(model).process(image)
         for d in res.detections or ():
             bb = d.location_data.relative_bounding_box
@@ -100,7 +116,12 @@ class FacesStage(Stage):
             x1, y1 = min(bb.xmin + bb.width, 1.0), min(bb.ymin + bb.height, 1.0)
             if x1 - x0 < self.min_size or y1 <= y0:
                 continue
-            out.append(((x0, y0, x1 - x0, y1 - y0), float(d.score[0])))
+            box = (x0, y0, x1 - x0, y1 - y0)
+            kp = d.location_data.relative_keypoints
+            if len(kp) >= 2:   # the eyes: the mesh crop is turned upright by their line
+                self._angles[box] = math.atan2((kp[1].y - kp[0].y) * image.shape[0],
+                                               (kp[1].x - kp[0].x) * image.shape[1])
+            out.append((box, float(d.score[0])))
         return out
 
     def detect(self, image: np.ndarray) -> List[Tuple[Tuple[float, float, float, float], float]]:
@@ -111,11 +132,13 @@ class FacesStage(Stage):
             dets, self.last_detector = self._run_detector(1, image), "full"
         else:
             dets, self.last_detector = self._run_detector(0, image), "short"
-            if not dets or min(b[3] for b, _ in dets) < 0.3 or max(s for _, s in dets) < 0.75:
+            if not dets or min(b[3] for b, _ in dets) < 0.2 or min(s for _, s in dets) < 0.75:
                 dets = dets + self._run_detector(1, image)
                 self.last_detector = "short+full"
-        if self.tiled and (not dets or min(b[3] for b, _ in dets) < 0.15):
+        if self.tiled:
             w = image.shape[1]
+            if "full" not in self.last_detector:
+                dets += self._run_detector(1, image)
             for x0, x1 in ((0.0, 0.6), (0.4, 1.0)):
                 tile = np.ascontiguousarray(image[:, int(x0 * w):int(x1 * w)])
                 for (bx, by, bw, bh), score in self._run_detector(1, tile):
@@ -124,11 +147,23 @@ class FacesStage(Stage):
         return _nms(dets)[: self.max_faces]
 
     def mesh(self, image: np.ndarray, box: Tuple[float, float, float, float]) -> Optional[np.ndarray]:
-        """468+10 mesh points (frame-normalised x, y) for the face in box, or None."""
+        """468 (litert) or 478 (mediapipe) mesh points (frame-normalised x, y) for the face in box, or None."""
         h, w = image.shape[:2]
         x, y, bw, bh = box
         side = max(bw * w, bh * h) * 1.6
         cx, cy = (x + bw / 2) * w, (y + bh / 2) * h
+        if self.mesh_model == "litert":
+            angle = math.degrees(self._angles.get(tuple(box), 0.0))
+            m = cv2.getRotationMatrix2D((cx, cy), angle, 192.0 / side)
+            m[:, 2] += (96.0 - cx, 96.0 - cy)
+            crop = cv2.warpAffine(image, m, (192, 192), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+            rel = self._landmarks_litert(crop)
+            if rel is None:
+                return None
+            inv = cv2.invertAffineTransform(m)
+            pts = (rel * 192.0) @ inv[:, :2].T + inv[:, 2]
+            return (pts / (w, h)).astype(np.float32)
         x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
         x1, y1 = int(round(cx + side / 2)), int(round(cy + side / 2))
         pad = [max(-y0, 0), max(y1 - h, 0), max(-x0, 0), max(x1 - w, 0)]
@@ -148,12 +183,28 @@ class FacesStage(Stage):
         res = self._mesher().process(np.ascontiguousarray(crop))
         if not res.multi_face_landmarks:
             return None
-        lm = res.multi_face_landmarks[0].landmark
-        cs = crop.shape[0]
-        pts = np.array([(p.x, p.y) for p in lm], np.float32) * (cs / scale)
+        rel = np.array([(p.x, p.y) for p in res.multi_face_landmarks[0].landmark], np.float32)
+        pts = rel * (crop.shape[0] / scale)
         pts[:, 0] = (pts[:, 0] + x0) / w
         pts[:, 1] = (pts[:, 1] + y0) / h
         return pts
+
+    def _landmarks_litert(self, crop: np.ndarray) -> Optional[np.ndarray]:
+        """468 points (x, y) relative to the crop (0..1), or None when the model sees no face."""
+        if self._lm is None:
+            from .tflite import load_interpreter, mediapipe_model
+            it = load_interpreter(mediapipe_model("modules/face_landmark/face_landmark.tflite"),
+                                  num_threads=self.threads)
+            outs = {tuple(d["shape"]): d["index"] for d in it.get_output_details()}
+            self._lm = (it, it.get_input_details()[0]["index"], outs[(1, 1, 1, 1404)], outs[(1, 1, 1, 1)],
+                        np.empty((1, 192, 192, 3), np.float32))
+        it, i_in, i_pts, i_flag, buf = self._lm
+        np.multiply(crop, 1.0 / 255.0, out=buf[0], casting="unsafe")
+        it.set_tensor(i_in, buf)
+        it.invoke()
+        if float(it.get_tensor(i_flag).reshape(-1)[0]) < 0.0:   # presence logit: below 0 = p < 0.5
+            return None
+        return it.get_tensor(i_pts).reshape(468, 3)[:, :2] / 192.0
 
     def analyse(self, image: np.ndarray, t: float) -> List[Face]:
         """Faces in one RGB frame seen at time t (seconds, monotonic)."""
@@ -162,6 +213,7 @@ class FacesStage(Stage):
         image = np.ascontiguousarray(image[:, :, :3])
         h, w = image.shape[:2]
         self._frame += 1
+        self._angles.clear()
         dets = self.detect(image)
         descs = []
         for (x, y, bw, bh), _ in dets:
@@ -209,3 +261,4 @@ class FacesStage(Stage):
         if self._mesh is not None:
             self._mesh.close()
             self._mesh = None
+        self._lm = None
