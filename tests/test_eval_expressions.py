@@ -63,6 +63,7 @@ def test_evalset_targets():
             assert p["predicted"] == p["label"], p["file"]
     assert r["accuracy"] >= 0.8
     assert r["accuracy"] >= r["baseline_accuracy"]
+    assert r["accuracy"] >= r["cnn_only_accuracy"] and r["accuracy"] > r["geometry_only_accuracy"]
     assert r["no_face"] == []
     counts = {os.path.basename(m["file"]): m["faces"] for m in r["multi_face"]}
     assert counts == {"multi_face__face_classification_test_image.jpg": 6,

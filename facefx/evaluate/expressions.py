@@ -47,6 +47,8 @@ def evaluate(data: str, model: Optional[str] = None, labels: Optional[str] = Non
     faces = FacesStage(max_faces=8, mesh_budget_ms=1e9, tiled=True)
     stage = ExpressionsStage(model=model, labels=labels)
     base_model = ExpressionModel()
+    singles = {} if model else {m: ExpressionsStage(mode=m) for m in ("cnn", "geometry")}
+    single_right = {m: 0 for m in singles}
     results, base_right, no_face, errors = [], 0, [], []
     try:
         for cls in classes:
@@ -65,6 +67,8 @@ def evaluate(data: str, model: Optional[str] = None, labels: Optional[str] = Non
                 face = max(found, key=lambda f: f.score)
                 pred, _ = stage.classify_still(img, face)
                 results.append((cls, pred, path))
+                for m, st in singles.items():
+                    single_right[m] += int(st.classify_still(img, face)[0] == cls)
                 crop = cv2.resize(box_crop(img, face.box, 10), (64, 64), interpolation=cv2.INTER_AREA)
                 bp = base_model.classify(crop)
                 base_right += int(max(bp, key=bp.get) == cls)
@@ -93,6 +97,7 @@ def evaluate(data: str, model: Optional[str] = None, labels: Optional[str] = Non
     n = len(results)
     return {"accuracy": sum(t == p for t, p, _ in results) / n if n else 0.0,
             "baseline_accuracy": base_right / n if n else 0.0,
+            **{f"{m}_only_accuracy": single_right[m] / n if n else 0.0 for m in singles},
             "photos": n, "per_class": per_class, "confusion": confusion, "no_face": no_face,
             "predictions": [{"file": f, "label": t, "predicted": p} for t, p, f in results],
             "multi_face": multi, "errors": errors}
@@ -111,7 +116,8 @@ def format_report(r: Dict) -> str:
         lines.append(f"multi_face {os.path.basename(m['file'])}: {m['faces']} faces: {', '.join(m['expressions'])}")
     for e in r["errors"]:
         lines.append(f"skipped: {e}")
-    lines.append(f"accuracy {r['accuracy']:.3f} (baseline {r['baseline_accuracy']:.3f}) on {r['photos']} photos; "
+    alone = "".join(f", {k[:-len('_only_accuracy')]} alone {v:.3f}" for k, v in r.items() if k.endswith("_only_accuracy"))
+    lines.append(f"accuracy {r['accuracy']:.3f} (baseline {r['baseline_accuracy']:.3f}{alone}) on {r['photos']} photos; "
                  f"no face in {len(r['no_face'])}")
     return "\n".join(lines)
 
