@@ -82,6 +82,7 @@ class FacesStage(Stage):
         self._mesh = None
         self._meshes: Dict[int, Tuple[np.ndarray, Tuple[float, float, float, float], int]] = {}
         self._frame = 0
+        self._full_until = 0
         self._angles: Dict[Tuple[float, float, float, float], float] = {}
         self.last_detector = ""
 
@@ -100,13 +101,14 @@ class FacesStage(Stage):
         return self._mesh
 
     def _run_detector(self, model: int, image: np.ndarray):
-        """Boxes from one detector. For short-range the frame is first reduced to 320 px wide
-        (2.5x its 128 px input): MediaPipe's graph copies and converts the whole frame, which
-        at 720p costs 7 ms against 2 ms at 320 px. Full-range keeps the frame: reduced, it lost
-        the small faces of a group photo that are the reason to run it."""
+        """Boxes from one detector. The frame is first reduced to 320 px (short-range, 128 px
+        input) or 640 px wide (full-range, 192 px input): MediaPipe's graph copies and converts
+        the whole frame, which at 720p costs more than the model (short: 5-7 ms against 2 ms at
+        320 px). Tiled mode gives full-range the whole frame: reduced, it lost the smallest
+        faces of the group photo, which are the reason to tile."""
         out = []
-        limit = 320
-        if model == 0 and image.shape[1] > limit:
+        limit = 320 if model == 0 else 640
+        if image.shape[1] > limit and not (model == 1 and self.tiled):
             height = max(int(round(image.shape[0] * limit / image.shape[1])), 1)
             image = cv2.resize(image, (limit, height), interpolation=cv2.INTER_AREA)
         res = self._detector(model).process(image)
@@ -130,11 +132,20 @@ class FacesStage(Stage):
             dets, self.last_detector = self._run_detector(0, image), "short"
         elif self.detector == "full":
             dets, self.last_detector = self._run_detector(1, image), "full"
+        elif self._full_until > self._frame:
+            # Auto found small faces recently: full-range alone (it finds large faces too) until
+            # the next retry of short-range, rather than both models every frame.
+            dets, self.last_detector = self._run_detector(1, image), "full"
+            if not dets or min(b[3] for b, _ in dets) >= 0.3:
+                self._full_until = 0
         else:
             dets, self.last_detector = self._run_detector(0, image), "short"
             if not dets or min(b[3] for b, _ in dets) < 0.2 or min(s for _, s in dets) < 0.75:
-                dets = dets + self._run_detector(1, image)
+                full = self._run_detector(1, image)
+                dets = dets + full
                 self.last_detector = "short+full"
+                if full:
+                    self._full_until = self._frame + 15
         if self.tiled:
             w = image.shape[1]
             if "full" not in self.last_detector:
@@ -252,6 +263,7 @@ class FacesStage(Stage):
 
     def reset(self) -> None:
         self.tracker.reset()
+        self._full_until = 0
         self._meshes.clear()
 
     def close(self) -> None:
