@@ -132,13 +132,32 @@ def test_identity_kept_while_the_face_moves_and_mesh_budget_skips(photo):
         s.close()
 
 
+def test_boxes_follow_the_mesh_between_detections(photo):
+    """detect_every=3: two of three frames have no detector pass; the box still follows the
+    face's known motion (20 px right, 5 px down per frame) and keeps its size."""
+    s = FacesStage(detect_every=3)
+    try:
+        first = None
+        for n in range(9):
+            (f,) = s.analyse(_canvas(photo, at=(200 + 20 * n, 100 + 5 * n)), n / 30)
+            first = first or f
+            assert f.track_id == first.track_id and len(f.landmarks) == 468
+            expected = (first.box[0] + 20 * n / 1280, first.box[1] + 5 * n / 720)
+            assert math.dist(f.box[:2], expected) < 0.015, n
+            assert abs(f.box[2] - first.box[2]) < 0.015
+        assert s.analyse(np.full((720, 1280, 3), 90, np.uint8), 0.4) == []
+    finally:
+        s.close()
+
+
 def test_process_fills_extras(stage, photo):
     a = Analysis(0, 0.0, (512, 512), (512, 512))
     stage.process(photo, a)
     assert len(a.extras["faces"]) == 1
 
 
-@pytest.mark.parametrize("kwargs, word", [({"detector": "medium"}, "detector"), ({"max_faces": 0}, "max_faces")])
+@pytest.mark.parametrize("kwargs, word", [({"detector": "medium"}, "detector"), ({"max_faces": 0}, "max_faces"),
+                                           ({"detect_every": 0}, "detect_every"), ({"mesh_model": "x"}, "mesh_model")])
 def test_bad_parameters_are_refused(kwargs, word):
     with pytest.raises(ValueError, match=word):
         FacesStage(**kwargs)

@@ -49,6 +49,9 @@ class FacesStage(Stage):
     results.Face items (frame-normalised box and landmarks, roll, stable track_id).
 
     detector: 'auto' (by face size), 'short' or 'full'.
+    detect_every: run the detector on every n-th frame only; in between each face's box
+        follows its mesh (run on the last box, every face), which costs one mesh per face
+        instead of one or two detector passes. A face that enters waits for the next detection.
     mesh_budget_ms: time per frame the mesh may use; at least one face is meshed per frame.
     min_score: detection confidence below which a box is ignored.
     tiled: also run full-range on the whole frame and on its left and right 60%; finds the faces of a group photo the single 192x192 pass misses, at ~2x the cost
@@ -61,7 +64,7 @@ class FacesStage(Stage):
 
     def __init__(self, *, max_faces: int = 4, detector: str = "auto", mesh_budget_ms: float = 4.0,
                  min_score: float = 0.5, min_size: float = 0.02, keep_s: float = 4.0, tiled: bool = False,
-                 mesh_model: str = "litert", threads: Optional[int] = None) -> None:
+                 mesh_model: str = "litert", detect_every: int = 1, threads: Optional[int] = None) -> None:
         if detector not in DETECTORS:
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {detector!r}")
         if not isinstance(max_faces, int) or max_faces < 1:
@@ -69,6 +72,11 @@ class FacesStage(Stage):
         if mesh_model not in ("litert", "mediapipe"):
             raise ValueError(f"mesh_model must be 'litert' or 'mediapipe', got {mesh_model!r}")
         self.mesh_model = mesh_model
+        if not isinstance(detect_every, int) or detect_every < 1:
+            raise ValueError(f"detect_every must be a whole number >= 1, got {detect_every!r}")
+        self.detect_every = detect_every
+        self._last: List[Face] = []
+        self._fit: Dict[int, Tuple[float, float, float, float]] = {}
         self.threads = threads or 1
         self._lm = None
         self.max_faces = max_faces
@@ -225,6 +233,8 @@ class FacesStage(Stage):
         h, w = image.shape[:2]
         self._frame += 1
         self._angles.clear()
+        if self.detect_every > 1 and self._last and self._frame % self.detect_every != 1:
+            return self._follow_meshes(image, t)
         dets = self.detect(image)
         descs = []
         for (x, y, bw, bh), _ in dets:
@@ -256,6 +266,49 @@ class FacesStage(Stage):
                 roll = roll_from_landmarks(moved, w, h)
             faces.append(Face(track_id=tid, box=tuple(float(v) for v in box), score=score,
                               roll=roll, landmarks=landmarks))
+            if landmarks:
+                self._fit[tid] = self._box_fit(np.asarray(landmarks), box)
+        self._last = faces
+        return faces
+
+    @staticmethod
+    def _box_fit(pts: np.ndarray, box) -> Tuple[float, float, float, float]:
+        """How a detector box sits on the mesh's bounding box (offset and scale), so a box
+        derived from the mesh alone keeps the detector's framing."""
+        (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+        mw, mh = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
+        return ((box[0] - x0) / mw, (box[1] - y0) / mh, box[2] / mw, box[3] / mh)
+
+    def _follow_meshes(self, image: np.ndarray, t: float) -> List[Face]:
+        """A frame without detection: each face's mesh runs on its last box; the mesh's
+        bounds (framed like the detector's box) become the new box. A lost mesh drops the face."""
+        h, w = image.shape[:2]
+        found = []
+        for face in self._last:
+            fit = self._fit.get(face.track_id)
+            if fit is None:
+                continue
+            track = self.tracker.tracks.get(face.track_id)
+            guess = tuple(track.predicted(t)) if track is not None else tuple(face.box)
+            self._angles[guess] = face.roll
+            pts = self.mesh(image, guess)   # on the predicted box: the mesh leans to its crop's centre
+            if pts is None:
+                continue
+            (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+            mw, mh = x1 - x0, y1 - y0
+            box = (float(x0 + fit[0] * mw), float(y0 + fit[1] * mh), float(fit[2] * mw), float(fit[3] * mh))
+            bx0, by0 = max(box[0], 0.0), max(box[1], 0.0)
+            box = (bx0, by0, min(box[0] + box[2], 1.0) - bx0, min(box[1] + box[3], 1.0) - by0)
+            if box[2] <= 0 or box[3] <= 0:
+                continue
+            found.append((box, face.score, pts))
+        ids = self.tracker.update([f[0] for f in found], t)
+        faces = []
+        for (box, score, pts), tid in zip(found, ids):
+            self._meshes[tid] = (pts, box, self._frame)
+            faces.append(Face(track_id=tid, box=box, score=score, roll=roll_from_landmarks(pts, w, h),
+                              landmarks=tuple(map(tuple, pts.tolist()))))
+        self._last = faces
         return faces
 
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
@@ -264,6 +317,8 @@ class FacesStage(Stage):
     def reset(self) -> None:
         self.tracker.reset()
         self._full_until = 0
+        self._last = []
+        self._fit.clear()
         self._meshes.clear()
 
     def close(self) -> None:
