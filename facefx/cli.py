@@ -465,6 +465,12 @@ def report_error(exc: BaseException, verbose: bool = False) -> int:
 
     user_errors: Tuple[type, ...] = (UsageError, SettingsError, MediaError)
     try:
+        from .evaluate.expressions import EvalError
+        from .analysis.expressions import ExpressionModelError
+        user_errors += (EvalError, ExpressionModelError)
+    except ImportError:  # pragma: no cover - broken install; reported below
+        pass
+    try:
         from .analysis import FrameError
         user_errors += (FrameError,)
     except ImportError:  # pragma: no cover - broken install; reported below
