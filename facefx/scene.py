@@ -120,6 +120,8 @@ class RenderPlan:
         or None when no analysis result exists yet. Renderers upsample it bilinearly to the
         frame size, then map it through smoothstep(edge[0], edge[1], m) to get coverage.
     alpha_output: the frame's alpha carries the mask (transparent cut-out).
+    refine: refine the upsampled mask at full resolution guided by the frame and remove the
+        old background's colour at partial coverage (facefx/render/refine.py).
     sprites, face_regions: reserved for stickers/emojis and face privacy; renderers draw them
         in order after the background.
     """
@@ -131,6 +133,7 @@ class RenderPlan:
     mask: Any = None
     edge: Tuple[float, float] = (0.4125, 0.5875)
     alpha_output: bool = False
+    refine: bool = False
     sprites: Tuple[Any, ...] = field(default_factory=tuple)
     face_regions: Tuple[Any, ...] = field(default_factory=tuple)
 
@@ -182,4 +185,4 @@ def build_plan(analysis: Any, settings: Settings, t: float, width: int, height: 
     seg = settings.segmentation
     return RenderPlan(width, height, t, background=layer, mask=mask,
                       edge=edge_bounds(seg.threshold, seg.softness),
-                      alpha_output=bg.mode == "transparent")
+                      alpha_output=bg.mode == "transparent", refine=seg.refine)
