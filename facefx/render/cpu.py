@@ -85,7 +85,9 @@ class CpuRenderer:
         if plan.refine and layer.mode != "blur":
             fg = self._refiner.decontaminate(frame, b.mask, box, b.fg)
         if layer.mode == "transparent":
-            cv2.cvtColor(fg, cv2.COLOR_RGB2RGBA, dst=b.out4)
+            cv2.cvtColor(frame, cv2.COLOR_RGB2RGBA, dst=b.out4)
+            if fg is not frame:           # decontaminate() filled the box's rows only
+                b.out4[box[0]:box[1], :, :3] = fg[box[0]:box[1]]
             b.out4[:, :, 3] = b.mask
             return b.out4
         if layer.mode == "hologram":

@@ -159,8 +159,8 @@ class EdgeRefiner:
     def decontaminate(self, frame: np.ndarray, coverage: np.ndarray, box: Optional[Box],
                       out: np.ndarray) -> np.ndarray:
         """The frame with the old background's colour removed where coverage is partial:
-        out (a frame-size buffer) when any pixel changed, else frame itself. Only rows of the
-        box are copied."""
+        out (a frame-size buffer) when any pixel changed, else frame itself. Only the box's
+        rows of out are written: callers read nothing else."""
         if box is None or self._bg is None:
             return frame
         y0, y1, x0, x1 = box

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facefx.render.cpu import CpuRenderer, edge_lut
+from facefx.render.cpu import CpuRenderer
 from facefx.scene import build_plan
 from facefx.settings import Settings
 
@@ -99,9 +99,7 @@ def _cpu_reference_and_edge(dump: dict):
     frame = np.ascontiguousarray(dump["frame"][:, :, :3])
     with CpuRenderer(threads=1) as cpu:
         ref = cpu.render(frame, plan).copy()
-    mask = np.ascontiguousarray(dump["mask"])
-    cover = cv2.LUT(cv2.resize(mask, (dump["width"], dump["height"]), interpolation=cv2.INTER_LINEAR),
-                    edge_lut(*plan.edge))
+        cover = cpu.coverage(frame, plan).copy()     # refined when the settings say so
     edge = cv2.dilate(((cover > 0) & (cover < 255)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     return ref, edge
 
@@ -155,6 +153,7 @@ def test_image_source_matches_cpu_renderer(obs, mode, extra):
     try:
         assert np.array_equal(dump["frame"][:, :, :3], _raw_astronaut()), "filter input is not the photo"
         assert dump["settings"]["background"]["mode"] == mode
+        assert dump["settings"]["segmentation"]["refine"], "the comparison must cover edge refinement"
         time.sleep(0.2)
         _assert_matches_cpu(obs.screenshot("Photo"), dump)
     finally:
