@@ -31,7 +31,7 @@ HOLOGRAM_BACKDROP = (8, 12, 24)   # facefx.render.cpu.HOLOGRAM_BACKDROP
 OBS_EFFECT_AREA = 9
 MAX_DELAY_FRAMES = 8
 # facefx.render.refine's parameters (RefineParams defaults; tests/test_refine.py checks them).
-REFINE_RADIUS = 2
+REFINE_RADIUS = 4
 REFINE_EPS = 0.0025
 REFINE_BG_RADIUS = 4
 REFINE_ALPHA_MIN = 0.2

@@ -21,7 +21,7 @@ Everything is arranged so that a fragment shader computes the same numbers
 
 Decontamination: a pixel at partial coverage alpha shows I = alpha * F + (1 - alpha) * B_old,
 the person's colour F mixed with the old background's B_old. B_old is estimated at analysis
-size as the background-weighted local mean of the frame (weights (1 - p)^2, so clear
+size as the background-weighted local mean of the frame (weights max(0, 1 - 2p)^2, so clear
 background dominates) and F = B_old + (I - B_old) / max(alpha, ALPHA_MIN) replaces the pixel's
 colour, so the old wall's colour is not carried onto the new background.
 
@@ -37,14 +37,16 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
-# Fit window radius in analysis pixels (2 -> 5x5 texels, ~25 px at 720p), regulariser (in
+# Fit window radius in analysis pixels (4 -> 9x9 texels, ~45 px at 720p: the model's edge is
+# pulled onto a colour edge up to two analysis pixels away), regulariser (in
 # units of luma^2 on a 0..1 scale), the background estimate's window radius, and the smallest
 # coverage decontamination divides by (below it the pixel barely contributes).
-REFINE_RADIUS = 2
+REFINE_RADIUS = 4
 REFINE_EPS = 0.0025
 BG_RADIUS = 4
 ALPHA_MIN = 0.2
 GRAY_WEIGHTS = (4899, 9617, 1868)
+REMAP_CHUNK = 32000
 
 Box = Tuple[int, int, int, int]
 
@@ -98,8 +100,9 @@ def guided_coefficients(guide: np.ndarray, mask: np.ndarray, params: RefineParam
 
 def background_estimate(small_rgb: np.ndarray, mask: np.ndarray, radius: int = BG_RADIUS) -> np.ndarray:
     """float32 HxWx3 (0..255): the local colour of the background behind each analysis pixel,
-    a mean of the frame weighted by (1 - p)^2."""
-    w = 1.0 - mask.astype(np.float32) * np.float32(1.0 / 255.0)
+    a mean of the frame weighted by max(0, 1 - 2p)^2: only pixels the model puts outside the
+    person count, clear background most, so the person's own colour stays out of it."""
+    w = np.maximum(np.float32(1.0) - mask.astype(np.float32) * np.float32(2.0 / 255.0), np.float32(0.0))
     w *= w
     num = _box(small_rgb.astype(np.float32) * w[:, :, None], radius)
     den = np.maximum(_box(w, radius), np.float32(1e-4))
@@ -117,7 +120,7 @@ class EdgeRefiner:
     def __init__(self, params: RefineParams = RefineParams()) -> None:
         self.params = params
         self._size: Tuple[int, int] = (0, 0)
-        self._y = self._a = self._b = self._tmp = None   # full-size buffers
+        self._y = self._a = self._b = self._tmp = self._q = None   # full-size buffers
         self._bg: Optional[np.ndarray] = None
         self._small_size = (1, 1)
 
@@ -128,6 +131,7 @@ class EdgeRefiner:
             self._a = np.empty((h, w), np.float32)
             self._b = np.empty((h, w), np.float32)
             self._tmp = np.empty((h, w), np.float32)
+            self._q = np.zeros((h, w), np.uint8)
 
     def refined_mask(self, frame: np.ndarray, mask: np.ndarray, out: np.ndarray,
                      box: Optional[Box], *, decontaminate: bool = True) -> None:
@@ -149,6 +153,7 @@ class EdgeRefiner:
         tmp = self._tmp[ys, xs]
         cv2.multiply(self._a[ys, xs], y[ys, xs], dst=tmp, dtype=cv2.CV_32F)
         cv2.add(tmp, self._b[ys, xs], dst=out[ys, xs], dtype=cv2.CV_8U)
+        self._q[ys, xs] = out[ys, xs]
         if decontaminate:
             small = cv2.resize(frame, (mw, mh), interpolation=cv2.INTER_LINEAR)
             self._bg = background_estimate(small, mask, self.params.bg_radius)
@@ -156,13 +161,20 @@ class EdgeRefiner:
         else:
             self._bg = None
 
-    def decontaminate(self, frame: np.ndarray, coverage: np.ndarray, box: Optional[Box],
-                      out: np.ndarray) -> np.ndarray:
-        """The frame with the old background's colour removed where coverage is partial:
-        out (a frame-size buffer) when any pixel changed, else frame itself. Only the box's
-        rows of out are written: callers read nothing else."""
+    def decontaminate(self, frame: np.ndarray, box: Optional[Box], out: np.ndarray,
+                      coverage: Optional[np.ndarray] = None) -> np.ndarray:
+        """The frame with the old background's colour removed where the refined mask level
+        (or coverage, when given) is partial: out (a frame-size buffer) when any pixel
+        changed, else frame itself. Only the box's rows of out are written: callers read
+        nothing else.
+
+        The refined level is the guided filter's matte, linear in the luma, so across a
+        mixed edge it follows the mix; the edge smoothstep's coverage is harder than that and
+        would leave mixed pixels at full coverage with the old wall in them."""
         if box is None or self._bg is None:
             return frame
+        if coverage is None:
+            coverage = self._q
         y0, y1, x0, x1 = box
         cov = coverage[y0:y1, x0:x1]
         partial = (cov > 0) & (cov < 255)
@@ -177,7 +189,10 @@ class EdgeRefiner:
         # Source coordinates of cv2.resize / a shader's bilinear sample at the pixel centre.
         mx = ((rx.astype(np.float32) + 0.5) * np.float32(mw / w) - 0.5).reshape(-1, 1)
         my = ((ry.astype(np.float32) + 0.5) * np.float32(mh / h) - 0.5).reshape(-1, 1)
-        bg = cv2.remap(self._bg, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
+        # remap takes at most 32767 rows: sample the background estimate in chunks.
+        bg = np.concatenate([cv2.remap(self._bg, mx[i:i + REMAP_CHUNK], my[i:i + REMAP_CHUNK], cv2.INTER_LINEAR,
+                                       borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
+                             for i in range(0, mx.shape[0], REMAP_CHUNK)])
         alpha = np.maximum(coverage[ry, rx].astype(np.float32) * np.float32(1.0 / 255.0),
                            np.float32(self.params.alpha_min))[:, None]
         px = frame[ry, rx].astype(np.float32)
