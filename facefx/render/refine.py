@@ -44,9 +44,12 @@ import numpy as np
 REFINE_RADIUS = 4
 REFINE_EPS = 0.0025
 BG_RADIUS = 4
-ALPHA_MIN = 0.2
+ALPHA_MIN = 0.5
 GRAY_WEIGHTS = (4899, 9617, 1868)
-REMAP_CHUNK = 32000
+REMAP_COLUMNS = 512
+# Matte level from which a pixel counts as all person: the guided filter leaves the inside
+# at 250-254 rather than 255, and under 6% of old background is not worth rewriting.
+MATTE_SOLID = 240
 
 Box = Tuple[int, int, int, int]
 
@@ -162,9 +165,10 @@ class EdgeRefiner:
             self._bg = None
 
     def decontaminate(self, frame: np.ndarray, box: Optional[Box], out: np.ndarray,
-                      coverage: Optional[np.ndarray] = None) -> np.ndarray:
+                      visible: Optional[np.ndarray] = None, coverage: Optional[np.ndarray] = None) -> np.ndarray:
         """The frame with the old background's colour removed where the refined mask level
-        (or coverage, when given) is partial: out (a frame-size buffer) when any pixel
+        is partial and the pixel is visible (visible: the blend's coverage > 0), or where
+        coverage, when given instead, is partial: out (a frame-size buffer) when any pixel
         changed, else frame itself. Only the box's rows of out are written: callers read
         nothing else.
 
@@ -173,11 +177,14 @@ class EdgeRefiner:
         would leave mixed pixels at full coverage with the old wall in them."""
         if box is None or self._bg is None:
             return frame
-        if coverage is None:
-            coverage = self._q
         y0, y1, x0, x1 = box
-        cov = coverage[y0:y1, x0:x1]
-        partial = (cov > 0) & (cov < 255)
+        if coverage is None:             # visible pixels (coverage > 0) of partial matte
+            q = self._q[y0:y1, x0:x1]
+            partial = (q < MATTE_SOLID) & (visible[y0:y1, x0:x1] > 0)
+            coverage = self._q
+        else:
+            cov = coverage[y0:y1, x0:x1]
+            partial = (cov > 0) & (cov < 255)
         ry, rx = np.nonzero(partial)
         if ry.size == 0:
             return frame
@@ -189,10 +196,12 @@ class EdgeRefiner:
         # Source coordinates of cv2.resize / a shader's bilinear sample at the pixel centre.
         mx = ((rx.astype(np.float32) + 0.5) * np.float32(mw / w) - 0.5).reshape(-1, 1)
         my = ((ry.astype(np.float32) + 0.5) * np.float32(mh / h) - 0.5).reshape(-1, 1)
-        # remap takes at most 32767 rows: sample the background estimate in chunks.
-        bg = np.concatenate([cv2.remap(self._bg, mx[i:i + REMAP_CHUNK], my[i:i + REMAP_CHUNK], cv2.INTER_LINEAR,
-                                       borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
-                             for i in range(0, mx.shape[0], REMAP_CHUNK)])
+        # remap is slow on one-column maps and takes at most 32767 rows: lay the points out
+        # in rows of REMAP_COLUMNS.
+        n = mx.shape[0]
+        pad = (-n) % REMAP_COLUMNS
+        mx, my = (np.concatenate([m[:, 0], np.zeros(pad, np.float32)]).reshape(-1, REMAP_COLUMNS) for m in (mx, my))
+        bg = cv2.remap(self._bg, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
         alpha = np.maximum(coverage[ry, rx].astype(np.float32) * np.float32(1.0 / 255.0),
                            np.float32(self.params.alpha_min))[:, None]
         px = frame[ry, rx].astype(np.float32)
