@@ -103,7 +103,7 @@ def test_decontamination_recovers_the_person_colour_on_a_two_colour_edge():
     box = (0, H, 0, W)
     refiner.refined_mask(frame, mask, scratch, box, decontaminate=True)
     coverage = np.repeat((alpha * 255 + 0.5).astype(np.uint8)[None, :], H, axis=0)
-    out = refiner.decontaminate(frame, box, np.empty_like(frame), coverage=coverage)
+    out = refiner.decontaminate(frame, coverage, box, np.empty_like(frame))
     partial = (alpha >= RefineParams().alpha_min) & (alpha < 1.0)
     got = out[H // 2, partial].astype(int)
     before = frame[H // 2, partial].astype(int)

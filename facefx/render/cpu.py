@@ -85,7 +85,7 @@ class CpuRenderer:
         box = self._coverage(frame, plan, b)
         fg = frame
         if plan.refine and layer.mode != "blur":
-            fg = self._refiner.decontaminate(frame, box, b.fg, coverage=b.mask)
+            fg = self._refiner.decontaminate(frame, b.mask, box, b.fg)
         if layer.mode == "transparent":
             cv2.cvtColor(frame, cv2.COLOR_RGB2RGBA, dst=b.out4)
             if fg is not frame:           # decontaminate() filled the box's rows only

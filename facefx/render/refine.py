@@ -47,9 +47,6 @@ BG_RADIUS = 4
 ALPHA_MIN = 0.5
 GRAY_WEIGHTS = (4899, 9617, 1868)
 REMAP_COLUMNS = 512
-# Matte level from which a pixel counts as all person: the guided filter leaves the inside
-# at 250-254 rather than 255, and under 6% of old background is not worth rewriting.
-MATTE_SOLID = 240
 
 Box = Tuple[int, int, int, int]
 
@@ -123,7 +120,7 @@ class EdgeRefiner:
     def __init__(self, params: RefineParams = RefineParams()) -> None:
         self.params = params
         self._size: Tuple[int, int] = (0, 0)
-        self._y = self._a = self._b = self._tmp = self._q = None   # full-size buffers
+        self._y = self._a = self._b = self._tmp = None   # full-size buffers
         self._bg: Optional[np.ndarray] = None
         self._small_size = (1, 1)
 
@@ -134,7 +131,6 @@ class EdgeRefiner:
             self._a = np.empty((h, w), np.float32)
             self._b = np.empty((h, w), np.float32)
             self._tmp = np.empty((h, w), np.float32)
-            self._q = np.zeros((h, w), np.uint8)
 
     def refined_mask(self, frame: np.ndarray, mask: np.ndarray, out: np.ndarray,
                      box: Optional[Box], *, decontaminate: bool = True) -> None:
@@ -156,7 +152,6 @@ class EdgeRefiner:
         tmp = self._tmp[ys, xs]
         cv2.multiply(self._a[ys, xs], y[ys, xs], dst=tmp, dtype=cv2.CV_32F)
         cv2.add(tmp, self._b[ys, xs], dst=out[ys, xs], dtype=cv2.CV_8U)
-        self._q[ys, xs] = out[ys, xs]
         if decontaminate:
             small = cv2.resize(frame, (mw, mh), interpolation=cv2.INTER_LINEAR)
             self._bg = background_estimate(small, mask, self.params.bg_radius)
@@ -164,34 +159,25 @@ class EdgeRefiner:
         else:
             self._bg = None
 
-    def decontaminate(self, frame: np.ndarray, box: Optional[Box], out: np.ndarray,
-                      visible: Optional[np.ndarray] = None, coverage: Optional[np.ndarray] = None) -> np.ndarray:
-        """The frame with the old background's colour removed where the refined mask level
-        is partial and the pixel is visible (visible: the blend's coverage > 0), or where
-        coverage, when given instead, is partial: out (a frame-size buffer) when any pixel
-        changed, else frame itself. Only the box's rows of out are written: callers read
-        nothing else.
-
-        The refined level is the guided filter's matte, linear in the luma, so across a
-        mixed edge it follows the mix; the edge smoothstep's coverage is harder than that and
-        would leave mixed pixels at full coverage with the old wall in them."""
+    def decontaminate(self, frame: np.ndarray, coverage: np.ndarray, box: Optional[Box],
+                      out: np.ndarray) -> np.ndarray:
+        """The frame with the old background's colour removed where coverage is partial:
+        out (a frame-size buffer) when any pixel changed, else frame itself. Only the box's
+        rows of out are written: callers read nothing else."""
         if box is None or self._bg is None:
             return frame
         y0, y1, x0, x1 = box
-        if coverage is None:             # visible pixels (coverage > 0) of partial matte
-            q = self._q[y0:y1, x0:x1]
-            partial = (q < MATTE_SOLID) & (visible[y0:y1, x0:x1] > 0)
-            coverage = self._q
-        else:
-            cov = coverage[y0:y1, x0:x1]
-            partial = (cov > 0) & (cov < 255)
-        ry, rx = np.nonzero(partial)
-        if ry.size == 0:
+        partial = cv2.inRange(coverage[y0:y1, x0:x1], 1, 254)
+        bw = x1 - x0
+        idx = np.flatnonzero(partial)
+        if idx.size == 0:
             return frame
         np.copyto(out[y0:y1], frame[y0:y1])
+        ry, rx = np.divmod(idx, bw)
         ry += y0
         rx += x0
         h, w = frame.shape[:2]
+        flat = ry * w + rx
         mw, mh = self._small_size
         # Source coordinates of cv2.resize / a shader's bilinear sample at the pixel centre.
         mx = ((rx.astype(np.float32) + 0.5) * np.float32(mw / w) - 0.5).reshape(-1, 1)
@@ -202,9 +188,9 @@ class EdgeRefiner:
         pad = (-n) % REMAP_COLUMNS
         mx, my = (np.concatenate([m[:, 0], np.zeros(pad, np.float32)]).reshape(-1, REMAP_COLUMNS) for m in (mx, my))
         bg = cv2.remap(self._bg, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
-        alpha = np.maximum(coverage[ry, rx].astype(np.float32) * np.float32(1.0 / 255.0),
+        alpha = np.maximum(coverage.reshape(-1)[flat].astype(np.float32) * np.float32(1.0 / 255.0),
                            np.float32(self.params.alpha_min))[:, None]
-        px = frame[ry, rx].astype(np.float32)
+        px = frame.reshape(-1, 3)[flat].astype(np.float32)
         fg = bg + (px - bg) / alpha
-        out[ry, rx] = np.clip(fg + 0.5, 0.0, 255.0).astype(np.uint8)
+        out.reshape(-1, 3)[flat] = np.clip(fg + 0.5, 0.0, 255.0).astype(np.uint8)
         return out
