@@ -35,7 +35,11 @@ def ensure_env() -> str:
     py = venv_python()
     if not os.path.exists(py):
         print(f"[bootstrap] creating virtual environment in {VENV}", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            sys.exit(f"[bootstrap] error: cannot create the virtual environment in {VENV} ({exc}); expected "
+                     "a Python with venv and ensurepip (on Debian/Ubuntu: sudo apt install python3-venv)")
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as fh:
         digest = hashlib.sha256(fh.read()).hexdigest()
     try:
@@ -44,12 +48,37 @@ def ensure_env() -> str:
     except OSError:
         installed = ""
     if installed != digest:
-        print("[bootstrap] installing FaceFX and its pinned dependencies (first run only)", flush=True)
-        subprocess.check_call([py, "-m", "pip", "install", "-q", "--upgrade", "pip"])
-        subprocess.check_call([py, "-m", "pip", "install", "-q", "-e", f"{ROOT}[test,virtualcam]"])
+        print("[bootstrap] installing FaceFX and its pinned dependencies (first run only, a few minutes)",
+              flush=True)
+        log_path = os.path.join(VENV, "facefx-install.log")
+        with open(log_path, "w") as log:  # pip's and the build's chatter go here, not to the terminal
+            for what, args in (("upgrading pip", ["--upgrade", "pip"]),
+                               ("installing FaceFX", ["-e", f"{ROOT}[test,virtualcam]"])):
+                log.write(f"### {what}\n")
+                log.flush()
+                try:
+                    subprocess.check_call([py, "-m", "pip", "install", "--disable-pip-version-check"] + args,
+                                          stdout=log, stderr=subprocess.STDOUT)
+                except (OSError, subprocess.CalledProcessError) as exc:
+                    log.flush()
+                    fail(what, getattr(exc, "returncode", None), log_path)
         with open(STAMP, "w") as fh:
             fh.write(digest)
     return py
+
+
+def fail(what: str, status: object, log_path: str) -> None:
+    """End set-up with the failing step, the last lines of pip's log and what to do."""
+    try:
+        with open(log_path, errors="replace") as fh:
+            tail = [ln.rstrip() for ln in fh.readlines() if ln.strip()][-8:]
+    except OSError:
+        tail = []
+    for line in tail:
+        print(f"    {line}", file=sys.stderr)
+    sys.exit(f"[bootstrap] error: {what} failed (pip exit status {status}; full log: {log_path}). Expected "
+             "network access to the Python package index (or PIP_INDEX_URL set to a mirror); fix that and "
+             "run the same command again.")
 
 
 def main(argv: list) -> int:
@@ -58,8 +87,10 @@ def main(argv: list) -> int:
         return 0 if argv else 2
     py = ensure_env()
     verb, rest = argv[0], argv[1:]
+    cwd = None  # facefx and demo run where the user is: relative paths and outputs are theirs
     if verb == "test":
         cmd = [py, "-m", "pytest"] + rest
+        cwd = ROOT  # the suite's configuration and paths are the project's
     elif verb == "demo":
         cmd = [py, "-m", "facefx", "demo"] + rest
     elif verb == "facefx":
@@ -69,7 +100,10 @@ def main(argv: list) -> int:
     else:
         print(f"unknown command {verb!r}; expected setup, demo, test or facefx", file=sys.stderr)
         return 2
-    return subprocess.call(cmd, cwd=ROOT)
+    try:
+        return subprocess.call(cmd, cwd=cwd)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -14,16 +14,15 @@ exit status 2. Tracebacks appear only with --verbose.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import importlib
 import json
 import os
 import sys
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from . import __version__
-from .io import quiet_native_logs
+from .nativelogs import quiet_native_logs, quiet_stderr
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -43,10 +42,11 @@ Run 'facefx COMMAND --help' for a command's options. New here? Try: facefx demo
 PROCESS_EPILOG = """\
 inputs:   0, 1, ...  camera index | a video file | an image file | a folder of images
           (processed in natural sorted order; failed files are reported and skipped)
+          synth[:size=WxH:fps=N:frames=N:image=PATH:live=0|1]  a synthetic camera
 outputs:  none       a preview window (cameras mirrored; keys: q/Esc quit, h help,
                      f fullscreen, space/b next effect, m mirror, n/Enter next picture)
           FILE.png   an image (also .jpg .webp .tif .bmp) for an image input
-          FILE.mp4   a video (also .mkv .mov .webm .avi) that keeps the input's audio track
+          FILE.mp4   a video (also .m4v .mkv .mov .webm .avi) that keeps the input's audio track
           DIR/       a folder: one output per picture, or one PNG per video frame
           virtualcam a virtual camera (needs pip install 'facefx[virtualcam]')
 transparency: --background transparent keeps alpha in .png/.webp/.tif pictures, .webm (VP9)
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--softness", metavar="0..1", type=_number(float, "a number from 0 to 1"),
                      help="edge softness, 0 = hard cut (default 0.35)")
     seg.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
-                     help="refine the edge at full resolution, guided by the frame (default on)")
+                     help="refine the edge at full resolution, guided by the frame (default off)")
     seg.add_argument("--settings", metavar="FILE.json",
                      help="start from settings saved as JSON ({\"segmentation\": {...}, \"background\": {...}}); "
                           "flags override it")
@@ -172,8 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("bench", help="measure speed (per-stage ms, fps, memory); see 'facefx bench --help'",
                    add_help=False)
-    sub.add_parser("eval", help="measure quality: 'facefx eval segmentation --data DIR [--json FILE]'",
+    sub.add_parser("eval", help="measure accuracy on labelled data; 'facefx eval {gestures,segmentation} --help'",
                    add_help=False)
+    from .teach import add_parser as add_teach_parser
+    add_teach_parser(sub)
     return parser
 
 
@@ -186,7 +188,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     base = Settings()
     if args.settings:
         try:
-            with open(args.settings, "r", encoding="utf-8") as fh:
+            with open(args.settings, "r", encoding="utf-8-sig") as fh:  # Windows editors add a BOM
                 data = json.load(fh)
         except OSError as exc:
             raise UsageError(f"cannot read settings file {args.settings}: {exc.strerror or exc}") from None
@@ -201,6 +203,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         except SettingsError as exc:  # includes sections and values of the wrong JSON type
             raise UsageError(f"settings file {args.settings}: {exc}") from None
 
+    check_flags(args)
     seg: Dict[str, Any] = dataclasses.asdict(base.segmentation)
     for key in ("model", "analysis_width", "smoothing", "threshold", "softness", "refine"):
         value = getattr(args, key)
@@ -220,12 +223,39 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     elif not args.settings:
         bg["mode"] = "image" if args.background_image else "color" if args.background_color else "blur"
     if bg["mode"] == "image" and not bg["image"]:
-        raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP or TIFF picture)")
+        raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP, TIFF or GIF picture)")
     return Settings(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg))
 
 
-def check_background_image(settings: Any) -> None:
-    """Load the background picture once up front so a bad file is reported before any work."""
+# Flags that set one settings field: (section, field) -> flag.
+FIELD_FLAGS = {
+    ("segmentation", "model"): "--model", ("segmentation", "analysis_width"): "--analysis-width",
+    ("segmentation", "smoothing"): "--smoothing", ("segmentation", "threshold"): "--threshold",
+    ("segmentation", "softness"): "--softness", ("background", "image"): "--background-image",
+    ("background", "color"): "--background-color", ("background", "hologram_color"): "--hologram-color",
+    ("background", "blur"): "--blur",
+}
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Check each flag on its own, so an out-of-range value or a bad colour is reported with
+    the flag that carried it (Settings itself knows only the field)."""
+    from .settings import BackgroundSettings, SegmentationSettings, SettingsError
+
+    for (section, field), flag in FIELD_FLAGS.items():
+        value = getattr(args, field if section == "segmentation" else
+                        {"image": "background_image", "color": "background_color"}.get(field, field))
+        if value is None:
+            continue
+        try:
+            (SegmentationSettings if section == "segmentation" else BackgroundSettings)(**{field: value})
+        except SettingsError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+
+
+def check_background_image(settings: Any, args: Optional[argparse.Namespace] = None) -> None:
+    """Load the background picture once up front so a bad file is reported before any work,
+    naming where the path came from (the flag, or the settings file)."""
     from .imageio import MediaError, load_image_rgb
 
     bg = settings.background
@@ -233,43 +263,23 @@ def check_background_image(settings: Any) -> None:
         try:
             load_image_rgb(bg.image)
         except MediaError as exc:
+            if args is not None and args.background_image is None and args.settings:
+                raise UsageError(f"settings file {args.settings}: background image: {exc}") from None
             raise UsageError(f"--background-image: {exc}") from None
-
-
-@contextlib.contextmanager
-def quiet_stderr(enabled: bool = True) -> Iterator[None]:
-    """Silence native libraries' start-up chatter written straight to file descriptor 2
-    (TFLite's 'Created delegate', absl's pre-init warning, libpng's iCCP notes). Python-level
-    errors are raised as exceptions and reported after the descriptor is restored."""
-    if not enabled:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 # --- process -----------------------------------------------------------------------------------
 
 def cmd_process(args: argparse.Namespace) -> int:
+    from .io.virtualcam import VirtualCameraSink
+
     quiet_native_logs()
     settings = settings_from_args(args)
-    check_background_image(settings)
+    check_background_image(settings, args)
 
     from .io.pipeline import Pipeline, Processor
     from .io.progress import Progress
-    from .io.sinks import resolve_output
+    from .io.outputs import resolve_output
     from .io.sources import FolderSource, ImageSource, open_source
     with quiet_stderr(not args.verbose):
         source = open_source(args.input, camera_size=args.camera_size, camera_fps=args.fps)
@@ -283,7 +293,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                               max_frames=args.max_frames, mirror=mirror, fps=args.fps)
         sink.open(source.size, source.fps)
         processor = Processor(settings)
-        if settings.needs_segmentation() or sink.main_thread:  # the preview can switch effects on
+        if settings.stages() or sink.main_thread:  # the preview can switch effects on
             with quiet_stderr(not args.verbose):
                 processor.warm_up(source.size or (640, 360))
         total = source.frame_count
@@ -317,18 +327,68 @@ def cmd_process(args: argparse.Namespace) -> int:
     if isinstance(source, ImageSource) and result.failures:
         raise UsageError(result.failures[0].message)
     if not args.quiet:
-        print(summary(sink, result, source), flush=True)
+        say(summary(sink, result, source))
+        for name, out in getattr(sink, "renamed", ()):
+            say(f"facefx: {name} written as {out} (another picture's output takes its usual name)")
+    skipped = getattr(source, "skipped", [])
+    if skipped:
+        print(f"facefx: skipped {len(skipped)} file{'s' if len(skipped) != 1 else ''} that "
+              f"{'are' if len(skipped) != 1 else 'is'} not a picture: {', '.join(skipped)}", file=sys.stderr)
+    short = truncated_input(source, result, args.max_frames)
+    if short:
+        print(f"facefx: error: {short}", file=sys.stderr)
+        return EXIT_USAGE
     if result.failures:
         print(f"facefx: error: {len(result.failures)} of {len(result.failures) + result.processed} "
               f"pictures failed: {', '.join(f.name for f in result.failures)}", file=sys.stderr)
         return EXIT_USAGE
     if result.stopped_by_user and not source.live and not sink.main_thread:
         return EXIT_INTERRUPTED
+    if not sink.main_thread and not isinstance(sink, VirtualCameraSink) and not sink.written:
+        return EXIT_INTERRUPTED if result.stopped_by_user else EXIT_FAILED
     return EXIT_OK
 
 
+def say(text: str) -> None:
+    """Print to stdout; a reader that went away (`facefx ... | head -0`) is not an error once the
+    output file is written, so stdout is then pointed at the null device for the rest of the run."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def truncated_input(source: Any, result: Any, max_frames: Optional[int]) -> str:
+    """A message when a video file ended well before the frame count its index promises (a
+    truncated download or copy), else ''. Small differences are tolerated: some containers
+    only estimate the count from the duration."""
+    from .io.sources import VideoFileSource
+
+    if not isinstance(source, VideoFileSource) or result.stopped_by_user:
+        return ""
+    expected = source.frame_count
+    if expected is None:
+        return ""
+    if max_frames:
+        expected = min(expected, max_frames)
+    if expected - result.processed <= max(2, expected // 50):
+        return ""
+    return (f"{source.path} ended after {result.processed} of its {expected} frames (truncated or damaged?); "
+            f"the output holds only those {result.processed} frames")
+
+
 def summary(sink: Any, result: Any, source: Any) -> str:
-    from .io.sinks import FolderSink, VirtualCameraSink
+    from .io.images import FolderSink
+    from .io.virtualcam import VirtualCameraSink
 
     unit = "picture" if source.stills else "frame"
     n = result.processed
@@ -338,6 +398,9 @@ def summary(sink: Any, result: Any, source: Any) -> str:
     stopped = " (stopped early)" if result.stopped_by_user else ""
     if sink.main_thread:
         return f"facefx: showed {what}{rate}{dropped}{stopped}"
+    if not sink.written and not isinstance(sink, VirtualCameraSink):
+        why = "stopped before any frame was done" if result.stopped_by_user else "no frame was processed"
+        return f"facefx: wrote nothing ({why}; {sink.description} was not created)"
     if isinstance(sink, FolderSink) or len(sink.written) != 1:
         where = sink.description
     else:
@@ -369,15 +432,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if argv and argv[0] == "bench":
             return cmd_bench(argv[1:])
         if argv and argv[0] == "eval":
-            from .eval_segmentation import main as eval_main
+            from .evaluate import main as eval_main
             return eval_main(argv[1:])
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported by the command's own parser, pointing to its own --help
+            prog = f"facefx {args.command}" if args.command else "facefx"
+            print(f"{prog}: error: unrecognized arguments: {' '.join(extra)} (see '{prog} --help')",
+                  file=sys.stderr)
+            return EXIT_USAGE
         if args.command is None:
             parser.print_help()
             return EXIT_OK
         if args.command == "process":
             return cmd_process(args)
+        if args.command == "teach":
+            from .teach import run_cli as run_teach
+            return run_teach(args)
         if args.command == "demo":
             from .demo import run_demo_cli
             return run_demo_cli(args)

@@ -62,7 +62,7 @@ def painted_background(width: int, height: int) -> np.ndarray:
 
 def label_tile(image: np.ndarray, label: str, width: int = TILE_WIDTH) -> np.ndarray:
     """Scale to `width`, flatten alpha over a checkerboard, add a caption bar below."""
-    from .io.sinks import flatten_alpha
+    from .io.preview import flatten_alpha
 
     rgb = flatten_alpha(image)
     h, w = rgb.shape[:2]
@@ -125,9 +125,9 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
     from .analysis import Engine
     from .imageio import MediaError, load_image_rgb
     from .io import SinkError
-    from .io.sinks import write_image
+    from .io.images import write_image
     from .render.cpu import CpuRenderer
-    from .scene import build_plan
+    from .scene import Scene
     from .settings import BACKGROUND_MODES, BackgroundSettings, Settings
 
     photo = photo or SAMPLE
@@ -158,7 +158,9 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
         for mode in BACKGROUND_MODES:
             bg = BackgroundSettings(mode=mode, image=bg_path if mode == "image" else "")
             settings = base.replace(background=bg)
-            plan = build_plan(analysis, settings, HOLOGRAM_TIME, w, h)
+            scene = Scene(settings)
+            scene.update(analysis, 0.0)
+            plan = scene.plan(HOLOGRAM_TIME, w, h)
             out = renderer.render(rgb, plan)  # used up before the next render reuses its buffer
             label = LABELS.get(mode, mode)
             path = os.path.join(out_dir, f"{stem}-{label}.png")
@@ -175,8 +177,7 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
 
 
 def run_demo_cli(args: argparse.Namespace) -> int:
-    from .cli import quiet_stderr
-    from .io import quiet_native_logs
+    from .nativelogs import quiet_native_logs, quiet_stderr
 
     quiet_native_logs()
     with quiet_stderr(not getattr(args, "verbose", False)):

@@ -4,7 +4,8 @@ Standard library only: OBS's embedded Python imports this module.
 
 Why it looks like this
 ----------------------
-* Pixels travel through ``mmap`` over a plain file in a private session directory, not through
+* Pixels travel through ``mmap`` over a sealed memfd (Linux, see ChannelFile.create_private)
+  or a plain file in a private session directory, not through
   ``multiprocessing.shared_memory``: that module starts a resource tracker with
   ``sys.executable`` (not a usable interpreter inside OBS) and, before Python 3.13, a process that
   merely attaches a segment may unlink it when it exits. A file we create, map and delete
@@ -68,6 +69,20 @@ _READ_ATTEMPTS = 4
 
 class ChannelError(RuntimeError):
     """A channel file is missing, too small or not a FaceFX channel."""
+
+
+def image_problem(msg: "Message", bytes_per_pixel: int) -> str:
+    """Why msg's header does not describe an image inside its own data ("" if it does).
+
+    Every reader of a slot calls this before the pixels are used (the worker for frames, OBS
+    for results): the header is written by another process, and width x height x stride come
+    straight from it, so they must agree with the bytes actually copied before anything
+    allocates a buffer or a texture of that size."""
+    w, h, stride, n = msg.width, msg.height, msg.stride, len(msg.data)
+    if w < 1 or h < 1 or stride < w * bytes_per_pixel or stride * (h - 1) + w * bytes_per_pixel > n:
+        return (f"{w}x{h} with row stride {stride} does not match its {n} bytes "
+                f"({bytes_per_pixel} byte(s) per pixel)")
+    return ""
 
 
 class Message(NamedTuple):
@@ -259,9 +274,10 @@ class ChannelFile:
     """
 
     def __init__(self, path: str, mm: mmap.mmap, frame_capacity: int, result_capacity: int,
-                 aux_capacity: int) -> None:
+                 aux_capacity: int, fd: Optional[int] = None) -> None:
         self.path = path
         self._mm: Optional[mmap.mmap] = mm
+        self._fd = fd  # a sealed memfd kept open by its owner (create_private on Linux)
         self.frame_capacity = frame_capacity
         self.result_capacity = result_capacity
         frame_off = ALIGN
@@ -296,6 +312,40 @@ class ChannelFile:
         return cls(path, mm, frame_capacity, result_capacity, aux_capacity)
 
     @classmethod
+    def create_private(cls, directory: str, name: str, frame_capacity: int) -> "ChannelFile":
+        """The owner's channel, made so that no other process can shrink it under the owner.
+
+        A mapped file that another process truncates raises SIGBUS at the owner's next access
+        to the lost pages, which inside OBS kills OBS. On Linux the channel is therefore a
+        memfd sealed against shrinking and growing (F_SEAL_SHRINK | F_SEAL_GROW, then
+        F_SEAL_SEAL): the worker opens it through /proc/<pid>/fd/<fd>, and any truncate, by
+        anyone, fails with EPERM. Where memfd or sealing is missing it is a file `name` in
+        `directory` (a private 0700 session folder); Windows refuses to truncate a mapped
+        file anyway.
+        """
+        result_capacity = max(1, frame_capacity // 4)
+        mem = _sealed_memfd(name, cls.file_size(frame_capacity, result_capacity, AUX_CAPACITY))
+        if mem is None:
+            return cls.create(os.path.join(directory, name), frame_capacity, result_capacity)
+        fd, mm = mem
+        _FILE_HDR.pack_into(mm, 0, MAGIC, VERSION, frame_capacity, result_capacity, AUX_CAPACITY)
+        return cls(f"/proc/{os.getpid()}/fd/{fd}", mm, frame_capacity, result_capacity, AUX_CAPACITY, fd)
+
+    @property
+    def sealed(self) -> bool:
+        """True for a sealed memfd (nothing on disk to remove)."""
+        return self._fd is not None
+
+    def discard(self) -> None:
+        """close(), and remove the file if there is one (the owner, when replacing it)."""
+        self.close()
+        if not self.sealed:
+            try:
+                os.remove(self.path)
+            except OSError:
+                pass  # Windows refuses while the worker maps it; the session dir goes at close
+
+    @classmethod
     def attach(cls, path: str) -> "ChannelFile":
         try:
             fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
@@ -318,10 +368,41 @@ class ChannelFile:
         mm, self._mm = self._mm, None
         if mm is not None:
             mm.close()
+            if self._fd is not None:
+                os.close(self._fd)
 
     @property
     def closed(self) -> bool:
         return self._mm is None
+
+
+def _sealed_memfd(name: str, size: int):
+    """(fd, mapping) of a new memfd of `size` bytes that can never shrink or grow, or None
+    where the platform cannot make one."""
+    memfd_create = getattr(os, "memfd_create", None)
+    try:
+        import fcntl
+        seals = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
+        add_seals = fcntl.F_ADD_SEALS
+    except (ImportError, AttributeError):
+        return None
+    if memfd_create is None:
+        return None
+    try:
+        fd = memfd_create("facefx-" + name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    except OSError:
+        return None
+    try:
+        _reserve(fd, size)
+        fcntl.fcntl(fd, add_seals, seals)
+        mm = mmap.mmap(fd, size, access=mmap.ACCESS_WRITE)
+    except OSError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, mm
 
 
 def _reserve(fd: int, size: int) -> None:

@@ -4,16 +4,25 @@ Standard library only, so the OBS-side GPU renderer and the CPU renderer (numpy/
 the same plan. The plan names geometry and parameters; it never holds rendered pixels except
 the small person mask produced by analysis (an opaque array-like object here).
 
-Time-driven animation (hologram scan lines, flicker) is computed from the output frame's time,
-not the analysis rate, so it stays smooth while analysis runs slower than the video.
+A Scene is the per-stream state between analysis and rendering: it receives results as they
+arrive (scene.update(result, t)), owns the gesture trigger state and the stickers and
+animations that are playing, and produces the plan for any output time (scene.plan(t, w, h)).
+Everything time-driven (hologram scan lines, sticker enter/exit, animations) is computed from
+the output frame's time, not the analysis rate, so it stays smooth at 60 fps while analysis
+runs at 15-30.
 """
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from .settings import RGB, Settings
+from .settings import RGB, GestureEffect, GestureSettings, Settings
+
+log = logging.getLogger(__name__)
 
 # Blur: sigma as a fraction of frame height at strength 100, and the target sigma (in pixels of
 # the downscaled image) that decides how far the blur pass downscales first. Both renderers use
@@ -122,8 +131,9 @@ class RenderPlan:
     alpha_output: the frame's alpha carries the mask (transparent cut-out).
     refine: refine the upsampled mask at full resolution guided by the frame and remove the
         old background's colour at partial coverage (facefx/render/refine.py).
-    sprites, face_regions: reserved for stickers/emojis and face privacy; renderers draw them
-        in order after the background.
+    sprites: Sprite items (stickers, animation particles), drawn in order after the background.
+    face_regions: reserved for face privacy covers (drawn before sprites).
+    rings: Ring items (gesture arming progress), drawn last.
     """
 
     width: int
@@ -136,10 +146,12 @@ class RenderPlan:
     refine: bool = False
     sprites: Tuple[Any, ...] = field(default_factory=tuple)
     face_regions: Tuple[Any, ...] = field(default_factory=tuple)
+    rings: Tuple[Ring, ...] = field(default_factory=tuple)
 
     @property
     def passthrough(self) -> bool:
-        return self.background is None and not self.sprites and not self.face_regions
+        """Nothing to draw: the renderer may return the frame untouched."""
+        return self.background is None and not self.sprites and not self.face_regions and not self.rings
 
 
 def hologram_at(tint: RGB, t: float, height: int) -> Hologram:
@@ -159,17 +171,13 @@ def hologram_at(tint: RGB, t: float, height: int) -> Hologram:
     )
 
 
-def build_plan(analysis: Any, settings: Settings, t: float, width: int, height: int) -> RenderPlan:
-    """Decide what to draw for a frame of width x height at output time t (seconds).
-
-    analysis may be None (no result yet); then nothing mask-dependent is drawn and the frame
-    passes through unchanged, except the transparent cut-out, which shows the frame opaque until
-    the first mask arrives rather than hiding the person.
-    """
+def background_layer(mask: Any, settings: Settings, t: float, width: int, height: int) -> dict:
+    """The background part of a plan (RenderPlan keyword arguments); empty when the background
+    is off or no mask exists yet. Without a mask the transparent cut-out too shows the frame
+    opaque until the first mask arrives, rather than hiding the person."""
     bg = settings.background
-    mask = getattr(analysis, "mask", None) if analysis is not None else None
     if bg.mode == "none" or mask is None:
-        return RenderPlan(width, height, t)
+        return {}
     layer: BackgroundLayer
     if bg.mode == "blur":
         layer = BackgroundLayer("blur", blur=blur_geometry(bg.blur, width, height))
@@ -183,6 +191,263 @@ def build_plan(analysis: Any, settings: Settings, t: float, width: int, height: 
         layer = BackgroundLayer("hologram", image=bg.image,
                                 hologram=hologram_at(bg.hologram_color, t, height))
     seg = settings.segmentation
-    return RenderPlan(width, height, t, background=layer, mask=mask,
-                      edge=edge_bounds(seg.threshold, seg.softness),
-                      alpha_output=bg.mode == "transparent", refine=seg.refine)
+    return dict(background=layer, mask=mask, edge=edge_bounds(seg.threshold, seg.softness),
+                alpha_output=bg.mode == "transparent", refine=seg.refine)
+
+
+def build_plan(analysis: Any, settings: Settings, t: float, width: int, height: int) -> RenderPlan:
+    """The background-only plan of one analysis (no gesture state): for callers that render
+    single pictures. Streams use a Scene."""
+    mask = getattr(analysis, "mask", None) if analysis is not None else None
+    return RenderPlan(width, height, t, **background_layer(mask, settings, t, width, height))
+
+
+# -- the per-stream Scene ---------------------------------------------------------------------
+
+# Where a corner sticker sits (normalised anchor: the corner itself; the sticker is inset).
+CORNER_ANCHORS = {"top-left": (0.0, 0.0), "top-right": (1.0, 0.0), "bottom-left": (0.0, 1.0),
+                  "bottom-right": (1.0, 1.0)}
+RING_RADIUS = 0.045        # fractions of the frame height
+RING_THICKNESS = 0.009
+RING_COLOR: RGB = (255, 255, 255)
+STICKER_LIFT = 0.6         # a hand sticker's centre sits this many sticker heights above the hand
+FADE_S = 0.2               # enter/exit of the stand-in sticker (facefx.animations has its own)
+
+
+def sticker_path(effect: GestureEffect) -> str:
+    """The image file of a gesture's sticker: a path as given, or a bundled sticker by name
+    ('' = the sticker named like the gesture)."""
+    name = effect.sticker or effect.gesture
+    if name.lower().endswith(".png"):
+        return name
+    from . import stickers  # facefx.stickers: the bundled pack (standard library module)
+    return stickers.path(name + ".png")
+
+
+def hand_anchor(hands: Sequence[Any], indices: Sequence[int]) -> Optional[Tuple[float, float]]:
+    """Top centre of the given hands (normalised): where a sticker that follows them sits."""
+    pts = [p for i in indices if 0 <= i < len(hands) for p in hands[i].landmarks]
+    if not pts:
+        return None
+    return (sum(p[0] for p in pts) / len(pts), min(p[1] for p in pts))
+
+
+def hand_centre(hands: Sequence[Any], indices: Sequence[int]) -> Optional[Tuple[float, float]]:
+    pts = [p for i in indices if 0 <= i < len(hands) for p in hands[i].landmarks]
+    if not pts:
+        return None
+    return (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
+
+
+class _StandInAnimations:
+    """Used when facefx.animations is absent: a still sticker with a short fade, no full-frame
+    animations. Same interface as facefx.animations."""
+
+    @staticmethod
+    def sprites(kind: str, age: float, duration: float, width: int, height: int, seed: int = 0) -> List[Sprite]:
+        return []
+
+    @staticmethod
+    def sticker(image: str, placement: str, anchor: Optional[Tuple[float, float]], age: float, duration: float,
+                size: float, width: int, height: int) -> Optional[Sprite]:
+        if not 0.0 <= age < duration or (placement == "hand" and anchor is None):
+            return None
+        side = size * height
+        if placement == "hand":
+            x, y = anchor  # type: ignore[misc]
+        else:
+            margin = 0.04 * height + side / 2
+            x = margin if placement.endswith("left") else width - margin
+            y = margin if placement.startswith("top") else height - margin
+        opacity = min(1.0, age / FADE_S, (duration - age) / FADE_S)
+        return Sprite(image, x, y, side, side, 0.0, max(0.0, opacity))
+
+
+def _import(module: str, attr: Optional[str] = None) -> Any:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+    return getattr(mod, attr) if attr else mod
+
+
+def _trigger_relevant(g: GestureSettings) -> GestureSettings:
+    """The gestures settings minus `paused`, which pauses the bank without resetting it."""
+    return dataclasses.replace(g, paused=False)
+
+
+@dataclass
+class _Playing:
+    """A sticker or animation that fired and has not finished."""
+
+    effect: GestureEffect
+    start: float
+    seed: int
+    handedness: Tuple[str, ...]
+    anchor: Tuple[float, float]
+    image: str
+
+
+class Scene:
+    """Per-stream state from analysis results to render plans. Standard library only.
+
+    update(result, t) takes each analysis result when it arrives (an Analysis, or anything with
+    `hands`/`gestures`, and `mask` when it carries one; a result without a `mask` attribute keeps
+    the last mask); plan(t, width, height) gives what to draw at any output time t. Both times are
+    seconds on the same clock. Not thread-safe: one owner (the render loop) calls both.
+
+    triggers: factory TriggerBank(gesture_settings) -> bank with .update(hits, t) -> [Fired],
+        .arming(t) -> [Arming] and a .paused flag; default facefx.triggers.TriggerBank. Without
+        one no gesture fires (everything else still works).
+    animations: an object with sprites(kind, age, duration, width, height, seed) and
+        sticker(image, placement, anchor, age, duration, size, width, height), placement 'hand'
+        (anchor: the sticker's centre in output pixels) or a corner name (anchor None), as
+        facefx.animations has them; default facefx.animations, else a still-sticker stand-in.
+    """
+
+    MAX_PLAYING = 12
+
+    def __init__(self, settings: Settings, *, triggers: Optional[Callable[[GestureSettings], Any]] = None,
+                 animations: Any = None) -> None:
+        self._trigger_factory = triggers if triggers is not None else _import("facefx.triggers", "TriggerBank")
+        self.animations = animations if animations is not None else (
+            _import("facefx.animations") or _StandInAnimations())
+        self.settings = settings
+        self._bank: Any = None
+        self._paused = False
+        self._mask: Any = None
+        self._hands: Tuple[Any, ...] = ()
+        self._playing: List[_Playing] = []
+        self._fired = 0
+        self.configure(settings)
+
+    # -- state in -------------------------------------------------------------------------
+    def configure(self, settings: Settings) -> None:
+        """New settings; trigger state is kept unless the gestures section changed."""
+        old, self.settings = self.settings, settings
+        if "segmentation" not in settings.stages():
+            self._mask = None
+        g = settings.gestures
+        if not g.active:
+            self._bank = None
+            self._playing.clear()
+        elif self._bank is None or _trigger_relevant(old.gestures) != _trigger_relevant(g):
+            if self._trigger_factory is None:
+                if self._bank is None:
+                    log.warning("gesture triggers are not available in this FaceFX; no gesture will fire")
+            else:
+                self._bank = self._trigger_factory(g)
+            self._playing = [p for p in self._playing if p.effect.gesture in g.gestures]
+        self._apply_pause()
+
+    @property
+    def paused(self) -> bool:
+        """No gesture fires while paused (the settings' `paused`, or set here by a hotkey/key)."""
+        return self._paused or self.settings.gestures.paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._paused = bool(value)
+        self._apply_pause()
+
+    def _apply_pause(self) -> None:
+        if self._bank is not None:
+            self._bank.paused = self.paused
+
+    def update(self, result: Any, t: float) -> None:
+        if result is None:
+            return
+        if hasattr(result, "mask"):
+            self._mask = result.mask
+        self._hands = tuple(getattr(result, "hands", ()) or ())
+        if self._bank is None:
+            return
+        enabled = self.settings.gestures.gestures
+        hits = [h for h in getattr(result, "gestures", ()) or () if h.name in enabled]
+        for fired in self._bank.update(hits, t) or ():
+            if fired.name in enabled:
+                self._start(fired)
+
+    def _start(self, fired: Any) -> None:
+        effect = self.settings.gestures.effect(fired.name)
+        idx = tuple(fired.hands or ())
+        hands = self._hands
+        anchor = hand_anchor(hands, idx) or (0.5, 0.5)
+        if effect.placement == "corner":
+            anchor = CORNER_ANCHORS[effect.corner]
+        handed = tuple(hands[i].handedness for i in idx if 0 <= i < len(hands))
+        self._fired += 1
+        self._playing.append(_Playing(effect, float(fired.t), self._fired, handed, anchor,
+                                      "" if effect.placement == "fullscreen" else sticker_path(effect)))
+        del self._playing[:-self.MAX_PLAYING]
+
+    def reset(self) -> None:
+        """Forget everything from the old stream (new source, seek)."""
+        self._mask = None
+        self._hands = ()
+        self._playing.clear()
+        if self._bank is not None:
+            self._bank = self._trigger_factory(self.settings.gestures) if self._trigger_factory else None
+            self._apply_pause()
+
+    # -- plan out -------------------------------------------------------------------------
+    @property
+    def playing(self) -> int:
+        """How many stickers/animations are playing (for status lines and tests)."""
+        return len(self._playing)
+
+    def plan(self, t: float, width: int, height: int) -> RenderPlan:
+        sprites: List[Sprite] = []
+        self._playing = [p for p in self._playing if t - p.start < p.effect.duration]
+        for p in list(self._playing):
+            age = max(0.0, t - p.start)
+            e = p.effect
+            try:
+                if e.placement == "fullscreen":
+                    sprites.extend(self.animations.sprites(e.animation, age, e.duration, width, height, p.seed))
+                    continue
+                if e.placement == "follow-hand":
+                    p.anchor = self._follow(p) or p.anchor
+                    # Centred above the hand: the sticker must not hide the gesture it answers.
+                    where, anchor = "hand", (p.anchor[0] * width, p.anchor[1] * height - STICKER_LIFT * e.size * height)
+                else:
+                    where, anchor = e.corner, None
+                sprite = self.animations.sticker(p.image, where, anchor, age, e.duration, e.size, width, height)
+            except ValueError as exc:   # an unreadable sticker file: drop this one, keep the rest
+                log.warning("gesture %s: %s", e.gesture, exc)
+                self._playing.remove(p)
+                continue
+            if sprite is not None:
+                sprites.append(sprite)
+        return RenderPlan(width, height, t, sprites=tuple(sprites), rings=self._rings(t, width, height),
+                          **background_layer(self._mask, self.settings, t, width, height))
+
+    def _follow(self, p: _Playing) -> Optional[Tuple[float, float]]:
+        """The playing sticker's hands in the latest result, found again by handedness."""
+        if not p.handedness:
+            return None
+        idx = []
+        for side in p.handedness:
+            match = [i for i, h in enumerate(self._hands) if h.handedness == side and i not in idx]
+            if not match:
+                return None
+            idx.append(match[0])
+        return hand_anchor(self._hands, idx)
+
+    def _rings(self, t: float, width: int, height: int) -> Tuple[Ring, ...]:
+        g = self.settings.gestures
+        if self._bank is None or not g.arming_ring or self.paused:
+            return ()
+        rings = []
+        for a in self._bank.arming(t) or ():
+            if a.name not in g.gestures:
+                continue
+            centre = hand_centre(self._hands, tuple(a.hands or ()))
+            if centre is None:
+                continue
+            rings.append(Ring(centre[0] * width, centre[1] * height, RING_RADIUS * height,
+                              max(2.0, RING_THICKNESS * height), min(1.0, max(0.0, float(a.progress))),
+                              RING_COLOR, 0.9))
+        return tuple(rings)

@@ -9,10 +9,22 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Tuple
+from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 BACKGROUND_MODES = ("none", "blur", "image", "color", "transparent", "hologram")
 SEGMENTATION_MODELS = ("auto", "landscape", "general")
+PLACEMENTS = ("follow-hand", "corner", "fullscreen")
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+ANIMATIONS = ("hearts", "confetti", "fireworks", "balloons", "rain")
+# Analysis stages an effect can ask for (Settings.stages()); the engine builds only these.
+STAGES = ("segmentation", "hands", "gestures")
+# Built-in gesture names (the same list as results.BUILTIN_GESTURES, kept here so settings stay
+# importable on their own) and the default full-frame animation of those that have one.
+BUILTIN_GESTURES = ("thumbs_up", "thumbs_down", "open_palm", "victory", "pointing_up", "fist", "ok",
+                    "i_love_you", "heart_hands", "two_thumbs_up", "two_thumbs_down", "two_victories")
+DEFAULT_ANIMATIONS = {"heart_hands": "hearts", "two_victories": "confetti", "two_thumbs_up": "fireworks",
+                      "victory": "balloons", "two_thumbs_down": "rain"}
+MAX_GESTURE_NAME_BYTES = 64   # results.MAX_NAME_BYTES: a name must fit the results record
 
 RGB = Tuple[int, int, int]
 
@@ -90,7 +102,7 @@ class SegmentationSettings:
     smoothing: float = 0.6
     threshold: float = 0.5
     softness: float = 0.35
-    refine: bool = True
+    refine: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in SEGMENTATION_MODELS:
@@ -142,15 +154,184 @@ class BackgroundSettings:
             raise SettingsError("background mode 'image' needs a background image path")
 
 
+def _check_gesture_name(what: str, name: Any) -> None:
+    if not isinstance(name, str) or not name.strip() or len(name.encode("utf-8")) > MAX_GESTURE_NAME_BYTES:
+        raise SettingsError(f"{what} must be a gesture name of 1 to {MAX_GESTURE_NAME_BYTES} bytes "
+                            f"(built-in: {', '.join(BUILTIN_GESTURES)}; or a custom model's label), got {name!r}")
+
+
+def _check_sticker(gesture: str, value: Any) -> None:
+    """A sticker is a PNG path or the name of a bundled sticker (letters, digits, '_', '-')."""
+    if not isinstance(value, str):
+        raise SettingsError(f"sticker for {gesture!r} must be an image path or a built-in sticker name, got {value!r}")
+    if value and not re.fullmatch(r"[A-Za-z0-9_-]+", value) and not value.lower().endswith(".png"):
+        raise SettingsError(f"sticker for {gesture!r} must be a .png path (RGBA) or a built-in sticker name "
+                            f"such as 'thumbs_up', got {value!r}")
+
+
+@dataclass(frozen=True)
+class GestureEffect:
+    """What one gesture shows when it fires.
+
+    gesture: the gesture's name (built-in or a custom model's label).
+    sticker: a .png path (RGBA) or a built-in sticker name; '' = the bundled sticker of the same
+        name as the gesture.
+    placement: 'follow-hand' (sticker above the hand, following it), 'corner' (a fixed corner)
+        or 'fullscreen' (a full-frame animation).
+    corner: which corner for 'corner'.
+    animation: the full-frame animation for 'fullscreen' (hearts, confetti, fireworks, balloons,
+        rain).
+    size: sticker height as a fraction of the frame height.
+    duration: seconds the sticker or animation stays, its enter and exit included.
+    hold, cooldown: seconds; None = the gestures section's defaults.
+    """
+
+    gesture: str
+    sticker: str = ""
+    placement: str = "follow-hand"
+    corner: str = "top-right"
+    animation: str = ""
+    size: float = 0.25
+    duration: float = 2.5
+    hold: Optional[float] = None
+    cooldown: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        _check_gesture_name("gesture", self.gesture)
+        _check_sticker(self.gesture, self.sticker)
+        if self.placement not in PLACEMENTS:
+            raise SettingsError(f"placement for {self.gesture!r} must be one of {', '.join(PLACEMENTS)}, "
+                                f"got {self.placement!r}")
+        if self.corner not in CORNERS:
+            raise SettingsError(f"corner for {self.gesture!r} must be one of {', '.join(CORNERS)}, got {self.corner!r}")
+        if self.placement == "fullscreen":
+            if self.animation not in ANIMATIONS:
+                raise SettingsError(f"placement 'fullscreen' for {self.gesture!r} needs an animation, one of "
+                                    f"{', '.join(ANIMATIONS)}, got {self.animation!r}")
+        elif self.animation:
+            raise SettingsError(f"animation {self.animation!r} for {self.gesture!r} needs placement 'fullscreen', "
+                                f"got {self.placement!r}")
+        _check_range(f"sticker size for {self.gesture!r}", self.size, 0.02, 1.0)
+        _check_range(f"duration for {self.gesture!r}", self.duration, 0.1, 30.0)
+        if self.hold is not None:
+            _check_range(f"hold time for {self.gesture!r}", self.hold, 0.0, 5.0)
+        if self.cooldown is not None:
+            _check_range(f"cooldown for {self.gesture!r}", self.cooldown, 0.0, 600.0)
+
+
+def default_effect(gesture: str) -> GestureEffect:
+    """The effect a gesture has unless configured: its full-frame animation when it has one,
+    else its bundled sticker above the hand."""
+    anim = DEFAULT_ANIMATIONS.get(gesture)
+    if anim:
+        return GestureEffect(gesture, placement="fullscreen", animation=anim)
+    return GestureEffect(gesture)
+
+
+@dataclass(frozen=True)
+class GestureSettings:
+    """Gesture-triggered stickers and animations.
+
+    enabled: master switch (hand tracking runs only when on and at least one gesture is enabled).
+    gestures: the gestures that may fire (built-in names or custom labels), in order.
+    effects: per-gesture GestureEffect overrides; an enabled gesture without one gets
+        default_effect(). In a settings file: {"thumbs_up": {"sticker": ..., ...}, ...}.
+    hold: seconds a gesture must be held before it fires (default 0.5).
+    cooldown: seconds after firing before the same gesture may fire again.
+    arming_ring: show a small ring filling while a gesture is being held.
+    paused: no gesture fires (a hotkey / preview key toggles it).
+    """
+
+    enabled: bool = False
+    gestures: Tuple[str, ...] = BUILTIN_GESTURES
+    effects: Tuple[GestureEffect, ...] = ()
+    hold: float = 0.5
+    cooldown: float = 3.0
+    arming_ring: bool = True
+    paused: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("enabled", "arming_ring", "paused"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"gestures {name} must be true or false, got {getattr(self, name)!r}")
+        if isinstance(self.gestures, str) or not isinstance(self.gestures, (tuple, list)):
+            raise SettingsError(f"enabled gestures must be a list of gesture names, got {self.gestures!r}")
+        for g in self.gestures:
+            _check_gesture_name("enabled gesture", g)
+        dup = sorted({g for g in self.gestures if list(self.gestures).count(g) > 1})
+        if dup:
+            raise SettingsError(f"enabled gestures list {dup} more than once; expected each name once")
+        object.__setattr__(self, "gestures", tuple(self.gestures))
+        effects = self.effects
+        if isinstance(effects, Mapping):
+            effects = tuple(_effect_from(name, value) for name, value in effects.items())
+        if not isinstance(effects, (tuple, list)) or not all(isinstance(e, GestureEffect) for e in effects):
+            raise SettingsError(f"gesture effects must map gesture names to effect settings, got {self.effects!r}")
+        names = [e.gesture for e in effects]
+        if len(set(names)) != len(names):
+            raise SettingsError(f"gesture effects name {sorted({n for n in names if names.count(n) > 1})} more than once")
+        object.__setattr__(self, "effects", tuple(effects))
+        _check_range("gesture hold time", self.hold, 0.0, 5.0)
+        _check_range("gesture cooldown", self.cooldown, 0.0, 600.0)
+
+    def effect(self, gesture: str) -> GestureEffect:
+        """The effect of a gesture, with the section's hold and cooldown filled in."""
+        for e in self.effects:
+            if e.gesture == gesture:
+                break
+        else:
+            e = default_effect(gesture)
+        return dataclasses.replace(e, hold=self.hold if e.hold is None else e.hold,
+                                   cooldown=self.cooldown if e.cooldown is None else e.cooldown)
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and bool(self.gestures)
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["gestures"] = list(self.gestures)
+        d["effects"] = {e.gesture: {k: v for k, v in dataclasses.asdict(e).items() if k != "gesture"}
+                        for e in self.effects}
+        return d
+
+
+def _effect_from(name: Any, value: Any) -> GestureEffect:
+    if not isinstance(value, Mapping):
+        raise SettingsError(f"effect for gesture {name!r} must be an object of effect settings, got {value!r}")
+    allowed = {f.name for f in dataclasses.fields(GestureEffect)} - {"gesture"}
+    bad = set(value) - allowed
+    if bad:
+        raise SettingsError(f"unknown effect setting(s) {sorted(bad)} for gesture {name!r}; expected some of {sorted(allowed)}")
+    _check_gesture_name("gesture", name)
+    fields = dataclasses.asdict(default_effect(name))
+    if "placement" in value and value["placement"] != "fullscreen" and "animation" not in value:
+        fields["animation"] = ""
+    fields.update(value)
+    return GestureEffect(**fields)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything one FaceFX filter (or one command-line run) is set to."""
 
     segmentation: SegmentationSettings = field(default_factory=SegmentationSettings)
     background: BackgroundSettings = field(default_factory=BackgroundSettings)
+    gestures: GestureSettings = field(default_factory=GestureSettings)
+
+    def stages(self) -> FrozenSet[str]:
+        """The analysis stages the enabled effects need (a subset of STAGES); empty = no effect
+        is on and frames pass through without analysis."""
+        out = set()
+        if self.background.mode != "none":
+            out.add("segmentation")
+        if self.gestures.active:
+            out.update(("hands", "gestures"))
+        return frozenset(out)
 
     def needs_segmentation(self) -> bool:
-        return self.background.mode != "none"
+        """Kept for callers not yet moved to stages() (the OBS filter)."""
+        return "segmentation" in self.stages()
 
     def replace(self, **sections: Any) -> "Settings":
         return dataclasses.replace(self, **sections)
@@ -159,14 +340,16 @@ class Settings:
         d = dataclasses.asdict(self)
         d["background"]["color"] = color_to_hex(self.background.color)
         d["background"]["hologram_color"] = color_to_hex(self.background.hologram_color)
+        d["gestures"] = self.gestures.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Settings":
         """Build from a nested mapping; unknown keys are errors (they are usually typos)."""
         if not isinstance(data, Mapping):
-            raise SettingsError(f"settings must be an object with sections {{'segmentation', 'background'}}, got {data!r}")
-        sections = {"segmentation": SegmentationSettings, "background": BackgroundSettings}
+            raise SettingsError(f"settings must be an object with sections {{'segmentation', 'background', 'gestures'}}, got {data!r}")
+        sections = {"segmentation": SegmentationSettings, "background": BackgroundSettings,
+                    "gestures": GestureSettings}
         unknown = set(data) - set(sections)
         if unknown:
             raise SettingsError(f"unknown settings section(s) {sorted(unknown)}; expected {sorted(sections)}")

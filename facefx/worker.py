@@ -7,21 +7,8 @@ Started by facefx.obs.client.WorkerClient with the project's virtual-environment
 Why a separate process: machine learning in OBS's own process would stall OBS's render thread
 through the GIL, and a crash or abort in a native library would take OBS down with it.
 
-Protocol (one JSON object per line; see facefx.ipc for the pixels):
-  stdin  {"op": "open",     "source": id}                    a new source (no engine yet)
-         {"op": "attach",   "source": id, "path": file, "seq": n}
-                                          its shared-memory channel file; results there are
-                                          numbered after n (the newest the client has seen)
-         {"op": "settings", "source": id, "settings": {...}} Settings.to_dict() form
-         {"op": "close",    "source": id}
-         {"op": "exit"}
-  stdout {"event": "ready", "pid": n, "protocol": 1}
-         {"event": "heartbeat", "sources": {id: {"fps", "stage_ms", "frames", "result_seq",
-                                                  "model", "error"}}}      every HEARTBEAT_S
-         {"event": "busy", "source": id, "seconds": s}   the next analysis may load a model:
-                                                          no heartbeat for up to s seconds
-         {"event": "error", "source": id or null, "message": text}
-         {"event": "fatal", "kind": "import", "module": name, "message": text}  then exit 3
+Protocol: JSON lines on stdin/stdout, described in facefx.obs.protocol (the one home of
+every op and event name); pixels go through facefx.ipc.
 
 The heartbeat is sent from the main loop, between analyses, so a worker stuck inside a model
 stops beating and the client can tell it from a merely idle one. Every error in one source
@@ -46,9 +33,10 @@ from collections import deque
 from typing import Any, Deque, Dict, Optional
 
 from . import ipc
+from .obs import protocol as P
 
-PROTOCOL = 1
-HEARTBEAT_S = 0.5
+PROTOCOL = P.VERSION
+HEARTBEAT_S = P.HEARTBEAT_S
 ERROR_RETRY_S = 1.0   # after an analysis error, skip that source's frames this long
 EXIT_GRACE_S = 2.0    # after stdin EOF, a main loop stuck in native code is cut off after this
 BUSY_ALLOWANCE_S = 30.0  # announced before an analysis that may load a model (no heartbeats meanwhile)
@@ -66,8 +54,8 @@ class _Out:
         self._stream = stream
         self._lock = threading.Lock()
 
-    def send(self, **msg: Any) -> None:
-        line = json.dumps(msg, separators=(",", ":")) + "\n"
+    def send(self, event: str, **fields: Any) -> None:
+        line = json.dumps(dict(event=event, **fields), separators=(",", ":")) + "\n"
         with self._lock:
             try:
                 self._stream.write(line)
@@ -142,7 +130,7 @@ class Worker:
                     if not isinstance(msg, dict):
                         raise ValueError("not an object")
                 except ValueError:
-                    self.out.send(event="error", source=None, message=f"ignored a malformed control line: {line[:80]!r}")
+                    self.out.send(P.EV_ERROR, source=None, message=f"ignored a malformed control line: {line[:80]!r}")
                     continue
                 self.inbox.put(msg)
         except (OSError, ValueError):
@@ -154,28 +142,28 @@ class Worker:
     def handle(self, msg: dict) -> None:
         op = msg.get("op")
         sid = msg.get("source")
-        if op == "exit":
+        if op == P.OP_EXIT:
             self.stop.set()
             return
         if not isinstance(sid, str):
-            self.out.send(event="error", source=None, message=f"control message {op!r} without a source id")
+            self.out.send(P.EV_ERROR, source=None, message=f"control message {op!r} without a source id")
             return
         src = self.sources.get(sid)
-        if op == "open":
+        if op == P.OP_OPEN:
             if src is None:
                 self.sources[sid] = _Source(sid, self._Settings())
         elif src is None:
-            self.out.send(event="error", source=sid, message=f"{op!r} for a source that was not opened")
-        elif op == "attach":
+            self.out.send(P.EV_ERROR, source=sid, message=f"{op!r} for a source that was not opened")
+        elif op == P.OP_ATTACH:
             seq = msg.get("seq", 0)
             self._attach(src, str(msg.get("path", "")), seq if isinstance(seq, int) else 0)
-        elif op == "settings":
+        elif op == P.OP_SETTINGS:
             self._apply_settings(src, msg.get("settings"))
-        elif op == "close":
+        elif op == P.OP_CLOSE:
             del self.sources[sid]
             src.close()
         else:
-            self.out.send(event="error", source=sid, message=f"unknown control op {op!r}")
+            self.out.send(P.EV_ERROR, source=sid, message=f"unknown control op {op!r}")
 
     def _attach(self, src: _Source, path: str, client_seq: int) -> None:
         """Switch the source to a channel file. Result numbers keep rising across files and
@@ -217,7 +205,7 @@ class Worker:
     def _error(self, src: Optional[_Source], message: str) -> None:
         if src is not None:
             src.error = message
-        self.out.send(event="error", source=src.id if src else None, message=message)
+        self.out.send(P.EV_ERROR, source=src.id if src else None, message=message)
 
     def _frame_failed(self, src: _Source, now: float, message: str) -> bool:
         """This source's frame could not be analysed: report it, skip the source's frames for
@@ -241,15 +229,15 @@ class Worker:
             return True
         np = self._np
         w, h, stride = msg.width, msg.height, msg.stride
-        if w < 2 or h < 2 or stride < w * 4 or stride * (h - 1) + w * 4 > len(msg.data):
-            return self._frame_failed(
-                src, now, f"frame {w}x{h} with row stride {stride} does not match its {len(msg.data)} bytes")
+        problem = ipc.image_problem(msg, 4) or ("" if w >= 2 and h >= 2 else f"{w}x{h} is below 2x2")
+        if problem:
+            return self._frame_failed(src, now, f"frame {problem}")
         frame = np.ndarray((h, w, 4), np.uint8, buffer=msg.data, strides=(stride, 4, 1))
         if msg.flags & ipc.FLAG_BGRA:
             frame = frame[:, :, [2, 1, 0, 3]]
         cold = src.cold
         if cold:
-            self.out.send(event="busy", source=src.id, seconds=BUSY_ALLOWANCE_S)
+            self.out.send(P.EV_BUSY, source=src.id, seconds=BUSY_ALLOWANCE_S)
         try:
             if src.engine is None:
                 # One inference thread: OBS renders on the other core(s) of the same machine.
@@ -261,7 +249,7 @@ class Worker:
             return self._frame_failed(src, now, str(exc) if expected else f"analysis failed: {type(exc).__name__}: {exc}")
         finally:
             if cold:  # before the result is published, so a hang right after it is still caught
-                self.out.send(event="busy", source=src.id, seconds=0)
+                self.out.send(P.EV_BUSY, source=src.id, seconds=0)
         if src.analysis_failed:
             src.analysis_failed = False
             src.error = ""
@@ -283,7 +271,7 @@ class Worker:
         return True
 
     def heartbeat(self, now: float) -> None:
-        self.out.send(event="heartbeat", sources={
+        self.out.send(P.EV_HEARTBEAT, sources={
             s.id: {"fps": round(s.fps(now), 2),
                    "stage_ms": {k: round(v, 2) for k, v in s.stage_ms.items()},
                    "frames": s.frames, "result_seq": s.result_seq,
@@ -296,7 +284,7 @@ class Worker:
         return bool(self.parent_pid) and os.name != "nt" and os.getppid() != self.parent_pid
 
     def run(self) -> int:
-        self.out.send(event="ready", pid=os.getpid(), protocol=PROTOCOL)
+        self.out.send(P.EV_READY, pid=os.getpid(), protocol=PROTOCOL)
         next_beat = 0.0
         try:
             while not self.stop.is_set():
@@ -373,7 +361,7 @@ def main(argv: Optional[list] = None) -> int:
     exc = _check_imports()
     if exc is not None:
         module = exc.name or str(exc)
-        out.send(event="fatal", kind="import", module=module,
+        out.send(P.EV_FATAL, kind="import", module=module,
                  message=f"the worker's Python ({sys.executable}) cannot import {module}: {exc}")
         return 3
     worker = Worker(out, parent_pid=args.parent_pid)

@@ -74,7 +74,8 @@ def test_command_writes_the_figures(tmp_path):
 @pytest.mark.skipif(not os.path.isdir(EVALSET), reason="needs ../shared/evalset/portraits")
 def test_refinement_does_not_lose_iou_on_the_portraits():
     from facefx.eval_segmentation import evaluate
-    report = evaluate(EVALSET)
+    from facefx.settings import SegmentationSettings, Settings
+    report = evaluate(EVALSET, Settings(segmentation=SegmentationSettings(refine=True)))
     assert report["iou"] >= report["raw_iou"] - 0.002
     assert report["boundary_iou"] > report["raw_boundary_iou"]
     assert report["alpha_error"] < report["raw_alpha_error"]

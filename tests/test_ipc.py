@@ -267,3 +267,55 @@ def test_fast_reader_sees_only_whole_messages_in_increasing_order(tmp_path):
         reader.close()
         chan.close()
     assert good > 50
+
+
+# -- a channel that another process tries to shrink -------------------------------------------
+
+SHRINK = r"""
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from facefx import ipc
+chan = ipc.ChannelFile.create_private(sys.argv[2], "victim.shm", 1 << 20)
+chan.results.write(b"\x01" * 1000, width=1000, height=1, stride=1000, frame_seq=1)
+# Another process (a confused or hostile worker) truncates the channel it was given.
+import subprocess
+rc = subprocess.run([sys.executable, "-c",
+                     "import os, sys\n"
+                     "try:\n    os.truncate(sys.argv[1], 0)\n    print('shrunk')\n"
+                     "except OSError as e:\n    print('refused', e.errno)\n", chan.path],
+                    capture_output=True, text=True).stdout.strip()
+print(rc, flush=True)
+# The owner keeps writing and reading all of it: with a shrunk file this is SIGBUS.
+chan.frames.write(b"\x02" * (1 << 20), width=512, height=512, stride=2048, frame_seq=2)
+msg = chan.frames.read()
+print("read", len(msg.data), os.path.getsize(chan.path) if not chan.sealed else -1, flush=True)
+chan.close()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sealed memfds are Linux's guard")
+def test_another_process_cannot_shrink_the_channel_under_its_owner(tmp_path):
+    r = subprocess.run([sys.executable, "-c", SHRINK, ROOT, str(tmp_path)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, f"the owner died with {r.returncode}: {r.stdout} {r.stderr}"
+    lines = r.stdout.split("\n")
+    assert lines[0].startswith("refused 1"), r.stdout   # EPERM: the seal holds
+    assert lines[1].startswith(f"read {1 << 20}"), r.stdout
+
+
+def test_private_channel_is_attachable_and_leaves_nothing_behind(tmp_path):
+    owner = ipc.ChannelFile.create_private(str(tmp_path), "c.shm", 4096)
+    worker = ipc.ChannelFile.attach(owner.path)
+    try:
+        worker.results.write(b"\x05" * 64, width=8, height=8, stride=8, frame_seq=3)
+        assert owner.results.read().data == b"\x05" * 64
+        if sys.platform.startswith("linux"):
+            assert owner.sealed and owner.path.startswith(f"/proc/{os.getpid()}/fd/")
+            with pytest.raises(PermissionError):
+                os.truncate(worker.path, 100)
+    finally:
+        worker.close()
+        owner.discard()
+        owner.discard()  # idempotent
+    assert os.listdir(tmp_path) == []
+    assert owner.closed

@@ -160,7 +160,7 @@ def test_auto_model_follows_the_frame_shape(size, expected):
 
 def test_engine_runs_the_model_auto_chooses():
     settings = Settings(background=BackgroundSettings(mode="color"))
-    assert settings.segmentation.model == "auto" and settings.segmentation.refine
+    assert settings.segmentation.model == "auto"
     photo = load_image_rgb(SAMPLE)
     with Engine(settings) as engine:
         wide = engine.analyze(cover_fit(photo, 640, 360), 0.0)

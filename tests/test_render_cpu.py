@@ -155,3 +155,118 @@ def test_person_box_contains_all_coverage():
         outside[y0:y1, x0:x1] = 0
         assert outside.max() == 0
         assert (y1 - y0) * (x1 - x0) < 0.1 * full.size   # tight enough to save work
+
+
+def _coverage(mask, plan):
+    """The coverage the renderer must use: the mask upsampled bilinearly, through the edge LUT."""
+    up = cv2.resize(mask, (plan.width, plan.height), interpolation=cv2.INTER_LINEAR)
+    return cv2.LUT(up.reshape(plan.height, plan.width), edge_lut(*plan.edge))
+
+
+@pytest.mark.parametrize("w,h", [(512, 512), (1080, 1920)])
+def test_hologram_person_at_the_right_edge_narrower_than_the_ghost_offset(renderer, w, h):
+    """Regression: a person box touching the right edge and narrower than the ghost offset puts
+    the whole ghost beyond the frame; the renderer used to raise on the empty ghost."""
+    holo = hologram_at((70, 190, 255), 0.0, h)
+    mask = np.zeros((256, 256), np.uint8)
+    mask[100:150, 255] = 255
+    plan = RenderPlan(w, h, 0.0, background=BackgroundLayer("hologram", hologram=holo), mask=mask)
+    cover = _coverage(mask, plan)
+    xs = np.flatnonzero(cover.any(axis=0))
+    assert xs[-1] == w - 1 and xs[-1] - xs[0] + 1 < holo.ghost_offset   # the case in question
+    out = renderer.render(np.full((h, w, 3), 120, np.uint8), plan)
+    person = out[cover == 255].astype(int)
+    assert person.size and (person[:, 2] > person[:, 0] + 30).all()
+    assert (out[cover == 0] == (8, 12, 24)).all()
+
+
+def test_hologram_draws_the_ghost_right_of_the_person(renderer):
+    holo = hologram_at((70, 190, 255), 0.0, H)
+    mask = np.zeros((H // 2, W // 2), np.uint8)
+    mask[:, 10:20] = 255
+    plan = _plan(BackgroundLayer("hologram", hologram=holo), mask)
+    cover = _coverage(mask, plan)
+    right = np.flatnonzero(cover.any(axis=0))[-1]
+    out = renderer.render(_frame((120, 120, 120)), plan)
+    ghost = out[:, right + 1: right + 1 + holo.ghost_offset].astype(int)
+    assert (ghost[..., 2] > 24 + 10).all()                   # faint tint over the backdrop
+    assert (out[:, right + 1 + holo.ghost_offset:] == (8, 12, 24)).all()
+
+
+FUZZ_MODES = ("blur", "image", "color", "transparent", "hologram", "hologram-image")
+
+
+def _random_plan(rng, image):
+    """A random legal plan: frame sizes from 1x1 up (odd, tiny, tall, wide), masks of any size
+    with a box of any level that often touches one or more frame edges."""
+    w = int(rng.choice([1, 2, 3, 5, 17, 127, 512, rng.integers(1, 720)]))
+    h = int(rng.choice([1, 2, 3, 9, 31, 144, 511, rng.integers(1, 720)]))
+    mw, mh = int(rng.integers(1, 96)), int(rng.integers(1, 96))
+    mask = np.zeros((mh, mw), np.uint8)
+    y0, x0 = int(rng.integers(0, mh)), int(rng.integers(0, mw))
+    y1, x1 = int(rng.integers(y0 + 1, mh + 1)), int(rng.integers(x0 + 1, mw + 1))
+    edges = rng.random(4) < 0.35
+    y0, x0 = (0 if edges[0] else y0), (0 if edges[1] else x0)
+    y1, x1 = (mh if edges[2] else y1), (mw if edges[3] else x1)
+    mask[y0:y1, x0:x1] = rng.choice([255, int(rng.integers(1, 256))])
+    mode = FUZZ_MODES[int(rng.integers(len(FUZZ_MODES)))]
+    t = float(rng.uniform(0, 100))
+    if mode == "blur":
+        layer = BackgroundLayer("blur", blur=blur_geometry(float(rng.integers(0, 101)), w, h))
+    elif mode == "image":
+        layer = BackgroundLayer("image", image=image)
+    elif mode == "color":
+        layer = BackgroundLayer("color", color=tuple(int(c) for c in rng.integers(0, 256, 3)))
+    elif mode == "transparent":
+        layer = BackgroundLayer("transparent")
+    else:
+        layer = BackgroundLayer("hologram", image=image if mode == "hologram-image" else "",
+                                hologram=hologram_at((70, 190, 255), t, h))
+    edge = edge_bounds(float(rng.uniform(0.05, 0.95)), float(rng.uniform(0, 1)))
+    return RenderPlan(w, h, t, background=layer, mask=mask, edge=edge,
+                      alpha_output=mode == "transparent")
+
+
+def test_fuzz_random_plans_render_what_the_plan_says(tmp_path):
+    """Seeded random plans in every mode: no plan raises, and every pixel the coverage leaves
+    alone shows the background exactly while fully covered pixels show the person untouched."""
+    from facefx.imageio import cover_fit, load_image_rgb
+    from facefx.render.cpu import HOLOGRAM_BACKDROP
+    rng = np.random.default_rng(20261201)
+    image = str(tmp_path / "bg.png")
+    cv2.imwrite(image, rng.integers(0, 256, (37, 53, 3), dtype=np.uint8))
+    seen = set()
+    with CpuRenderer(threads=2) as r:
+        for i in range(300):
+            plan = _random_plan(rng, image)
+            mode = plan.background.mode + ("-image" if plan.background.image and
+                                           plan.background.mode == "hologram" else "")
+            seen.add(mode)
+            frame = rng.integers(0, 256, (plan.height, plan.width, 3), dtype=np.uint8)
+            where = f"plan {i}: {mode} {plan.width}x{plan.height} mask {plan.mask.shape}"
+            out = r.render(frame, plan)
+            cover = _coverage(plan.mask, plan)
+            assert out.dtype == np.uint8, where
+            if mode == "transparent":
+                assert out.shape == (plan.height, plan.width, 4), where
+                assert np.array_equal(out[..., :3], frame), where
+                assert np.array_equal(out[..., 3], cover), where
+                continue
+            assert out.shape == frame.shape, where
+            out = out.copy()
+            if mode.startswith("hologram"):
+                dx = min(plan.background.hologram.ghost_offset, plan.width - 1)
+                ghost = np.zeros_like(cover)
+                ghost[:, dx:] = cover[:, :plan.width - dx]
+                backdrop = (cover_fit(load_image_rgb(image), plan.width, plan.height)
+                            if plan.background.image else np.array(HOLOGRAM_BACKDROP, np.uint8))
+                free = (cover == 0) & (ghost == 0)
+                expected = np.broadcast_to(backdrop, frame.shape)
+                assert np.array_equal(out[free], expected[free]), where
+                continue
+            bg = r.background(frame, plan.background, plan.mask).copy()
+            assert np.array_equal(out[cover == 0], bg[cover == 0]), where
+            assert np.array_equal(out[cover == 255], frame[cover == 255]), where
+            if mode == "color":
+                assert (bg == plan.background.color).all(), where
+    assert seen == set(FUZZ_MODES)

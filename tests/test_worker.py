@@ -225,11 +225,14 @@ def test_bigger_frames_move_to_a_bigger_channel(make_client, frame):
     pump(t, [ch], [small], lambda: bool(ch.latest()), 30, "a mask at 256x144")
     big = np.ascontiguousarray(cv2.resize(frame, (512, 288), interpolation=cv2.INTER_LINEAR))
     first_seq = ch.latest().seq
+    small_file = ch._file
     pump(t, [ch], [big], lambda: ch.latest().width == 512, 15, "a mask at 512x288")
     r = ch.latest()
     assert (r.width, r.height) == (512, 288) and r.seq > first_seq
     assert_person_mask(cv2.resize(mask_of(r), (W, H), interpolation=cv2.INTER_AREA))
-    assert len(os.listdir(t.client._session)) == 1  # the small channel's file is gone
+    # The small channel is gone: unmapped, and its file (if it is not a sealed memfd) removed.
+    assert small_file.closed and small_file is not ch._file
+    assert len(os.listdir(t.client._session)) == (0 if ch._file.sealed else 1)
 
     # The interpreter setting: the same value again changes nothing, a new one restarts.
     pid = t.status().pid
@@ -469,6 +472,168 @@ def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+# -- the protocol, with fake workers that misbehave in one exact way --------------------------
+
+def fake_worker(tmp_path, program: str):
+    """An 'interpreter' whose `-m facefx.worker ...` runs `program` instead (real Python)."""
+    script = tmp_path / "fake_worker.py"
+    script.write_text("import json, sys, time\n"
+                      "def say(**m):\n    sys.stdout.write(json.dumps(m) + '\\n'); sys.stdout.flush()\n"
+                      + program)
+    exe = tmp_path / "python"
+    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {script}\n")
+    exe.chmod(0o755)
+    return str(exe)
+
+
+@posix_only
+def test_worker_speaking_another_protocol_version_is_refused(make_client, tmp_path):
+    exe = fake_worker(tmp_path, "say(event='ready', pid=0, protocol=99)\n"
+                                "while True:\n    say(event='heartbeat', sources={}); time.sleep(0.1)\n")
+    t = make_client(python=exe)
+    t.client.start()
+    st = t.wait(lambda s: s.state == "failed", 10, "the worker to be refused")
+    assert "protocol version 99" in st.message and "this plugin version 1" in st.message, st.message
+    assert wc.setup_command(ROOT) in st.message
+
+
+@posix_only
+def test_only_heartbeats_keep_a_worker_alive(make_client, tmp_path):
+    # Ready, then only chatter on both pipes: a worker stuck in a loop that logs is still stuck.
+    exe = fake_worker(tmp_path, "say(event='ready', pid=0, protocol=1)\n"
+                                "while True:\n"
+                                "    print('native chatter', flush=True)\n"
+                                "    sys.stderr.write('more chatter\\n'); sys.stderr.flush()\n"
+                                "    time.sleep(0.05)\n")
+    t = make_client(python=exe, hang_timeout=1.0, backoff=(5.0, 10.0))
+    t.client.start()
+    t.wait(lambda s: s.state == "running", 10, "the fake worker to be ready")
+    st = t.wait(lambda s: s.state == "restarting", 10, "the silent worker to be killed")
+    assert "no heartbeat" in st.last_error, st.last_error
+    assert any("native chatter" in text for _, text in t.logs)
+    assert any("more chatter" in text for _, text in t.logs)
+
+
+@posix_only
+def test_native_stderr_never_corrupts_a_protocol_line(make_client, tmp_path):
+    # Native libraries write to stderr in pieces, without newlines; on a shared pipe such a
+    # fragment glues itself to the next protocol line and the client never sees "ready".
+    exe = fake_worker(tmp_path, "sys.stderr.write('W0000 partial native log'); sys.stderr.flush()\n"
+                                "say(event='ready', pid=0, protocol=1)\n"
+                                "while True:\n    say(event='heartbeat', sources={}); time.sleep(0.1)\n")
+    t = make_client(python=exe)
+    t.client.start()
+    st = t.wait(lambda s: s.state == "running", 10, "ready through stdout despite stderr")
+    assert st.last_error == ""
+
+
+@posix_only
+def test_close_is_bounded_when_the_worker_ignores_eof_and_sigterm(make_client, tmp_path):
+    # A worker stuck in native code: it neither reads stdin nor dies on SIGTERM. OBS's UI
+    # thread waits for close() (script_unload), so close() must kill it promptly.
+    exe = fake_worker(tmp_path, "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                                "say(event='ready', pid=0, protocol=1)\n"
+                                "while True:\n    say(event='heartbeat', sources={}); time.sleep(0.1)\n")
+    t = make_client(python=exe)
+    t.client.start()
+    st = t.wait(lambda s: s.state == "running", 10, "the stubborn worker to be ready")
+    t0 = time.monotonic()
+    t.client.close()
+    took = time.monotonic() - t0
+    assert not pid_alive(st.pid)
+    assert took <= wc.CLOSE_TIMEOUT_S + 0.5, f"close() took {took:.1f} s"
+
+
+# -- results from a worker that writes nonsense -------------------------------------------------
+
+@pytest.mark.parametrize("w,h,stride,n,why", [
+    (65535, 65535, 65535, 100, "does not match its 100 bytes"),
+    (16, 16, 8, 256, "row stride 8"),
+    (0, 16, 16, 256, "0x16"),
+    (20000, 1, 20000, 20000, "larger than 16384"),
+])
+def test_result_header_that_does_not_match_its_data_is_refused(tmp_path, w, h, stride, n, why):
+    from facefx.obs.channel import read_result
+    chan = ipc.ChannelFile.create(str(tmp_path / "c.shm"), 4 * 20000)
+    try:
+        seq = chan.results.write(b"\x80" * n, width=w, height=h, stride=stride, frame_seq=1)
+        got_seq, res, problem = read_result(chan.results, 0)
+        assert (got_seq, res) == (seq, None)
+        assert why in problem and f"result {seq} refused" in problem, problem
+    finally:
+        chan.close()
+
+
+def test_padded_result_rows_are_packed(tmp_path):
+    from facefx.obs.channel import read_result
+    chan = ipc.ChannelFile.create(str(tmp_path / "c.shm"), 4096)
+    try:
+        rows = b"".join(bytes([y]) * 3 + b"\xff" for y in range(4))  # 3 pixels + 1 padding byte
+        chan.results.write(rows, width=3, height=4, stride=4, frame_seq=7, aux=b'{"total": 2.5, "x": "no"}')
+        _, res, problem = read_result(chan.results, 0)
+        assert problem == ""
+        assert (res.width, res.height, res.frame_seq) == (3, 4, 7)
+        assert res.data == b"\x00\x00\x00\x01\x01\x01\x02\x02\x02\x03\x03\x03"
+        assert res.stage_ms == {"total": 2.5}
+    finally:
+        chan.close()
+
+
+def _wait_for_file(ch, timeout: float = 5.0):
+    end = time.monotonic() + timeout
+    while ch._file is None and time.monotonic() < end:
+        time.sleep(0.01)
+    assert ch._file is not None, f"no channel file after {timeout} s: {ch.stats()}"
+    return ch._file
+
+
+def test_bad_result_keeps_the_last_good_mask_and_says_why(make_client, tmp_path, frame):
+    # No worker (missing interpreter): this test plays the worker on the shared memory.
+    t = make_client(python=str(tmp_path / "nope" / "python"))
+    ch = t.client.open_source("cam")
+    assert not ch.submit(frame.ctypes.data, W, H, W * 4, 1)
+    worker_side = ipc.ChannelFile.attach(_wait_for_file(ch).path)
+    try:
+        worker_side.results.write(b"\x10" * (W * H), width=W, height=H, stride=W, frame_seq=1)
+        good = ch.latest()
+        assert (good.width, good.height, good.data[:4]) == (W, H, b"\x10" * 4)
+        worker_side.results.write(b"\x20" * 100, width=65535, height=65535, stride=65535, frame_seq=2)
+        assert ch.latest() is good
+        assert "refused" in ch.stats()["error"] and "65535x65535" in ch.stats()["error"]
+        worker_side.results.write(b"\x30" * (W * H), width=W, height=H, stride=W, frame_seq=3)
+        assert ch.latest().data[:4] == b"\x30" * 4 and ch.latest().frame_seq == 3
+        assert "refused" not in ch.stats()["error"]
+    finally:
+        worker_side.close()
+
+
+def test_channel_files_are_made_off_the_submitting_thread(make_client, tmp_path, frame, monkeypatch):
+    # submit() runs on OBS's graphics thread: making and sizing a file must happen elsewhere.
+    threads = []
+    real = ipc.ChannelFile.create_private
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ipc.ChannelFile, "create_private", spy)
+    t = make_client(python=str(tmp_path / "nope" / "python"))
+    ch = t.client.open_source("cam")
+    assert not ch.submit(frame.ctypes.data, W, H, W * 4, 1)
+    f = _wait_for_file(ch)
+    assert threads == ["facefx-worker-supervisor"]
+    assert f.frame_capacity >= W * H * 4
+    ch.submit(frame.ctypes.data, W, H, W * 4, 2)
+    assert ch._file.frames.peek().frame_seq == 2
+    big = np.zeros((H * 2, W * 2, 4), np.uint8)
+    ch.submit(big.ctypes.data, W * 2, H * 2, W * 8, 3)   # a bigger analysis size
+    end = time.monotonic() + 5
+    while ch._file.frame_capacity < big.nbytes and time.monotonic() < end:
+        time.sleep(0.01)
+    assert ch._file.frame_capacity >= big.nbytes
+    assert threads == ["facefx-worker-supervisor"] * 2
 
 
 # The OBS side under the system Python that OBS embeds: no numpy, no venv, no site-packages.

@@ -1,20 +1,28 @@
 """The analysis engine: RGB(A) frames in, one Analysis per frame out.
 
-The engine downsizes each frame once to the analysis size and hands that image to a chain of
-pluggable stages (segmentation today; hands, faces, gestures and expressions later). Each stage
-fills its part of the Analysis and records its time. Models load lazily and reload only when a
-setting that affects the model changes.
+The engine is built from the stages the enabled effects need (Settings.stages()): with only a
+background on, no hand model is loaded; with nothing on, no stage runs. Each stage declares the
+input size it wants (the engine reduces each frame once per distinct size) and how often it runs:
+segmentation every frame, hands every frame or every 2nd when the frame's budget is tight. A
+stage that is skipped on a frame has its last result carried forward into that frame's
+Analysis, marked in `carried` with its age, so effects never flicker off between runs. Models
+load lazily and reload only when a setting that affects the model changes.
 """
 from __future__ import annotations
 
+import importlib
+import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from ..settings import Settings, analysis_size  # noqa: F401 (re-exported)
+from ..results import Face, FrameResults, GestureHit, Hand
+from ..settings import STAGES, Settings, analysis_size  # noqa: F401 (re-exported)
+
+log = logging.getLogger(__name__)
 
 
 class FrameError(ValueError):
@@ -26,8 +34,11 @@ class Analysis:
     """What the engine found in one frame.
 
     mask: uint8 smoothed person probability (255 = person) at analysis_size, or None when segmentation
-        is off. Stages added later put their results in their own fields.
-    stage_ms: wall time of each stage in milliseconds (plus 'resize' and 'total').
+        is off.
+    hands, gestures, faces: the typed results (facefx.results), empty when their stage is off.
+    carried: stage name -> age in seconds, for each stage that did not run on this frame and
+        whose last result was carried forward instead.
+    stage_ms: wall time of each stage that ran, in milliseconds (plus 'resize' and 'total').
     """
 
     frame_index: int
@@ -35,17 +46,40 @@ class Analysis:
     frame_size: Tuple[int, int]
     analysis_size: Tuple[int, int]
     mask: Optional[np.ndarray] = None
+    hands: Tuple[Hand, ...] = ()
+    gestures: Tuple[GestureHit, ...] = ()
+    faces: Tuple[Face, ...] = ()
+    carried: Dict[str, float] = field(default_factory=dict)
     stage_ms: Dict[str, float] = field(default_factory=dict)
     extras: Dict[str, Any] = field(default_factory=dict)
 
+    def results(self) -> FrameResults:
+        """The non-pixel part, in the form facefx.results.encode() carries across processes."""
+        age = max(self.carried.get("hands", 0.0), self.carried.get("gestures", 0.0))
+        return FrameResults(self.frame_index & 0xFFFFFFFF, self.timestamp, self.hands, self.gestures,
+                            self.faces, hands_age=age, faces_age=self.carried.get("faces", 0.0))
+
 
 class Stage:
-    """One analysis step. Subclasses set `name` and implement process()."""
+    """One analysis step. Subclasses set `name` and implement process().
+
+    outputs: the Analysis fields process() fills; the engine carries them forward on frames
+        the stage skips.
+    every: run on every Nth frame (1 = every frame).
+    every_when_tight: run on every Nth frame while the engine's per-frame budget is exceeded.
+    """
 
     name = "stage"
+    outputs: Tuple[str, ...] = ()
+    every = 1
+    every_when_tight = 1
 
     def enabled(self, settings: Settings) -> bool:
         return True
+
+    def input_size(self, settings: Settings, width: int, height: int) -> Tuple[int, int]:
+        """The size this stage wants the frame reduced to (the frame's own size = unreduced)."""
+        return analysis_size(width, height, settings.segmentation.analysis_width)
 
     def configure(self, settings: Settings) -> None:
         """Apply new settings; reload models only if a model-relevant setting changed."""
@@ -58,6 +92,36 @@ class Stage:
 
     def close(self) -> None:
         """Release models. Safe to call twice."""
+
+
+# Stage name -> "module:Class" (imported when first needed) or a callable; each is called with
+# the keyword argument threads=. Stages run in STAGES order, so 'gestures' sees this frame's hands.
+STAGE_FACTORIES: Dict[str, Any] = {
+    "segmentation": "facefx.analysis.segmentation:SegmentationStage",
+    "hands": "facefx.analysis.hands:HandsStage",
+    "gestures": "facefx.analysis.gestures:GestureStage",
+}
+
+
+def register_stage(name: str, factory: Callable[..., Stage]) -> None:
+    """Make a stage available to engines built from settings (tests, plug-ins)."""
+    STAGE_FACTORIES[name] = factory
+
+
+def _make_stage(name: str, threads: Optional[int]) -> Optional[Stage]:
+    factory = STAGE_FACTORIES.get(name)
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            factory = None
+    if factory is None:
+        log.warning("analysis stage %r is not available in this FaceFX; effects that need it stay off", name)
+        return None
+    return factory(threads=threads)
 
 
 def validate_frame(frame: Any) -> np.ndarray:
@@ -80,49 +144,118 @@ class Engine:
             analysis = engine.analyze(rgb_frame)
     """
 
+    COST_SMOOTHING = 0.2
+
     def __init__(self, settings: Optional[Settings] = None, stages: Optional[Sequence[Stage]] = None,
-                 *, threads: Optional[int] = None) -> None:
-        """threads: CPU threads a model may use (default: up to two). Use 1 where the frame's
-        producer needs the other core, as OBS's renderer does next to the analysis worker."""
+                 *, threads: Optional[int] = None, budget_ms: Optional[float] = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        """stages: a fixed list (tests, tools); None = built from settings.stages() and rebuilt by
+            update() when the enabled effects change.
+        threads: CPU threads a model may use (default: up to two). Use 1 where the frame's
+            producer needs the other core, as OBS's renderer does next to the analysis worker.
+        budget_ms: per-frame analysis budget; while the stages' typical cost exceeds it, stages
+            with every_when_tight > 1 skip frames. None = no budget (every stage at its rate).
+        clock: seconds, monotonic (a test can drive the budget with its own clock).
+        """
         self.settings = settings or Settings()
-        if stages is None:
-            from .segmentation import SegmentationStage
-            stages = [SegmentationStage(threads=threads)]
-        self.stages: List[Stage] = list(stages)
+        self._threads = threads
+        self._fixed = stages is not None
+        self.stages: List[Stage] = list(stages) if stages is not None else []
+        self.budget_ms = budget_ms
+        self._clock = clock
         self._index = 0
-        self._t0 = time.perf_counter()
-        self._small: Optional[np.ndarray] = None
+        self._t0 = clock()
+        self._small: Dict[Tuple[int, int], np.ndarray] = {}
+        self._last: Dict[str, Tuple[int, float, Dict[str, Any]]] = {}
+        self._cost: Dict[str, float] = {}
+        if not self._fixed:
+            self._build()
         for stage in self.stages:
             stage.configure(self.settings)
 
+    def _build(self) -> None:
+        """Create the stages the settings need that do not exist yet. A stage no longer needed
+        is kept (idle, its model loaded) so switching an effect off and on again is instant, as
+        the preview's effect key and the OBS filter's hotkey do."""
+        have = {s.name: s for s in self.stages}
+        for name in self.settings.stages():
+            if name not in have:
+                stage = _make_stage(name, self._threads)
+                if stage is not None:
+                    stage.configure(self.settings)
+                    have[name] = stage
+        order = {n: i for i, n in enumerate(STAGES)}
+        self.stages = sorted(have.values(), key=lambda s: order.get(s.name, len(order)))
+        for name in set(self._last) - set(self.settings.stages()):
+            del self._last[name]     # an idle stage's last result is not carried into a later run
+
+    def _runs(self, stage: Stage) -> bool:
+        if not stage.enabled(self.settings):
+            return False
+        return self._fixed or stage.name in self.settings.stages()
+
     def update(self, settings: Settings) -> None:
         self.settings = settings
+        if not self._fixed:
+            self._build()
         for stage in self.stages:
             stage.configure(settings)
 
     def reset(self) -> None:
+        self._last.clear()
         for stage in self.stages:
             stage.reset()
 
+    @property
+    def tight(self) -> bool:
+        """Whether the enabled stages' typical cost exceeds the per-frame budget."""
+        if self.budget_ms is None:
+            return False
+        cost = self._cost.get("resize", 0.0) + sum(
+            self._cost.get(s.name, 0.0) for s in self.stages if self._runs(s))
+        return cost > self.budget_ms
+
     def analyze(self, frame: np.ndarray, timestamp: Optional[float] = None) -> Analysis:
         frame = validate_frame(frame)
-        t_start = time.perf_counter()
+        clock = self._clock
+        t_start = clock()
         h, w = frame.shape[:2]
         aw, ah = analysis_size(w, h, self.settings.segmentation.analysis_width)
-        small = self._downsize(frame, aw, ah)
-        t_resized = time.perf_counter()
         ts = timestamp if timestamp is not None else t_start - self._t0
         result = Analysis(self._index, ts, (w, h), (aw, ah))
-        result.stage_ms["resize"] = (t_resized - t_start) * 1000.0
-        self._index += 1
+        tight = self.tight
+        images: Dict[Tuple[int, int], np.ndarray] = {}
+        resize_ms = 0.0
         for stage in self.stages:
-            if not stage.enabled(self.settings):
+            if not self._runs(stage):
                 continue
-            t = time.perf_counter()
-            stage.process(small, result)
-            result.stage_ms[stage.name] = (time.perf_counter() - t) * 1000.0
-        result.stage_ms["total"] = (time.perf_counter() - t_start) * 1000.0
+            every = max(1, stage.every_when_tight if tight else stage.every)
+            last = self._last.get(stage.name)
+            if last is not None and self._index - last[0] < every:
+                for name, value in last[2].items():
+                    setattr(result, name, value)
+                result.carried[stage.name] = max(0.0, ts - last[1])
+                continue
+            size = stage.input_size(self.settings, w, h)
+            image = images.get(size)
+            if image is None:
+                t = clock()
+                image = images[size] = self._downsize(frame, *size)
+                resize_ms += (clock() - t) * 1000.0
+            t = clock()
+            stage.process(image, result)
+            ms = result.stage_ms[stage.name] = (clock() - t) * 1000.0
+            self._track_cost(stage.name, ms)
+            self._last[stage.name] = (self._index, ts, {n: getattr(result, n) for n in stage.outputs})
+        self._index += 1
+        result.stage_ms["resize"] = resize_ms
+        self._track_cost("resize", resize_ms)
+        result.stage_ms["total"] = (clock() - t_start) * 1000.0
         return result
+
+    def _track_cost(self, name: str, ms: float) -> None:
+        old = self._cost.get(name)
+        self._cost[name] = ms if old is None else old + self.COST_SMOOTHING * (ms - old)
 
     def _downsize(self, frame: np.ndarray, aw: int, ah: int) -> np.ndarray:
         h, w = frame.shape[:2]
@@ -130,9 +263,11 @@ class Engine:
             frame = frame[:, :, :3]
         if (aw, ah) == (w, h):
             return np.ascontiguousarray(frame)
-        buf = self._small
-        if buf is None or buf.shape[:2] != (ah, aw):
-            buf = self._small = np.empty((ah, aw, 3), np.uint8)
+        buf = self._small.get((aw, ah))
+        if buf is None:
+            if len(self._small) >= 4:   # sizes change with the source; keep only a few
+                self._small.clear()
+            buf = self._small[(aw, ah)] = np.empty((ah, aw, 3), np.uint8)
         if not frame.flags["C_CONTIGUOUS"]:
             frame = np.ascontiguousarray(frame)
         # Bilinear, like the GPU downscale in OBS, so both paths feed the model the same image

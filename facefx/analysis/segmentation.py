@@ -33,8 +33,8 @@ __all__ = ["ModelError", "SegmentationStage", "quiet_mediapipe"]
 
 def quiet_mediapipe() -> None:
     """Silence MediaPipe/TFLite start-up chatter on stderr (must run before the import)."""
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..nativelogs import quiet_native_logs
+    quiet_native_logs()
 
 
 class LiteSegmenter:
@@ -104,6 +104,7 @@ BACKENDS = {"litert": LiteSegmenter, "mediapipe": MediaPipeSegmenter}
 
 class SegmentationStage(Stage):
     name = "segmentation"
+    outputs = ("mask",)
 
     def __init__(self, *, backend: Optional[str] = None, threads: Optional[int] = None) -> None:
         """backend: 'litert' or 'mediapipe'; None tries LiteRT first, then MediaPipe.
@@ -118,7 +119,7 @@ class SegmentationStage(Stage):
         self._post = MaskPostProcessor()
 
     def enabled(self, settings: Settings) -> bool:
-        return settings.needs_segmentation()
+        return "segmentation" in settings.stages()
 
     def configure(self, settings: Settings) -> None:
         seg = settings.segmentation

@@ -2,14 +2,22 @@
 
 Sources (camera, video file, image, folder of images, synthetic) and sinks (preview window,
 image, folder, video file, virtual camera) share small interfaces so the pipeline treats them
-alike and tests can replace the camera with a synthetic source. Errors raised here are
+alike and tests can replace the camera with a synthetic source. One module per concern:
+
+    sources.py     every input: camera, video file, picture, folder, synthetic camera
+    sink.py        the FrameSink interface and the output path check
+    images.py      picture and folder writers
+    video.py       video files: FFmpeg codec and audio policy, the encoding sink
+    ffmpeg.py      the bundled FFmpeg binary and its stream probe
+    virtualcam.py  the virtual camera (pyvirtualcam)
+    preview.py     the preview window and its keys
+    outputs.py     choosing and checking the sink for -o OUTPUT
+    pipeline.py    the threaded decode -> analyse/render -> encode loop
+    progress.py    the progress bar Errors raised here are
 MediaError subclasses whose message names the file or device and the expected form; the command
 line prints them as one line.
 """
 from __future__ import annotations
-
-import os
-import sys
 
 from ..imageio import MediaError
 
@@ -22,15 +30,4 @@ class SinkError(MediaError):
     """An output (file, folder, window, virtual camera) cannot be written or opened."""
 
 
-def quiet_native_logs() -> None:
-    """Keep OpenCV's and its FFmpeg's own warnings off the terminal: every failure they report is
-    turned into a one-line FaceFX message instead. Effective only before cv2 is first imported;
-    OpenCV's own logger is also lowered when cv2 is already loaded."""
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    cv2 = sys.modules.get("cv2")
-    if cv2 is not None and hasattr(cv2, "setLogLevel"):
-        cv2.setLogLevel(0)
-
-
-__all__ = ["MediaError", "SourceError", "SinkError", "quiet_native_logs"]
+__all__ = ["MediaError", "SourceError", "SinkError"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from . import SinkError
 
@@ -37,6 +37,22 @@ def probe_streams(path: str) -> Dict[str, List[str]]:
             continue  # cover art, not a video stream
         found[kind.lower()].append(codec)
     return found
+
+
+def probe_frame_rate(path: str) -> Optional[float]:
+    """The first video stream's base frame rate (FFmpeg's "tbr": the finest rate its timestamps
+    step at), or None. For variable-frame-rate video it is above the average rate."""
+    try:
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", path],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+    except (OSError, subprocess.SubprocessError, SinkError):
+        return None
+    for line in proc.stderr.decode("utf-8", "replace").splitlines():
+        if "Video:" in line and "(attached pic)" not in line:
+            m = re.search(r"([\d.]+)(k?) tbr", line)
+            if m:
+                return float(m.group(1)) * (1000.0 if m.group(2) else 1.0)
+    return None
 
 
 def probe_audio(path: str) -> List[str]:

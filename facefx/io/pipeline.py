@@ -31,10 +31,11 @@ import numpy as np
 from ..analysis import Engine, FrameError
 from ..imageio import MediaError
 from ..render.cpu import CpuRenderer
-from ..scene import build_plan
+from ..scene import Scene
 from ..settings import BACKGROUND_MODES, Settings
 from .progress import Progress
-from .sinks import FrameSink, PreviewSink
+from .preview import PreviewSink
+from .sink import FrameSink
 from .sources import Failure, Frame, FrameSource
 
 log = logging.getLogger(__name__)
@@ -46,20 +47,24 @@ _END = object()
 
 class Processor:
     """Engine + scene + CPU renderer: one Frame in, the finished picture out (a fresh array the
-    caller may keep). One Processor per stream: the engine keeps temporal mask state."""
+    caller may keep). One Processor per stream: the engine keeps temporal mask state, the Scene
+    the gesture triggers and the stickers playing."""
 
     def __init__(self, settings: Settings, *, engine: Optional[Engine] = None,
                  renderer: Optional[CpuRenderer] = None) -> None:
         self.settings = settings
         self.engine = engine or Engine(settings)
         self.renderer = renderer or CpuRenderer()
+        self.scene = Scene(settings)
 
     def update(self, settings: Settings) -> None:
         self.settings = settings
         self.engine.update(settings)
+        self.scene.configure(settings)
 
     def reset(self) -> None:
         self.engine.reset()
+        self.scene.reset()
 
     def process(self, frame: Frame) -> np.ndarray:
         return self.render(frame, self.analyze(frame))
@@ -67,14 +72,15 @@ class Processor:
     def analyze(self, frame: Frame) -> Any:
         """The Analysis of one frame (None when no effect needs one). May run on another
         thread than render(), one frame ahead of it."""
-        if not self.settings.needs_segmentation():
+        if not self.settings.stages():
             return None
         return self.engine.analyze(frame.image, timestamp=frame.time)
 
     def render(self, frame: Frame, analysis: Any) -> np.ndarray:
         rgb = frame.image
         h, w = rgb.shape[:2]
-        plan = build_plan(analysis, self.settings, frame.time, w, h)
+        self.scene.update(analysis, frame.time)
+        plan = self.scene.plan(frame.time, w, h)
         out = self.renderer.render(rgb, plan)
         if out is rgb:
             return rgb
@@ -88,7 +94,7 @@ class Processor:
         so loading errors surface before any output is written, the first frame is not late,
         and the caller can silence the model runtime's start-up chatter around this call."""
         s = self.settings
-        if not s.needs_segmentation():
+        if "segmentation" not in s.stages():
             self.engine.update(s.replace(background=dataclasses.replace(s.background, mode="blur")))
         w, h = max(2, size[0]), max(2, size[1])
         try:

@@ -23,15 +23,15 @@ from typing import Any, Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from ..imageio import MediaError, cover_fit, load_image_rgb, to_rgb8
+from ..imageio import MediaError, cover_fit, gif_frame_count, is_gif, load_image_rgb, to_rgb8
 from . import SourceError
 
-IMAGE_HINT = "a PNG, JPEG, BMP, WebP or TIFF picture"
+IMAGE_HINT = "a PNG, JPEG, BMP, WebP, TIFF or GIF picture"
 VIDEO_HINT = "a video such as MP4, MOV, MKV, WebM or AVI"
 INPUT_HINT = "a camera index such as 0, a video or image file, or a folder of images"
 # Extensions that make a file in a folder count as an image even when its bytes are not
 # recognised (so a corrupt photo is reported as failed rather than silently skipped).
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".webp", ".tif", ".tiff",
+IMAGE_EXTENSIONS = {".gif", ".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".webp", ".tif", ".tiff",
                     ".pbm", ".pgm", ".ppm", ".pnm", ".jp2", ".sr", ".ras", ".exr", ".hdr", ".pic"}
 DEFAULT_FPS = 30.0
 
@@ -232,13 +232,21 @@ class CameraSource(_CaptureSource):
 
 
 class VideoFileSource(_CaptureSource):
-    """A video file, decoded by OpenCV's FFmpeg backend. Frames keep their order; none dropped."""
+    """A video file, decoded by OpenCV's FFmpeg backend. Frames keep their order; none dropped.
+
+    Each frame's time is its own timestamp. Phones record at a variable frame rate (slower in
+    the dark, faster when the scene moves); `variable_rate` is then True and `fps` is the
+    stream's base rate (the finest step of its timestamps, not the average), so an output
+    placing frames by their time keeps picture and sound together.
+    """
 
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
         self.description = path
         self._count: Optional[int] = None
+        self.variable_rate = False
+        self._last_time = -1.0
 
     def open(self) -> "VideoFileSource":
         if self._cap is not None:
@@ -247,6 +255,10 @@ class VideoFileSource(_CaptureSource):
             cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
         except cv2.error:
             cap = None
+        if cap is not None and cap.isOpened():
+            # Phones store portrait video sideways with a rotation in the metadata; players
+            # honour it, and so must the analysis and the output (written upright).
+            cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
         # FFmpeg opens almost anything (even text files, as "ansi art"); what counts is a frame.
         no_frames = (f"{self.path} is not a readable image or video (no frame could be decoded: corrupt or "
                      f"unsupported format); expected {IMAGE_HINT} or {VIDEO_HINT}")
@@ -260,6 +272,11 @@ class VideoFileSource(_CaptureSource):
                     f"expected {IMAGE_HINT} or {VIDEO_HINT}", no_frames)
         n = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self._count = int(n) if n and math.isfinite(n) and n > 0 else None
+        from .ffmpeg import probe_frame_rate
+        base = probe_frame_rate(self.path)
+        if base and 1.0 <= base <= 240.0 and base > self._fps * 1.01:
+            self.variable_rate = True
+            self._fps = base
         return self
 
     @property
@@ -271,7 +288,11 @@ class VideoFileSource(_CaptureSource):
         if frame is None:
             return None
         _check_frame(frame, self.path)
-        item = Frame(to_rgb8(frame, bgr=True), self._index, self._index / self._fps)
+        t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if self._cap is not None else -1.0
+        if not math.isfinite(t) or t <= self._last_time:  # no usable timestamp: count frames
+            t = self._last_time + 1.0 / self._fps if self._index else 0.0
+        self._last_time = t
+        item = Frame(to_rgb8(frame, bgr=True), self._index, t)
         self._index += 1
         return item
 
@@ -285,7 +306,7 @@ def _is_jpeg(path: str) -> bool:
 
 
 def _load_still(path: str, index: int) -> Frame:
-    # JPEGs have no alpha and often an EXIF rotation, which only the colour decoder applies.
+    # JPEGs have no alpha; every format's EXIF rotation is applied by load_image_rgb.
     img = load_image_rgb(path, keep_alpha=not _is_jpeg(path))
     h, w = img.shape[:2]
     if min(h, w) < 2:
@@ -340,9 +361,10 @@ def natural_key(name: str) -> List[Any]:
 
 
 def is_image_file(path: str) -> bool:
-    """True when OpenCV recognises the file's signature as an image format."""
+    """True when OpenCV recognises the file's signature as an image format (or it is a GIF, which
+    FaceFX reads through FFmpeg: in a folder, a GIF counts as a picture, its first frame)."""
     try:
-        return bool(cv2.haveImageReader(path))
+        return bool(cv2.haveImageReader(path)) or is_gif(path)
     except cv2.error:
         return False
 
@@ -417,6 +439,8 @@ class SyntheticSource(FrameSource):
             raise SourceError(f"synthetic source size must be at least 2x2, got {width}x{height}")
         if not fps > 0:
             raise SourceError(f"synthetic source fps must be positive, got {fps}")
+        if frames is not None and frames < 1:
+            raise SourceError(f"synthetic source frames must be at least 1, got {frames}")
         self.width, self.height, self._fps = int(width), int(height), float(fps)
         self._margin = max(2, self.width // 16)  # how far a picture drifts
         self.frames = frames
@@ -544,6 +568,8 @@ def open_source(spec: str, *, camera_size: Optional[Tuple[int, int]] = None,
         raise SourceError(f"cannot read {spec}: permission denied")
     if os.path.getsize(spec) == 0:
         raise SourceError(f"{spec} is empty (0 bytes); expected {IMAGE_HINT} or {VIDEO_HINT}")
+    if is_gif(spec):  # one frame is a picture, an animated GIF a video
+        return ImageSource(spec).open() if gif_frame_count(spec) == 1 else VideoFileSource(spec).open()
     if is_image_file(spec):
         return ImageSource(spec).open()
     return VideoFileSource(spec).open()

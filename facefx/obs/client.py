@@ -1,100 +1,50 @@
-"""The OBS side of the analysis worker: starts it, feeds it frames, collects masks, keeps it alive.
+"""The OBS side of the analysis worker: starts it, restarts it, and routes its messages.
 
 Standard library only (this runs inside OBS's embedded Python, which has no numpy).
 
 One WorkerClient serves every FaceFX filter in the OBS session; each filter opens a
-SourceChannel. The graphics thread calls SourceChannel.submit() and latest(): both only copy
-bytes to or from shared memory (facefx.ipc) and never wait on the worker. Everything that can
-wait (starting the process, writing to its stdin, reading its stdout, noticing that it died or
-hung) happens on the client's own threads:
+SourceChannel (facefx.obs.channel). Everything that can wait (starting the process, writing to
+its stdin, reading its stdout, noticing that it died or hung) happens on the client's own
+threads:
 
   supervisor   starts the worker, restarts it with backoff after a crash or hang, gives up to
                "failed" (retrying slowly) when it cannot even start
-  reader       one per worker process: JSON lines from its stdout (heartbeats, errors)
-  writer       one per worker process: JSON lines to its stdin, so a worker that stops reading
-               blocks only this thread, never OBS's UI or graphics thread
+  reader       one per worker process: protocol lines from its stdout (facefx.obs.process)
+  writer       one per worker process: protocol lines to its stdin
+
+The layout by concern: protocol.py (message names and encoding), channel.py (one source's
+shared memory), process.py (one worker process and its pipe threads), platform.py (the
+OS-specific parts), and this module (supervision).
 
 `log` receives (level, text) with `logging` levels (10 debug .. 40 error); the OBS script maps
 them to obspython.script_log.
-
-Platform notes: the interpreter path (default_python), the setup command shown to the user
-(setup_command) and the process-creation flags (_popen_kwargs) are the only OS-specific parts;
-shared-memory file placement lives in facefx.ipc.session_root.
 """
 from __future__ import annotations
 
-import ctypes
-import json
 import logging
 import os
-import queue
-import shlex
 import shutil
-import signal
 import subprocess
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional
 
 from .. import ipc
+from . import protocol
+from .channel import MaskResult, SourceChannel  # noqa: F401 (part of this module's API)
+from .platform import default_python, describe_exit, popen_kwargs, setup_command, worker_env  # noqa: F401
+from .process import WorkerProcess
 
 LogFn = Callable[[int, str], None]
 
 _logger = logging.getLogger("facefx.worker")
 
+CLOSE_TIMEOUT_S = 3.0  # close(): supervisor, worker process and pipe threads, all together
+
 
 def _default_log(level: int, text: str) -> None:
     _logger.log(level, text)
-
-
-def default_python(root: str) -> str:
-    """The project's virtual-environment interpreter (made by `bootstrap.py setup`)."""
-    if os.name == "nt":
-        return os.path.join(root, ".venv", "Scripts", "python.exe")
-    return os.path.join(root, ".venv", "bin", "python")
-
-
-def setup_command(root: str) -> str:
-    """The exact command that creates the virtual environment with every package installed."""
-    script = os.path.join(root, "bootstrap.py")
-    if os.name == "nt":
-        return f"py {subprocess.list2cmdline([script])} setup"
-    return f"python3 {shlex.quote(script)} setup"
-
-
-def _popen_kwargs() -> Dict[str, Any]:
-    if os.name == "nt":
-        # No console window flashing up beside OBS, and below OBS's priority (the worker
-        # lowers its own niceness on POSIX): rendering comes first, analysis may lag a frame.
-        return {"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0x08000000)
-                | getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0x00004000)}
-    return {}
-
-
-def worker_env(root: str) -> Dict[str, str]:
-    """Environment for the worker: OBS may set PYTHONHOME/PYTHONPATH for its own embedded
-    Python, which would break a virtual-environment interpreter, so those are replaced."""
-    env = dict(os.environ)
-    for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__"):
-        env.pop(key, None)
-    env["PYTHONPATH"] = root
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONIOENCODING"] = "utf-8"
-    env.setdefault("GLOG_minloglevel", "2")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return env
-
-
-def _describe_exit(rc: int) -> str:
-    if rc < 0:
-        try:
-            name = signal.Signals(-rc).name
-        except ValueError:
-            name = f"signal {-rc}"
-        return f"was killed by {name}"
-    return f"exited with code {rc}"
 
 
 @dataclass
@@ -104,263 +54,6 @@ class WorkerStatus:
     pid: Optional[int]
     restarts: int
     last_error: str
-
-
-@dataclass
-class MaskResult:
-    seq: int              # increments per result for this source (also across worker restarts)
-    frame_seq: int        # the submit() frame_seq it was computed from
-    width: int
-    height: int
-    data: bytes           # width*height uint8 mask, 255 = person, row-major, no padding
-    stage_ms: Dict[str, float] = field(default_factory=dict)
-
-
-class SourceChannel:
-    """One filter's connection to the worker. Get it from WorkerClient.open_source().
-
-    submit() and latest() are meant for OBS's graphics thread: they copy bytes and return. A
-    small lock guards the mapping against close() from another OBS thread; the worker never
-    takes it.
-    """
-
-    def __init__(self, client: "WorkerClient", source_id: str, index: int) -> None:
-        self.source_id = source_id
-        self._client = client
-        self._index = index
-        self._lock = threading.Lock()
-        self._file: Optional[ipc.ChannelFile] = None
-        self._generation = 0
-        self._settings: Optional[dict] = None
-        self._last_submit = 0
-        self._result: Optional[MaskResult] = None
-        self._result_seq = 0
-        self._worker_stats: Dict[str, Any] = {}
-        self._worker_error = ""  # reported by the worker (error events; heartbeats say if it persists)
-        self._local_error = ""   # found on this side (bad submit() arguments, shared memory)
-        self._closed = False
-
-    # -- settings -----------------------------------------------------------------------------
-    def set_settings(self, settings: dict) -> None:
-        """Settings.to_dict() form. The worker validates them; a bad value becomes this
-        source's error (see stats()) and the previous settings stay in force."""
-        try:
-            json.dumps(settings)
-        except (TypeError, ValueError) as exc:
-            self._local_error = f"settings not sent: not JSON-serialisable ({exc})"
-            return
-        self._local_error = ""
-        self._settings = settings
-        self._client._send({"op": "settings", "source": self.source_id, "settings": settings})
-
-    # -- frames -------------------------------------------------------------------------------
-    def submit(self, ptr: int, width: int, height: int, linesize: int, frame_seq: int,
-               *, bgra: bool = False) -> bool:
-        """Copy an RGBA8 (or BGRA8 with bgra=True) image from raw memory at ptr into shared
-        memory, latest wins. Returns whether a worker is running to analyse it."""
-        if width < 2 or height < 2 or linesize < width * 4 or not ptr:
-            self._local_error = f"frame {width}x{height} with row stride {linesize} is not a valid RGBA image"
-            return False
-        nbytes = linesize * (height - 1) + width * 4
-        with self._lock:
-            if self._closed:
-                return False
-            f = self._file
-            if f is None or nbytes > f.frame_capacity:
-                f = self._reallocate(nbytes)
-                if f is None:
-                    return False
-            f.frames.write((ctypes.c_char * nbytes).from_address(ptr), width=width, height=height,
-                           stride=linesize, frame_seq=frame_seq,
-                           flags=ipc.FLAG_BGRA if bgra else 0, timestamp=time.monotonic())
-            self._last_submit = frame_seq
-            self._local_error = ""
-        return self._client._running
-
-    def submit_bytes(self, data: bytes, width: int, height: int, frame_seq: int, *,
-                     linesize: int = 0, bgra: bool = False) -> bool:
-        """submit() for a bytes-like image (tests, tools)."""
-        buf = (ctypes.c_char * len(data)).from_buffer_copy(data)
-        return self.submit(ctypes.addressof(buf), width, height, linesize or width * 4, frame_seq, bgra=bgra)
-
-    def _reallocate(self, nbytes: int) -> Optional[ipc.ChannelFile]:
-        """A channel file big enough for nbytes frames (the first frame, or a bigger analysis
-        size); the worker is told to switch over. Called with self._lock held."""
-        self._generation += 1
-        path = f"src{self._index}-{self._generation}.shm"
-        try:
-            path = os.path.join(self._client._session_dir(), path)
-            new = ipc.ChannelFile.create(path, nbytes)
-        except (OSError, RuntimeError) as exc:  # RuntimeError: the client is closing
-            self._local_error = f"cannot create shared memory for frames ({path}): {exc}"
-            self._client._note_error(f"{self.source_id}: {self._local_error}")
-            return None
-        old, self._file = self._file, new
-        if old is not None:
-            old.close()
-            _remove(old.path)  # Windows refuses while the worker maps it; the session dir goes at close
-        self._client._send(self._attach_msg(new))
-        return new
-
-    def _attach_msg(self, f: ipc.ChannelFile) -> dict:
-        # seq: the newest result seen here, so a worker writing into a fresh file numbers its
-        # results after it and latest() takes them at once.
-        return {"op": "attach", "source": self.source_id, "path": f.path, "seq": self._result_seq}
-
-    def latest(self) -> Optional[MaskResult]:
-        """The newest finished mask (or the previous one if nothing new). Never blocks."""
-        with self._lock:
-            f = self._file
-            if f is not None and not self._closed:
-                msg = f.results.read(self._result_seq)
-                if msg is not None:
-                    try:
-                        stage_ms = json.loads(msg.aux) if msg.aux else {}
-                    except ValueError:
-                        stage_ms = {}
-                    self._result = MaskResult(msg.seq, msg.frame_seq, msg.width, msg.height,
-                                              msg.data, stage_ms)
-                    self._result_seq = msg.seq
-            return self._result
-
-    def stats(self) -> Dict[str, Any]:
-        """{"fps", "stage_ms", "latency_frames", "frames", "model", "error", "result_seq"}.
-
-        latency_frames is the newest submitted frame_seq minus the frame_seq of the newest
-        finished result (None before the first result).
-        """
-        ws = self._worker_stats
-        newest = None
-        with self._lock:
-            if self._file is not None and not self._closed:
-                newest = self._file.results.peek()
-        res = self._result
-        stage_ms = ws.get("stage_ms") or (res.stage_ms if res else {})
-        frame_seq = newest.frame_seq if newest else (res.frame_seq if res else None)
-        return {
-            "fps": float(ws.get("fps", 0.0)),
-            "stage_ms": dict(stage_ms),
-            "latency_frames": None if frame_seq is None else max(0, self._last_submit - frame_seq),
-            "frames": int(ws.get("frames", 0)),
-            "model": ws.get("model"),
-            "error": self._local_error or self._worker_error,
-            "result_seq": newest.seq if newest else self._result_seq,
-        }
-
-    def close(self) -> None:
-        self._client.close_source(self.source_id)
-
-    def _shutdown(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            f, self._file = self._file, None
-        if f is not None:
-            f.close()
-            _remove(f.path)
-
-    def _replay(self) -> List[dict]:
-        """Messages that bring a fresh worker up to date with this source."""
-        msgs: List[dict] = [{"op": "open", "source": self.source_id}]
-        f = self._file
-        if f is not None:
-            msgs.append(self._attach_msg(f))
-        if self._settings is not None:
-            msgs.append({"op": "settings", "source": self.source_id, "settings": self._settings})
-        return msgs
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-class _Process:
-    """One worker process and its two pipe threads."""
-
-    def __init__(self, popen: subprocess.Popen, on_line: Callable[["_Process", bytes], None]) -> None:
-        self.popen = popen
-        self.pid = popen.pid
-        self.outbox: "queue.Queue[Optional[bytes]]" = queue.Queue()
-        self.started_at = time.monotonic()
-        self.last_heard = self.started_at
-        self.ready_at: Optional[float] = None
-        self.busy_until = 0.0  # a model load announced by the worker: no heartbeats until then
-        self.fatal: Optional[dict] = None
-        self.kill_reason = ""
-        self.restart_requested = False
-        self.tail: Deque[str] = deque(maxlen=20)
-        self._on_line = on_line
-        self.reader = threading.Thread(target=self._read, name=f"facefx-worker-out-{self.pid}", daemon=True)
-        self.writer = threading.Thread(target=self._write, name=f"facefx-worker-in-{self.pid}", daemon=True)
-        self.reader.start()
-        self.writer.start()
-
-    def _read(self) -> None:
-        stream = self.popen.stdout
-        try:
-            for line in stream:  # type: ignore[union-attr]
-                self._on_line(self, line)
-        except (OSError, ValueError):
-            pass
-
-    def _write(self) -> None:
-        stdin = self.popen.stdin
-        try:
-            while True:
-                item = self.outbox.get()
-                if item is None:
-                    break
-                stdin.write(item)  # type: ignore[union-attr]
-                stdin.flush()  # type: ignore[union-attr]
-        except (OSError, ValueError):
-            pass  # the worker is gone; the supervisor notices
-        finally:
-            try:
-                stdin.close()  # type: ignore[union-attr]  # EOF: the worker exits
-            except (OSError, ValueError):
-                pass
-
-    def send(self, msg: dict) -> None:
-        self.outbox.put((json.dumps(msg, separators=(",", ":")) + "\n").encode("utf-8"))
-
-    def stop(self, log: LogFn, grace: float = 2.0) -> None:
-        """EOF on stdin, then terminate, then kill; reaps the process and joins its threads.
-        A worker that has stopped beating gets no grace (it would not use it)."""
-        if time.monotonic() - self.last_heard > 1.5:
-            grace = 0.1
-        self.outbox.put(None)
-        p = self.popen
-        for action, wait in ((None, grace), (p.terminate, 1.0), (p.kill, 2.0)):
-            if action is not None:
-                try:
-                    action()
-                except OSError:
-                    pass
-            try:
-                p.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        else:
-            log(logging.WARNING, f"FaceFX worker {self.pid} did not exit after kill")
-        self.join(log)
-
-    def join(self, log: LogFn) -> None:
-        self.outbox.put(None)
-        for t in (self.writer, self.reader):
-            t.join(timeout=2.0)
-            if t.is_alive():
-                log(logging.WARNING, f"FaceFX thread {t.name} did not finish within 2 s")
-        for stream in (self.popen.stdout, self.popen.stdin):
-            try:
-                if stream is not None:
-                    stream.close()
-            except (OSError, ValueError):
-                pass
 
 
 class WorkerClient:
@@ -398,7 +91,7 @@ class WorkerClient:
         self._closing = threading.Event()
         self._closed = False
         self._supervisor: Optional[threading.Thread] = None
-        self._proc: Optional[_Process] = None
+        self._proc: Optional[WorkerProcess] = None
         self._sources: Dict[str, SourceChannel] = {}
         self._next_index = 0
         self._session: Optional[str] = None
@@ -471,7 +164,7 @@ class WorkerClient:
         with self._lock:
             ch = self._sources.pop(source_id, None)
             if ch is not None and self._proc is not None:
-                self._proc.send({"op": "close", "source": source_id})
+                self._proc.send(protocol.op(protocol.OP_CLOSE, source_id))
         if ch is not None:
             ch._shutdown()
 
@@ -481,6 +174,9 @@ class WorkerClient:
             return WorkerStatus(self._state, self._message, pid, self._restarts, self._last_error)
 
     def close(self) -> None:
+        """Stop everything within CLOSE_TIMEOUT_S: OBS's UI thread waits for script_unload, so
+        a worker that ignores EOF and SIGTERM is killed rather than waited for."""
+        deadline = time.monotonic() + CLOSE_TIMEOUT_S
         with self._lock:
             if self._closed:
                 return
@@ -489,16 +185,16 @@ class WorkerClient:
             sup = self._supervisor
         self._wake.set()
         if sup is not None:
-            sup.join(timeout=5.0)
+            sup.join(timeout=1.0)
             if sup.is_alive():
-                self._log(logging.WARNING, "FaceFX supervisor thread did not finish within 5 s")
+                self._log(logging.WARNING, "FaceFX supervisor thread did not finish within 1 s")
         with self._lock:
             proc, self._proc = self._proc, None
             sources = list(self._sources.values())
             self._sources.clear()
             self._set_state("stopped", "closed")
         if proc is not None:
-            proc.stop(self._log)
+            proc.stop(self._log, deadline=deadline)
         for ch in sources:
             ch._shutdown()
         session, self._session = self._session, None
@@ -554,6 +250,10 @@ class WorkerClient:
             self._wake.clear()
 
     def _tick(self) -> None:
+        with self._lock:
+            wanting = [ch for ch in self._sources.values() if ch._wanted_capacity]
+        for ch in wanting:
+            ch._allocate_wanted()
         now = time.monotonic()
         with self._lock:
             proc = self._proc
@@ -594,12 +294,12 @@ class WorkerClient:
         cmd = [python, "-m", "facefx.worker", "--parent-pid", str(os.getpid())]
         try:
             popen = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, cwd=self.root, env=worker_env(self.root),
-                                     **_popen_kwargs())
+                                     stderr=subprocess.PIPE, cwd=self.root, env=worker_env(self.root),
+                                     **popen_kwargs())
         except OSError as exc:
             self._fail(f"cannot start the worker with {python}: {exc.strerror or exc}; run: {fix}")
             return
-        proc = _Process(popen, self._on_line)
+        proc = WorkerProcess(popen, self._on_line, self._on_stderr)
         with self._lock:
             if self._closed:
                 self._proc = None
@@ -628,7 +328,7 @@ class WorkerClient:
         if first:
             self._log(logging.ERROR, f"FaceFX: {message}")
 
-    def _on_exit(self, proc: _Process, rc: int) -> None:
+    def _on_exit(self, proc: WorkerProcess, rc: int) -> None:
         proc.join(self._log)
         with self._lock:
             if self._proc is proc:
@@ -640,10 +340,10 @@ class WorkerClient:
             return
         if proc.ready_at is None:
             last = next((t for t in reversed(proc.tail) if t.strip()), "")
-            why = proc.kill_reason or _describe_exit(rc)
+            why = proc.kill_reason or describe_exit(rc)
             self._fail(f"the worker {why} during start-up{': ' + last if last else ''}; run: {fix}")
             return
-        why = proc.kill_reason or _describe_exit(rc)
+        why = proc.kill_reason or describe_exit(rc)
         with self._lock:
             delay = 0.0 if proc.restart_requested else self._backoff
             if not proc.restart_requested:
@@ -655,23 +355,25 @@ class WorkerClient:
                 self._last_error = f"worker (pid {proc.pid}) {why}"
         self._log(logging.WARNING, f"FaceFX {text}")
 
-    def _on_line(self, proc: _Process, raw: bytes) -> None:
-        """Reader thread: one line from the worker's stdout (protocol JSON or library chatter)."""
-        proc.last_heard = time.monotonic()
+    def _on_stderr(self, proc: WorkerProcess, raw: bytes) -> None:
+        """stderr thread: native and Python diagnostics. Kept for start-up failure messages;
+        never taken as a sign of life (a worker stuck in a loop that logs is still stuck)."""
         text = raw.decode("utf-8", "replace").rstrip()
-        msg = None
-        if text.startswith("{"):
-            try:
-                msg = json.loads(text)
-            except ValueError:
-                msg = None
-        if not isinstance(msg, dict) or "event" not in msg:
-            if text:
-                proc.tail.append(text)
-                self._log(logging.DEBUG, f"FaceFX worker: {text}")
+        if text:
+            proc.tail.append(text)
+            self._log(logging.DEBUG, f"FaceFX worker: {text}")
+
+    def _on_line(self, proc: WorkerProcess, raw: bytes) -> None:
+        """Reader thread: one line from the worker's stdout. Only heartbeats (and the ready
+        event that starts the beat) count as liveness."""
+        text = raw.decode("utf-8", "replace").rstrip()
+        msg = protocol.decode_event(text)
+        if msg is None:
+            self._on_stderr(proc, raw)  # a library that printed to stdout
             return
         event = msg["event"]
-        if event == "heartbeat":
+        if event == protocol.EV_HEARTBEAT:
+            proc.last_heard = time.monotonic()
             proc.busy_until = 0.0  # the main loop is back: whatever it announced is over
             sources = msg.get("sources") or {}
             with self._lock:
@@ -680,18 +382,31 @@ class WorkerClient:
                     if ch is not None and isinstance(stats, dict):
                         ch._worker_stats = stats
                         ch._worker_error = str(stats.get("error") or "")
-        elif event == "busy":
+        elif event == protocol.EV_BUSY:
             try:
-                proc.busy_until = proc.last_heard + float(msg.get("seconds", 0))
+                proc.busy_until = time.monotonic() + float(msg.get("seconds", 0))
             except (TypeError, ValueError):
                 pass
-        elif event == "ready":
-            proc.ready_at = time.monotonic()
+        elif event == protocol.EV_READY:
+            version = msg.get("protocol")
+            if version != protocol.VERSION:
+                # A worker from another FaceFX version (an old interpreter setting, a half
+                # updated folder) would misread every message: refuse it and say why.
+                proc.fatal = {"message": f"the worker speaks protocol version {version!r}, this "
+                                         f"plugin version {protocol.VERSION} (mixed FaceFX versions)"}
+                proc.kill_reason = "speaks another protocol version"
+                self._log(logging.ERROR, f"FaceFX: {proc.fatal['message']}")
+                try:
+                    proc.popen.kill()
+                except OSError:
+                    pass
+                return
+            proc.ready_at = proc.last_heard = time.monotonic()
             with self._lock:
                 if self._proc is proc:
                     self._set_state("running", f"running (pid {proc.pid})")
             self._log(logging.INFO, f"FaceFX worker ready (pid {proc.pid})")
-        elif event == "error":
+        elif event == protocol.EV_ERROR:
             sid = msg.get("source")
             text = str(msg.get("message", ""))
             with self._lock:
@@ -700,6 +415,6 @@ class WorkerClient:
                     ch._worker_error = text
                 self._last_error = f"{sid}: {text}" if sid else text
             self._log(logging.WARNING, f"FaceFX worker error{' (' + sid + ')' if sid else ''}: {text}")
-        elif event == "fatal":
+        elif event == protocol.EV_FATAL:
             proc.fatal = msg
             self._log(logging.ERROR, f"FaceFX worker: {msg.get('message')}")

@@ -19,10 +19,8 @@ unchanged, and the status line in its properties says what is wrong and what to 
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import sys
 import time
 import traceback
 from collections import deque
@@ -32,13 +30,13 @@ from ..scene import build_plan
 from ..settings import SettingsError
 from . import libobs as lo
 from . import props as P
+from .debug import DebugHooks
 from .gpu import MAX_DELAY_FRAMES, GpuError, GpuRenderer
 from .registry import HOTKEY_SHIFT, holder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STATUS_POLL_S = 0.5          # how often the graphics thread looks at the worker's state
 PROPS_REFRESH_MIN_S = 2.0    # at most one automatic properties-panel refresh per this
-DEBUG_ENV = "FACEFX_DEBUG_DIR"
 
 
 class _MaskAnalysis:
@@ -49,22 +47,6 @@ class _MaskAnalysis:
 
     def __init__(self, mask: Any) -> None:
         self.mask = mask
-
-
-class _StaticMask:
-    """A fixed mask read from a binary PGM (test hook: exact-input GPU tests without ML)."""
-
-    def __init__(self, path: str) -> None:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        parts = raw.split(maxsplit=4)
-        if len(parts) < 5 or parts[0] != b"P5" or int(parts[3]) != 255:
-            raise ValueError(f"{path}: expected a binary 8-bit PGM (P5) mask")
-        self.width, self.height = int(parts[1]), int(parts[2])
-        self.data = parts[4][: self.width * self.height]
-        self.seq = -hash(path) & 0xFFFFFFF
-        self.frame_seq = 0
-        self.stage_ms: Dict[str, float] = {}
 
 
 def _log_level(level: int) -> int:
@@ -96,20 +78,18 @@ class FilterInstance:
         self.history: Deque[Any] = deque(maxlen=MAX_DELAY_FRAMES + 4)
         self.latencies: Deque[int] = deque(maxlen=60)
         self.delay = 0
+        self.gaps: Deque[int] = deque(maxlen=60)
+        self.span = 1                   # most frames between two analysed frames, lately
+        self.depths: Deque[int] = deque(maxlen=120)   # ring slots the sync mode needed, lately
         self.t0_ns: Optional[int] = None
         self.worker_state = "stopped"
+        self.active = True   # until OBS says otherwise: a filter added to a live source gets no activate
         self._last_poll = 0.0
         self._status_key: Any = None
         self._last_refresh = 0.0
-        self._frames_drawn = 0
-        self._frames_passed = 0
-        # test hooks
-        self.debug_dir = os.environ.get(DEBUG_ENV) or None
-        self._debug: Dict[str, Any] = {}
-        self._static_mask: Optional[_StaticMask] = None
-        self._frozen_mask: Any = None
-        self._dumped = False
-        self._last_debug_write = 0.0
+        self.frames_drawn = 0
+        self.frames_passed = 0
+        self.hooks = DebugHooks.from_env()
 
     # ------------------------------------------------------------------ settings
     def name(self) -> str:
@@ -127,8 +107,10 @@ class FilterInstance:
     def update(self, data: int) -> None:
         lib = self.lib
         self.values = P.read_values(lib, data)
-        if self.debug_dir:
-            self._read_debug(data)
+        if self.hooks.enabled:
+            problem = self.hooks.read(lib, data)
+            if problem:
+                self.error = problem
         try:
             config = P.settings_from_values(self.values)
         except (SettingsError, ValueError) as exc:
@@ -138,8 +120,9 @@ class FilterInstance:
             return
         self.error = ""
         self.config = config
-        if config.settings.needs_segmentation() and self._static_mask is None:
-            self._ensure_channel(config)
+        if config.settings.needs_segmentation() and self.hooks.static_mask is None:
+            if self.active:
+                self._ensure_channel(config)
 
     def _ensure_channel(self, config: P.FilterConfig) -> None:
         client = self.plugin.client
@@ -152,22 +135,6 @@ class FilterInstance:
         if wanted != self._sent_settings:
             self.channel.set_settings(wanted)     # the worker reloads the model only if needed
             self._sent_settings = wanted
-
-    def _read_debug(self, data: int) -> None:
-        lib = self.lib
-        freeze = bool(lib.obs_data_get_bool(data, P.K_DEBUG_FREEZE.encode()))
-        mask_path = lib.get_str(data, P.K_DEBUG_MASK)
-        self._debug = {"freeze": freeze,
-                       "time": float(lib.obs_data_get_double(data, P.K_DEBUG_TIME.encode())),
-                       "mask": mask_path}
-        if not freeze:
-            self._frozen_mask = None
-            self._dumped = False
-        try:
-            self._static_mask = _StaticMask(mask_path) if mask_path else None
-        except (OSError, ValueError) as exc:
-            self._static_mask = None
-            self.error = f"debug mask: {exc}"
 
     def toggle(self, key: str) -> None:
         """Hotkey action: flip an effect's checkable group, as if clicked in the panel."""
@@ -210,8 +177,8 @@ class FilterInstance:
                 kind = lo.OBS_TEXT_INFO_ERROR
         if cfg is not None and not cfg.settings.needs_segmentation():
             parts.append("All effects are off: video passes through.")
-        elif self._static_mask is not None:
-            parts.append("Using the test mask from %s." % self._debug.get("mask"))
+        elif self.hooks.static_mask is not None:
+            parts.append("Using the test mask from %s." % self.hooks.mask_path)
         elif client is None:
             parts.append("Worker client unavailable: %s" % self.plugin.client_error)
             kind = lo.OBS_TEXT_INFO_ERROR
@@ -265,18 +232,15 @@ class FilterInstance:
                 self.lib.obs_source_update_properties(self.source)
                 self._last_refresh = now
             self._status_key = key
-        if self.debug_dir and now - self._last_debug_write >= 1.0:
-            self._last_debug_write = now
-            self._write_debug_status()
-            self._write_debug_properties()
+        self.hooks.tick(self, now)
 
     def render(self) -> None:
         lib = self.lib
         src = self.source
         cfg = self.config
         if cfg is None or not cfg.settings.needs_segmentation() or (
-                self.worker_state == "failed" and self._static_mask is None and not self.history):
-            self._frames_passed += 1
+                self.worker_state == "failed" and self.hooks.static_mask is None and not self.history):
+            self.frames_passed += 1
             lib.obs_source_skip_video_filter(src)
             return
         target = lib.obs_filter_get_target(src)
@@ -287,18 +251,20 @@ class FilterInstance:
             lib.obs_source_skip_video_filter(src)
             return
         if self.renderer is None:
-            self.renderer = GpuRenderer(lib)
+            self.renderer = GpuRenderer(lib, self.hooks.effects_dir) if self.hooks.effects_dir else GpuRenderer(lib)
         r = self.renderer
         self.frame_seq += 1
         seq = self.frame_seq
-        ring = self.delay + 1 if cfg.keep_in_sync else 1
+        # Sync mode keeps one frame more than latency and spacing need: a result one frame
+        # later than any before still finds its frame.
+        ring = max(self.delay + self.span + 1, max(self.depths, default=1)) if cfg.keep_in_sync else 1
         frame = r.capture(src, target, parent, w, h, seq, ring)
         if frame is None:
             lib.obs_source_skip_video_filter(src)
             return
-        frozen = bool(self._debug.get("freeze"))
+        frozen = self.hooks.frozen
         channel = self.channel
-        if channel is not None and self._static_mask is None and not frozen:
+        if channel is not None and self.hooks.static_mask is None and not frozen:
             aw, ah = P.analysis_size(w, h, cfg.settings.segmentation.analysis_width)
             r.stage_analysis(frame, w, h, aw, ah, seq)
             r.map_staged(channel.submit)
@@ -312,14 +278,14 @@ class FilterInstance:
             self.t0_ns = lib.obs_get_video_frame_time()
         t = (lib.obs_get_video_frame_time() - self.t0_ns) / 1e9
         if frozen:
-            t = float(self._debug.get("time", 0.0))
+            t = self.hooks.time
         try:
             if mask is not None:
                 r.set_mask(mask.seq, mask.data, mask.width, mask.height)
             plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
                               cfg.settings, t, w, h)
-            if frozen and not self._dumped:
-                self._dump(plan, out_tex, w, h, shown)
+            if frozen and not self.hooks.dumped:
+                self.hooks.dump(self, plan, out_tex, w, h, shown)
             r.draw(plan, out_tex)
         except GpuError as exc:
             if self.gpu_error != str(exc):
@@ -329,25 +295,34 @@ class FilterInstance:
             return
         self.gpu_error = ""
         if mask is not None:
-            self._frames_drawn += 1      # frames that got the effect
+            self.frames_drawn += 1      # frames that got the effect
 
     def _next_mask(self, seq: int, frozen: bool) -> Any:
         """The mask to draw this frame: the newest result, or with "keep mask in sync" the
         result computed from the frame being shown (video delayed by the measured latency)."""
-        if self._static_mask is not None:
-            return self._static_mask
+        if self.hooks.static_mask is not None:
+            return self.hooks.static_mask
         if frozen:
-            if self._frozen_mask is None and self.history:
-                self._frozen_mask = self.history[-1]
-            return self._frozen_mask
+            if self.hooks.frozen_mask is None and self.history:
+                self.hooks.frozen_mask = self._pick(seq)   # the mask on screen, sync mode included
+            return self.hooks.frozen_mask
         channel = self.channel
         res = channel.latest() if channel is not None else None
         if res is not None and (not self.history or self.history[-1].seq != res.seq):
+            gap = res.frame_seq - self.history[-1].frame_seq if self.history else 1
+            if 0 < gap <= MAX_DELAY_FRAMES:   # longer: analysis was paused (frozen, hidden)
+                # A mask stays in use until the next analysed frame is due, so in sync mode
+                # its frame must stay in the ring that much longer than the latency alone.
+                self.gaps.append(gap)
+                self.span = max(self.gaps)
             self.history.append(res)
             self.latencies.append(max(0, seq - res.frame_seq))
             self.delay = min(max(self.latencies), MAX_DELAY_FRAMES - 1)
         if not self.history:
             return None
+        return self._pick(seq)
+
+    def _pick(self, seq: int) -> Any:
         cfg = self.config
         if cfg is None or not cfg.keep_in_sync:
             return self.history[-1]
@@ -356,74 +331,29 @@ class FilterInstance:
         for item in self.history:
             if item.frame_seq <= want and (best is None or item.frame_seq > best.frame_seq):
                 best = item
-        return best or self.history[0]
-
-    # ------------------------------------------------------------------ test hooks
-    def _dump(self, plan: Any, frame_tex: int, w: int, h: int, shown_seq: int) -> None:
-        """Write the exact inputs of the frozen frame (mask, time, settings, input pixels) so a
-        test can render the same frame with the CPU renderer."""
-        mask = plan.mask
-        pixels = self.renderer.read_texture(frame_tex, w, h) if self.renderer else None
-        if mask is None or pixels is None:
-            return
-        self._dumped = True
-        base = os.path.join(self.debug_dir, self.name())
-        with open(base + ".mask", "wb") as fh:
-            fh.write(bytes(mask.data[: mask.width * mask.height]))
-        with open(base + ".frame", "wb") as fh:
-            fh.write(pixels)
-        info = {"width": w, "height": h, "time": plan.time, "mask_size": [mask.width, mask.height],
-                "mask_seq": mask.seq, "mask_frame_seq": mask.frame_seq, "shown_frame_seq": shown_seq,
-                "keep_in_sync": bool(self.config and self.config.keep_in_sync), "settings": self.config.settings.to_dict() if self.config else None}
-        tmp = base + ".json.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(info, fh)
-        os.replace(tmp, base + ".json")
-
-    def _write_debug_properties(self) -> None:
-        """Build the properties panel as OBS does, fire the mode list's modified callback,
-        and write what the panel would show (test hook: the panel is otherwise only built
-        when a user opens it)."""
-        lib = self.lib
-        props = self.properties()
-        try:
-            data = lib.obs_source_get_settings(self.source)
-            try:
-                mode = lib.obs_properties_get(props, P.K_BG_MODE.encode())
-                if mode:
-                    lib.obs_property_modified(mode, data)
-            finally:
-                lib.obs_data_release(data)
-            info = P.describe(lib, props)
-        finally:
-            lib.obs_properties_destroy(props)
-        path = os.path.join(self.debug_dir, self.name() + ".props.json")
-        with open(path + ".tmp", "w") as fh:
-            json.dump(info, fh)
-        os.replace(path + ".tmp", path)
-
-    def _write_debug_status(self) -> None:
-        client = self.plugin.client
-        st = client.status() if client is not None else None
-        info = {
-            "name": self.name(), "frames_drawn": self._frames_drawn, "frames_passed": self._frames_passed,
-            "frame_seq": self.frame_seq, "results": len(self.history),
-            "result_seq": self.history[-1].seq if self.history else None,
-            "delay": self.delay, "error": self.error or self.gpu_error, "status": self.status()[0],
-            "analysis": self.channel.stats() if self.channel is not None else None,
-            "worker": None if st is None else {"state": st.state, "pid": st.pid, "restarts": st.restarts},
-            "heavy_modules": sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules),
-            "time": time.time(),
-        }
-        path = os.path.join(self.debug_dir, self.name() + ".status.json")
-        try:
-            with open(path + ".tmp", "w") as fh:
-                json.dump(info, fh)
-            os.replace(path + ".tmp", path)
-        except OSError:
-            pass
+        best = best or self.history[0]
+        # A stalled analysis keeps a mask in use longer than latency and spacing predict;
+        # the ring then grows to keep that mask's frame.
+        self.depths.append(seq - best.frame_seq + 1)
+        return best
 
     # ------------------------------------------------------------------ teardown
+    def set_active(self, active: bool) -> None:
+        """OBS's activate/deactivate (graphics thread, outside the graphics context): a source
+        nobody shows in the program output needs no analysis, so its channel (and the worker's
+        engine for it) and its GPU objects, the frame ring included, are released until it is
+        shown again."""
+        self.active = active
+        if not active:
+            self.release_channel()
+            self.release_gpu()
+            self.history.clear()
+            self.latencies.clear()
+            self.delay = 0
+        elif self.config is not None and self.config.settings.needs_segmentation() \
+                and self.hooks.static_mask is None:
+            self._ensure_channel(self.config)
+
     def release_channel(self) -> None:
         ch, self.channel = self.channel, None
         self._sent_settings = None
@@ -532,6 +462,16 @@ class Plugin:
                 self.lib.log(lo.LOG_ERROR, "%s: render failed, passing video through:\n%s"
                              % (inst.name(), msg))
             self.lib.obs_source_skip_video_filter(inst.source)
+
+    def activate(self, fid: int) -> None:
+        inst = self._inst(fid)
+        if inst is not None:
+            inst.set_active(True)
+
+    def deactivate(self, fid: int) -> None:
+        inst = self._inst(fid)
+        if inst is not None:
+            inst.set_active(False)
 
     def filter_remove(self, fid: int) -> None:
         inst = self.filters.get(fid)

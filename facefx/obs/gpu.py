@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..scene import RenderPlan
 from . import libobs as lo
+from .images import ImageLoader
 
 EFFECTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "effects")
 HOLOGRAM_BACKDROP = (8, 12, 24)   # facefx.render.cpu.HOLOGRAM_BACKDROP
@@ -106,11 +107,16 @@ class _Effect:
 
     def __init__(self, lib: lo.Libobs, path: str, params: List[str]) -> None:
         self.lib = lib
-        err = C.c_char_p()
+        err = C.c_void_p()   # libobs bstrdup()s the compiler output: ours to bfree()
         self.ptr = lib.gs_effect_create_from_file(path.encode(), C.byref(err))
+        detail = ""
+        if err.value:
+            try:
+                detail = C.string_at(err.value).decode("utf-8", "replace")
+            finally:
+                lib.bfree(err.value)
         if not self.ptr:
-            detail = err.value.decode("utf-8", "replace") if err.value else "no compiler output"
-            raise GpuError(f"could not compile {os.path.basename(path)}: {detail}")
+            raise GpuError(f"could not compile {os.path.basename(path)}: {detail or 'no compiler output'}")
         self.p = {name: lib.gs_effect_get_param_by_name(self.ptr, name.encode()) for name in params}
 
     def destroy(self) -> None:
@@ -189,6 +195,7 @@ class GpuRenderer:
         self._blurred: Optional[_Target] = None
         self._image_key: Any = None
         self._image_tex: Optional[int] = None
+        self._images: Optional[ImageLoader] = None
         self._bad_image_key: Any = None     # (path, mtime) of a picture that did not load
         self._effect_error = ""             # a shader that did not compile stays failed
         self._image_size = (0, 0)
@@ -256,6 +263,9 @@ class GpuRenderer:
             if eff is not None:
                 eff.destroy()
         self._composite = self._blur = self._refine = None
+        images, self._images = self._images, None
+        if images is not None:
+            images.close()
 
     # ------------------------------------------------------------------ capture
     def capture(self, source: int, target: int, parent: int, w: int, h: int,
@@ -264,12 +274,16 @@ class GpuRenderer:
         next ring slot; returns that slot's texture, or None if it cannot be rendered."""
         lib = self.lib
         ring_size = max(1, min(MAX_DELAY_FRAMES, ring_size))
+        # Resizing keeps the newest frames: new slots go where the next frame is written (so
+        # they fill before the oldest frame is overwritten), and shrinking drops the oldest.
         while len(self._ring) < ring_size:
-            self._ring.append(_Target(lib))
-            self._ring_seq.append(None)
+            self._ring.insert(self._ring_next, _Target(lib))
+            self._ring_seq.insert(self._ring_next, None)
         while len(self._ring) > ring_size:
-            self._ring.pop().destroy()
-            self._ring_seq.pop()
+            oldest = self._ring_next % len(self._ring)
+            self._ring.pop(oldest).destroy()
+            self._ring_seq.pop(oldest)
+            self._ring_next = oldest
         self._ring_next %= ring_size
         slot = self._ring[self._ring_next]
         # Blending off (_Target.begin): a straight copy, as obs_source_process_filter_begin()
@@ -329,6 +343,9 @@ class GpuRenderer:
         """Upload a mask (mw*mh bytes, 255 = person) unless `key` says it is already there."""
         if key == self._mask_key and self._mask_tex:
             return
+        if mw < 1 or mh < 1 or len(data) < mw * mh:
+            # Before any texture exists: a size that does not match the bytes must not make one.
+            raise ValueError(f"mask has {len(data)} bytes, expected {mw}x{mh}={mw * mh}")
         lib = self.lib
         if not self._mask_tex or self._mask_size != (mw, mh):
             if self._mask_tex:
@@ -337,8 +354,6 @@ class GpuRenderer:
             if not self._mask_tex:
                 raise GpuError(f"could not create a {mw}x{mh} mask texture")
             self._mask_size = (mw, mh)
-        if len(data) < mw * mh:
-            raise ValueError(f"mask has {len(data)} bytes, expected {mw}x{mh}={mw * mh}")
         lib.gs_texture_set_image(self._mask_tex, data, mw, False)
         self._mask_bytes = bytes(data[:mw * mh])
         self._mask_key = key
@@ -470,6 +485,9 @@ class GpuRenderer:
 
     def _paint_image(self, plan: RenderPlan, frame_tex: int) -> None:
         bg = self._fitted_image(plan.background.image, plan.width, plan.height)
+        if bg is None:   # the picture is still being decoded: the frame as it is meanwhile
+            self.draw_frame(frame_tex, plan.width, plan.height)
+            return
         self._composite_pass(b"Composite", plan, frame_tex, bg, bg_full_size=True)
 
     def _paint_hologram(self, plan: RenderPlan, frame_tex: int) -> None:
@@ -559,12 +577,17 @@ class GpuRenderer:
             lib.gs_draw_sprite(tex, 0, dst[0], dst[1])
 
     # ------------------------------------------------------------------ pictures
-    def _fitted_image(self, path: str, w: int, h: int) -> int:
+    def _loader(self) -> ImageLoader:
+        if self._images is None:
+            self._images = ImageLoader(self.lib)
+        return self._images
+
+    def _fitted_image(self, path: str, w: int, h: int) -> Optional[int]:
         """The background picture cover-fitted to w x h (imageio.cover_fit): scaled with area
         averaging when shrinking, bilinear when enlarging, centre-cropped. Cached until the
-        file, its modification time or the output size changes. A picture that cannot be
-        decoded is not tried again until the file changes (decoding runs on the render thread,
-        and OBS logs every failed attempt)."""
+        file, its modification time or the output size changes. Decoding runs on the loader
+        thread (facefx.obs.images): None while it is in progress. A picture that cannot be
+        decoded is not tried again until the file changes (OBS logs every failed attempt)."""
         lib = self.lib
         try:
             mtime = os.stat(path).st_mtime
@@ -576,7 +599,15 @@ class GpuRenderer:
                 lib.gs_texture_destroy(self._image_tex)
                 self._image_tex = None
             self._image_key = self._fit_key = None
-            tex = None if key == self._bad_image_key else lib.gs_texture_create_from_file(path.encode())
+            decoded = False if key == self._bad_image_key else self._loader().get(key)
+            if decoded is None:
+                return None          # still decoding on the loader thread
+            tex = None
+            if decoded is not False:
+                pixels = C.c_void_p(decoded.ptr)
+                tex = lib.gs_texture_create(decoded.width, decoded.height, decoded.fmt, 1,
+                                            C.addressof(pixels), 0)
+                lib.bfree(decoded.ptr)
             if not tex:
                 self._bad_image_key = key
                 raise GpuError(f"cannot read background image {path} "

@@ -209,6 +209,15 @@ _OBS_FUNCS = {
     "obs_hotkey_register_source": (size_t, vp, cstr, cstr, vp, vp),
     "obs_hotkey_unregister": (None, size_t),
     "obs_get_base_effect": (vp, i32),
+    "bfree": (None, vp),
+    "gs_create_texture_file_data": (vp, cstr, C.POINTER(i32), C.POINTER(u32), C.POINTER(u32)),
+}
+
+# Variadic functions: only the fixed arguments are declared. ctypes then prepares a variadic
+# call (ffi_prep_cif_var) for the extra ones; on Apple Silicon variadic arguments go on the
+# stack, not in registers, so a call without declared fixed arguments passes garbage.
+_VARIADIC_FUNCS = {
+    "blog": (None, i32, cstr),      # void blog(int log_level, const char *format, ...)
 }
 
 _GS_FUNCS = {
@@ -223,13 +232,13 @@ _GS_FUNCS = {
     "gs_stage_texture": (None, vp, vp),
     "gs_stagesurface_map": (cbool, vp, C.POINTER(vp), C.POINTER(u32)),
     "gs_stagesurface_unmap": (None, vp),
-    "gs_texture_create": (vp, u32, u32, i32, u32, vp, u32),
+    "gs_texture_create": (vp, u32, u32, i32, u32, vp, u32),   # levels, const uint8_t **data, flags
     "gs_texture_create_from_file": (vp, cstr),
     "gs_texture_destroy": (None, vp),
     "gs_texture_set_image": (None, vp, vp, u32, cbool),
     "gs_texture_get_width": (u32, vp),
     "gs_texture_get_height": (u32, vp),
-    "gs_effect_create_from_file": (vp, cstr, C.POINTER(cstr)),
+    "gs_effect_create_from_file": (vp, cstr, C.POINTER(vp)),
     "gs_effect_destroy": (None, vp),
     "gs_effect_get_param_by_name": (vp, vp, cstr),
     "gs_effect_set_texture": (None, vp, vp),
@@ -264,11 +273,15 @@ class Libobs:
                 fn.restype = sig[0]
                 fn.argtypes = list(sig[1:])
                 setattr(self, name, fn)
-        self._blog = self.obs_lib.blog   # variadic: blog(int level, const char *fmt, ...)
+        for name, sig in _VARIADIC_FUNCS.items():
+            fn = getattr(self.obs_lib, name)
+            fn.restype = sig[0]
+            fn.argtypes = list(sig[1:])
+        self._blog = self.obs_lib.blog
         self.zero_vec4 = AlignedVec4()
 
     def log(self, level: int, message: str) -> None:
-        self._blog(C.c_int(level), b"[FaceFX] %s", message.encode("utf-8", "replace"))
+        self._blog(level, b"[FaceFX] %s", C.c_char_p(message.encode("utf-8", "replace")))
 
     def get_str(self, data: int, key: str) -> str:
         v = self.obs_data_get_string(data, key.encode())

@@ -33,7 +33,7 @@ K_SYNC = "keep_in_sync"
 K_SEG_REFINE = "seg_refine"
 K_STATUS = "status"
 K_REFRESH = "refresh"
-# Test hooks, honoured only when FACEFX_DEBUG_DIR is set (see filter.DebugHooks).
+# Test hooks, honoured only when FACEFX_DEBUG_DIR is set (see facefx.obs.debug.DebugHooks).
 K_DEBUG_FREEZE = "debug_freeze"
 K_DEBUG_TIME = "debug_time"
 K_DEBUG_MASK = "debug_mask"

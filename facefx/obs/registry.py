@@ -17,7 +17,7 @@ ctypes callback can only print them): each trampoline logs them and falls back s
 
 The implementation object must provide: create(fid, source), destroy(fid), update(fid, data),
 defaults(data), properties(fid) -> obs_properties_t* or None, tick(fid, seconds),
-render(fid), filter_remove(fid), hotkey(fid, index, pressed), button(fid, name) -> bool,
+render(fid), activate(fid), deactivate(fid), filter_remove(fid), hotkey(fid, index, pressed), button(fid, name) -> bool,
 modified(fid, name, props, data) -> bool.
 """
 from __future__ import annotations
@@ -139,6 +139,12 @@ def register_filter() -> bool:
             except Exception:
                 pass
 
+    def activate(data):
+        call("activate", data)
+
+    def deactivate(data):
+        call("deactivate", data)
+
     def filter_remove(data, parent):
         forget_hotkeys(data)
         call("filter_remove", data)
@@ -163,6 +169,8 @@ def register_filter() -> bool:
         "video_tick": lo.CB_TICK(video_tick),
         "video_render": lo.CB_DATA_PTR(video_render),
         "filter_remove": lo.CB_DATA_PTR(filter_remove),
+        "activate": lo.CB_DATA(activate),
+        "deactivate": lo.CB_DATA(deactivate),
     }
     extra = {
         "hotkey": lo.CB_HOTKEY(hotkey),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -66,13 +66,32 @@ class CpuRenderer:
         self._lut = np.arange(256, dtype=np.uint8)
         self._refiner = EdgeRefiner()
         self.last_refine_ms = 0.0     # time the last refined coverage took (facefx bench)
+        self._painters: Any = None
 
     # -- public -------------------------------------------------------------------------
     def render(self, frame: np.ndarray, plan: RenderPlan) -> np.ndarray:
         """Return the frame with the plan drawn: RGB uint8, or RGBA when plan.alpha_output.
 
-        The returned array is an internal buffer reused by the next call; copy it to keep it.
+        The returned array is an internal buffer reused by the next call (or the frame itself
+        when the plan draws nothing); copy it to keep it.
         """
+        out = self._render_background(frame, plan)
+        if plan.face_regions or plan.sprites or plan.rings:
+            out = self._paint_items(frame, out, plan)
+        return out
+
+    def _paint_items(self, frame: np.ndarray, out: np.ndarray, plan: RenderPlan) -> np.ndarray:
+        """Plan items after the background, by painters.Painters (covers, sprites, rings)."""
+        if out is frame:                  # never draw into the caller's frame
+            out = self._buffers_for(frame.shape[1], frame.shape[0]).out
+            np.copyto(out, frame)
+        if self._painters is None:
+            from .painters import Painters
+            self._painters = Painters()
+        self._painters.paint(out, tuple(plan.face_regions) + tuple(plan.sprites) + tuple(plan.rings))
+        return out
+
+    def _render_background(self, frame: np.ndarray, plan: RenderPlan) -> np.ndarray:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB frame, got {frame.shape} {frame.dtype}")
         h, w = frame.shape[:2]
@@ -260,12 +279,14 @@ class CpuRenderer:
         # Tinted person: luma -> tint ramp (with flicker), one affine colour transform.
         tinted = b.tinted[ys, x0:x1g]
         cv2.transform(frame[ys, x0:x1g], hologram_matrix(holo), dst=tinted)
-        # Ghost: the tinted person shifted right by dx, faint, over the backdrop.
+        # Ghost: the tinted person shifted right by dx, faint, over the backdrop. A person at
+        # the right edge narrower than dx has their whole ghost beyond the frame (gw <= 0).
         gw = x1g - x0 - dx
-        ghost, ghost_a = b.ghost[ys, x0 + dx:x1g], b.rows[ys, x0 + dx:x1g]
-        np.copyto(ghost, tinted[:, :gw])
-        cv2.convertScaleAbs(b.mask[ys, x0:x0 + gw], dst=ghost_a, alpha=holo.ghost_alpha)
-        self._blend(ghost, out[ys, x0 + dx:x1g], ghost_a, b, out[ys, x0 + dx:x1g])
+        if gw > 0:
+            ghost, ghost_a = b.ghost[ys, x0 + dx:x1g], b.rows[ys, x0 + dx:x1g]
+            np.copyto(ghost, tinted[:, :gw])
+            cv2.convertScaleAbs(b.mask[ys, x0:x0 + gw], dst=ghost_a, alpha=holo.ghost_alpha)
+            self._blend(ghost, out[ys, x0 + dx:x1g], ghost_a, b, out[ys, x0 + dx:x1g])
         # Person: opacity modulated by scan lines scrolling down the frame.
         rows = np.round(hologram_rows(holo, h)[ys] * 255.0).astype(np.uint8)[:, None]
         scan = cv2.resize(rows, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)

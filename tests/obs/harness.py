@@ -201,6 +201,8 @@ Preset=ultrafast
     def start(self, timeout: float = 60.0) -> "ObsSession":
         import obsws_python as obsws
         self._write_config()
+        for name in os.listdir(self.debug_dir):   # status files of an earlier start are stale
+            os.remove(os.path.join(self.debug_dir, name))
         self.xvfb = subprocess.Popen(["Xvfb", f":{self.display}", "-screen", "0", "1280x1024x24",
                                       "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
@@ -282,12 +284,26 @@ Preset=ultrafast
     def pid(self) -> int:
         return self.obs.pid  # type: ignore[union-attr]
 
-    def log_text(self) -> str:
+    def log_size(self) -> int:
+        """The OBS log's length in bytes now: a mark for log_text(since=...)."""
+        try:
+            return os.path.getsize(self.log_path)
+        except OSError:
+            return 0
+
+    def log_text(self, since: int = 0) -> str:
+        """The OBS log of this start (start() begins a new one), from byte offset `since`, so a
+        test can read only the lines its own actions caused."""
         try:
             with open(self.log_path, "rb") as fh:
+                fh.seek(since)
                 return fh.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    @property
+    def running(self) -> bool:
+        return self.obs is not None and self.obs.poll() is None
 
     def log_tail(self, n: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-n:])

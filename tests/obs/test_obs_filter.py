@@ -1,7 +1,8 @@
 """The FaceFX filter in a real, headless OBS Studio, driven through obs-websocket.
 
-One OBS session serves the whole module (starting OBS and the worker costs seconds); tests
-run in file order and the last ones reload the script and shut OBS down. Screenshots are
+One OBS session serves the whole module (starting OBS and the worker costs seconds). Each
+test sets the state it needs, so it passes alone (`-k`) or after any other; the session is
+started again for a test that finds it shut down. Screenshots are
 compared with facefx/render/cpu.py on exactly the input the filter used (its frozen debug
 dump: mask, time, settings and input pixels).
 """
@@ -16,9 +17,11 @@ import cv2
 import numpy as np
 import pytest
 
-from facefx.render.cpu import CpuRenderer
+from facefx.obs.gpu import MAX_DELAY_FRAMES
+from facefx.render.cpu import CpuRenderer, edge_lut
 from facefx.scene import build_plan
 from facefx.settings import Settings
+from facefx.worker import EXIT_GRACE_S
 
 from .conftest import require_obs
 from .harness import (ASTRONAUT, ObsSession, facefx_filter, image_source, mapped_libraries,
@@ -55,8 +58,11 @@ def _make_clip(path: str) -> None:
                     "-preset", "ultrafast", "-pix_fmt", "yuv420p", path], check=True)
 
 
+RED, BLUE = 0xFF0000FF, 0xFFFF0000      # OBS colours are 0xAABBGGRR
+
+
 @pytest.fixture(scope="module")
-def obs():
+def obs_session():
     require_obs()
     session = ObsSession({
         "Main": [
@@ -81,6 +87,14 @@ def obs():
     finally:
         session.stop()
         session.cleanup()
+
+
+@pytest.fixture
+def obs(obs_session):
+    """The module's OBS, started again if a test before this one shut it down."""
+    if not obs_session.running:
+        obs_session.start()
+    return obs_session
 
 
 def _raw_astronaut() -> np.ndarray:
@@ -145,7 +159,7 @@ def test_filter_registered_once_without_ml_in_obs_process(obs):
 
 @pytest.mark.parametrize("mode,extra", MODES, ids=[f"{m}-{i}" for i, (m, _) in enumerate(MODES)])
 def test_image_source_matches_cpu_renderer(obs, mode, extra):
-    values = {"background": True, "bg_mode": mode, "bg_image": "", "debug_freeze": False}
+    values = {"background": True, "bg_mode": mode, "bg_image": "", "debug_freeze": False, "seg_refine": True}
     values.update({k: obs.assets.get(v, v) if isinstance(v, str) else v for k, v in extra.items()})
     obs.set_filter("Photo", "FaceFX", values)
     obs.wait_results("FaceFX", 2)
@@ -154,23 +168,20 @@ def test_image_source_matches_cpu_renderer(obs, mode, extra):
         assert np.array_equal(dump["frame"][:, :, :3], _raw_astronaut()), "filter input is not the photo"
         assert dump["settings"]["background"]["mode"] == mode
         assert dump["settings"]["segmentation"]["refine"], "the comparison must cover edge refinement"
-        time.sleep(0.2)
         _assert_matches_cpu(obs.screenshot("Photo"), dump)
     finally:
         obs.unfreeze("Photo", "FaceFX")
 
 
 def test_media_source_matches_cpu_renderer(obs):
+    obs.set_filter("Clip", "ClipFX", {"background": True, "bg_mode": "color", "keep_in_sync": False})
     obs.wait_results("ClipFX", 3)
-    a = obs.screenshot("Clip")
-    time.sleep(0.5)
-    b = obs.screenshot("Clip")
-    assert np.abs(a.astype(int) - b.astype(int)).mean() > 1, "the clip does not play"
+    a = obs.screenshot("Clip").astype(int)
+    obs.wait_for(lambda: np.abs(obs.screenshot("Clip").astype(int) - a).mean() > 1, 5, "the clip to play")
     obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_PAUSE")
     try:
-        time.sleep(0.5)
+        _wait_paused(obs, "Clip")
         dump = obs.freeze("Clip", "ClipFX", 0.5)
-        time.sleep(0.2)
         shot = obs.screenshot("Clip")
         assert shot.shape[:2] == (288, 512)
         _assert_matches_cpu(shot, dump)
@@ -179,16 +190,37 @@ def test_media_source_matches_cpu_renderer(obs):
         obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_PLAY")
 
 
+def _wait_paused(obs: ObsSession, source: str) -> None:
+    """Until the media source reports itself paused at the same position twice running."""
+    seen = []
+
+    def still() -> bool:
+        st = obs.client.get_media_input_status(source)
+        now = (st.media_state, st.media_cursor)
+        done = now[0] == "OBS_MEDIA_STATE_PAUSED" and seen[-1:] == [now]
+        seen.append(now)
+        return done
+    obs.wait_for(still, 10, f"{source} to pause")
+
+
 def test_keep_mask_in_sync_shows_the_frame_the_mask_came_from(obs):
     obs.set_filter("Clip", "ClipFX", {"keep_in_sync": True})
     try:
         obs.wait_results("ClipFX", 10)
         st = _status(obs, "ClipFX")
         assert "delayed" in st["status"], st["status"]
-        dump = obs.freeze("Clip", "ClipFX", 0.5)
-        obs.unfreeze("Clip", "ClipFX")
+        # A mask older than the ring (the worker stalled on a loaded machine) cannot be matched
+        # by design: the ring holds MAX_DELAY_FRAMES frames. Such a freeze is taken again, and
+        # the assertion below judges a freeze whose mask the ring can still reach.
+        for _ in range(5):
+            dump = obs.freeze("Clip", "ClipFX", 0.5)
+            obs.unfreeze("Clip", "ClipFX")
+            if dump["shown_frame_seq"] - dump["mask_frame_seq"] < MAX_DELAY_FRAMES:
+                break
         assert dump["keep_in_sync"] is True
-        assert dump["shown_frame_seq"] == dump["mask_frame_seq"], dump
+        assert dump["shown_frame_seq"] == dump["mask_frame_seq"], (
+            f"shown frame {dump['shown_frame_seq']}, mask of frame {dump['mask_frame_seq']}; "
+            f"video delay {_status(obs, 'ClipFX')['delay']} of at most {MAX_DELAY_FRAMES - 1} frames")
     finally:
         obs.set_filter("Clip", "ClipFX", {"keep_in_sync": False})
 
@@ -199,9 +231,8 @@ def test_two_filters_share_one_worker(obs):
     c = obs.wait_results("ClipFX", 3)
     pids = {s["worker"]["pid"] for s in (a, b, c)}
     assert len(pids) == 1 and None not in pids
-    workers = [p for p in process_children(obs.pid) if _cmdline(p).endswith("facefx.worker")
-               or "facefx.worker" in _cmdline(p)]
-    assert len(workers) == 1, workers
+    workers = [p for p in process_children(obs.pid) if "facefx.worker" in _cmdline(p)]
+    assert workers == [a["worker"]["pid"]], workers
 
 
 def _cmdline(pid: int) -> str:
@@ -214,17 +245,27 @@ def _cmdline(pid: int) -> str:
 
 def test_live_settings_change_is_applied_without_restarting_the_worker(obs):
     before = _status(obs, "FaceFX2")["worker"]
-    obs.set_filter("Photo2", "FaceFX2", {"bg_mode": "color", "bg_color": 0xFF0000FF})  # red
+    obs.set_filter("Photo2", "FaceFX2", {"background": True, "bg_mode": "color", "bg_color": RED})
     obs.wait_results("FaceFX2", 2)
     shot = obs.screenshot("Photo2")
     assert tuple(shot[5, 5, :3]) == (255, 0, 0), shot[5, 5]
-    obs.set_filter("Photo2", "FaceFX2", {"bg_color": 0xFFFF0000})                       # blue
-    time.sleep(0.3)
-    assert tuple(obs.screenshot("Photo2")[5, 5, :3]) == (0, 0, 255)
+    obs.set_filter("Photo2", "FaceFX2", {"bg_color": BLUE})
+    _wait_corner(obs, "Photo2", (0, 0, 255))
     obs.set_filter("Photo2", "FaceFX2", {"seg_threshold": 60, "seg_softness": 20})
     obs.wait_results("FaceFX2", 2)
     after = _status(obs, "FaceFX2")["worker"]
     assert after["pid"] == before["pid"] and after["restarts"] == before["restarts"]
+
+
+def _wait_corner(obs: ObsSession, source: str, rgb: tuple, timeout: float = 5) -> None:
+    """Until the source's top-left pixel (background, never the person) shows rgb."""
+    obs.wait_for(lambda: tuple(obs.screenshot(source)[5, 5, :3]) == rgb, timeout,
+                 f"{source}'s background to turn {rgb}")
+
+
+def _wait_raw(obs: ObsSession, source: str, why: str) -> None:
+    raw = _raw_astronaut()
+    obs.wait_for(lambda: np.array_equal(obs.screenshot(source)[:, :, :3], raw), 10, why)
 
 
 def _panel(obs: ObsSession, name: str) -> dict:
@@ -244,6 +285,7 @@ def _panel(obs: ObsSession, name: str) -> dict:
 
 
 def test_properties_panel_follows_obs_conventions(obs):
+    obs.wait_results("FaceFX", 2)          # the status line below describes a running worker
     obs.set_filter("Photo", "FaceFX", {"bg_mode": "image", "bg_image": obs.assets["@bg"],
                                        "debug_freeze": False})
     panel = obs.wait_for(lambda: (lambda p: p if p["bg_image"][1] else None)(_panel(obs, "FaceFX")),
@@ -282,38 +324,41 @@ def test_hotkey_toggles_the_background(obs):
     def enabled():
         return obs.client.get_source_filter("Photo2", "FaceFX2").filter_settings.get("background", True)
 
-    assert enabled()
+    obs.set_filter("Photo2", "FaceFX2", {"background": True, "bg_mode": "color", "bg_color": RED})
+    obs.wait_results("FaceFX2", 2)
+    _wait_corner(obs, "Photo2", (255, 0, 0))
     obs.client.trigger_hotkey_by_name("facefx.toggle_background.FaceFX2")
     obs.wait_for(lambda: not enabled(), 5, "the hotkey to switch the background off")
-    time.sleep(0.3)
-    assert np.array_equal(obs.screenshot("Photo2")[:, :, :3], _raw_astronaut())
+    _wait_raw(obs, "Photo2", "the unchanged photo with the background off")
     assert obs.client.get_source_filter("Photo", "FaceFX").filter_settings.get("background", True)
     obs.client.trigger_hotkey_by_name("facefx.toggle_background.FaceFX2")
     obs.wait_for(enabled, 5, "the hotkey to switch the background on again")
+    _wait_corner(obs, "Photo2", (255, 0, 0))
 
 
 def test_filter_removed_and_added_again(obs):
     pid = _status(obs, "FaceFX2")["worker"]["pid"]
     obs.client.remove_source_filter("Photo2", "FaceFX2")
-    time.sleep(0.3)
-    assert np.array_equal(obs.screenshot("Photo2")[:, :, :3], _raw_astronaut())
+    _wait_raw(obs, "Photo2", "the unchanged photo once the filter is removed")
     os.remove(os.path.join(obs.debug_dir, "FaceFX2.status.json"))
     obs.client.create_source_filter("Photo2", "FaceFX2", "facefx_filter",
-                                    {"bg_mode": "color", "bg_color": 0xFF0000FF})
+                                    {"bg_mode": "color", "bg_color": RED})
     obs.wait_results("FaceFX2", 3)
     assert tuple(obs.screenshot("Photo2")[5, 5, :3]) == (255, 0, 0)
     assert _status(obs, "FaceFX2")["worker"]["pid"] == pid
 
 
 def test_worker_killed_mid_run_obs_keeps_rendering_and_effect_returns(obs):
+    obs.set_filter("Photo2", "FaceFX2", {"background": True, "bg_mode": "color", "bg_color": RED})
     st = obs.wait_results("FaceFX2", 2)
+    _wait_corner(obs, "Photo2", (255, 0, 0))
     old = st["worker"]["pid"]
     frames0 = obs.client.get_stats().render_total_frames
     os.kill(old, signal.SIGKILL)
     obs.wait_for(lambda: not pid_alive(old), 5, "the worker to die")
-    # OBS keeps rendering while the worker is gone (the filter draws with its last mask).
+    # OBS keeps rendering while the worker is gone, the filter drawing with its last mask.
     shot = obs.screenshot("Photo2")
-    assert shot.shape[:2] == (512, 512)
+    assert shot.shape[:2] == (512, 512) and tuple(shot[5, 5, :3]) == (255, 0, 0), shot[5, 5]
     new = obs.wait_for(lambda: (lambda s: s and s["worker"]["state"] == "running"
                                 and s["worker"]["pid"] not in (None, old) and s)(obs.filter_status("FaceFX2")),
                        60, "a restarted worker")
@@ -325,11 +370,10 @@ def test_worker_killed_mid_run_obs_keeps_rendering_and_effect_returns(obs):
 
 def test_script_unloaded_filters_pass_through_and_reload_restores(obs):
     worker = _status(obs, "FaceFX")["worker"]["pid"]
+    mark = obs.log_size()
     obs.client.set_current_scene_collection("NoScript")
     obs.wait_for(lambda: not pid_alive(worker), 15, "the worker to stop when the script unloads")
-    time.sleep(0.5)
-    shot = obs.screenshot("Photo")
-    assert np.array_equal(shot[:, :, :3], _raw_astronaut()), "an unloaded filter must pass video through"
+    _wait_raw(obs, "Photo", "an unloaded filter to pass video through")
     assert [p for p in process_children(obs.pid) if "facefx.worker" in _cmdline(p)] == []
     for name in ("FaceFX", "FaceFX2", "ClipFX"):
         path = os.path.join(obs.debug_dir, name + ".status.json")
@@ -339,7 +383,8 @@ def test_script_unloaded_filters_pass_through_and_reload_restores(obs):
     st = obs.wait_results("FaceFX", 3, timeout=60)
     assert st["worker"]["pid"] not in (None, worker)
     assert obs.log_text().count("registered filter type facefx_filter") == 1
-    assert obs.log_text().count("Loaded python script: obs_facefx.py") == 2
+    assert obs.log_text(since=mark).count("Unloaded python script: obs_facefx.py") == 1
+    assert obs.log_text(since=mark).count("Loaded python script: obs_facefx.py") == 1
     assert not np.array_equal(obs.screenshot("Photo")[:, :, :3], _raw_astronaut())
 
 
@@ -348,17 +393,22 @@ def test_obs_shuts_down_cleanly_without_leaks(obs):
 
     Debian's OBS 29 itself sometimes crashes (SIGSEGV in Qt's event loop) when it is closed
     seconds after starting: 3 of 15 such start/stop cycles crashed with no FaceFX script
-    loaded at all. A crash like that, with no FaceFX error or Python traceback in the log,
-    earns another start/stop cycle (at most three); anything else fails at once."""
+    loaded at all. A crash like that, with no FaceFX error or Python traceback in the lines
+    the shutdown itself logged, earns another start/stop cycle (at most three); anything else
+    fails at once. Earlier tests log FaceFX warnings on purpose; they are not the shutdown's."""
     for attempt in range(3):
         worker = _status(obs, "FaceFX")["worker"]["pid"]
         children = process_children(obs.pid)
         assert worker in children
+        mark = obs.log_size()
         rc = obs.stop()
-        time.sleep(0.5)
+        # A worker outlives OBS by at most its exit grace after the EOF on its stdin.
+        deadline = time.monotonic() + EXIT_GRACE_S + 3.0
+        while any(pid_alive(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
         leaked = [p for p in children if pid_alive(p)]
         assert leaked == [], f"processes left behind: {[(p, _cmdline(p)) for p in leaked]}"
-        log = obs.log_text()
+        log = obs.log_text(since=mark)
         if rc == 0:
             assert "Unloaded python script: obs_facefx.py" in log
             assert "Number of memory leaks: 0" in log, [ln for ln in log.splitlines() if "leak" in ln]

@@ -1,6 +1,8 @@
 """OBS settings <-> facefx Settings, without OBS."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from facefx.obs import props as P
@@ -61,3 +63,68 @@ def test_libobs_candidates(platform, first, monkeypatch):
     assert names[0] == first
     monkeypatch.setenv("FACEFX_LIBOBS", "/opt/obs/libobs.so")
     assert libobs_candidates(platform)[0] == "/opt/obs/libobs.so"
+
+
+LIBOBS = "/usr/lib/x86_64-linux-gnu/libobs.so.0"
+
+
+@pytest.mark.skipif(not os.path.exists(LIBOBS), reason="needs Debian's libobs (obs-studio)")
+def test_variadic_blog_has_its_fixed_arguments_declared(monkeypatch, capfd):
+    # On Apple Silicon a variadic call without declared fixed arguments passes garbage.
+    import ctypes as C
+
+    from facefx.obs import libobs as lo
+    monkeypatch.setenv("FACEFX_LIBOBS", LIBOBS)
+    lib = lo.Libobs()
+    for name, sig in lo._VARIADIC_FUNCS.items():
+        fn = getattr(lib.obs_lib, name)
+        assert fn.argtypes == list(sig[1:]) and fn.argtypes, name
+    assert lib.obs_lib.blog.argtypes == [C.c_int, C.c_char_p]
+    assert lib.obs_lib.blog.restype is None
+    lib.log(lo.LOG_WARNING, "100% done, not a %s format")
+    out = capfd.readouterr()
+    assert "[FaceFX] 100% done, not a %s format" in out.out + out.err
+    # The shader compiler's error string is bstrdup()ed by libobs: bound to be freed.
+    assert lib.bfree.argtypes == [C.c_void_p]
+    assert lib.gs_effect_create_from_file.argtypes[1] is C.POINTER(C.c_void_p)
+
+
+@pytest.mark.skipif(not os.path.exists(LIBOBS), reason="needs Debian's libobs (obs-studio)")
+def test_background_pictures_are_decoded_on_the_loader_thread(monkeypatch, tmp_path):
+    import threading
+    import time
+
+    from facefx.obs import libobs as lo
+    from facefx.obs.images import ImageLoader
+    monkeypatch.setenv("FACEFX_LIBOBS", LIBOBS)
+    lib = lo.Libobs()
+    decoded_on = []
+    real = lib.gs_create_texture_file_data
+
+    def spy(*args):
+        decoded_on.append(threading.current_thread().name)
+        return real(*args)
+
+    lib.gs_create_texture_file_data = spy
+    loader = ImageLoader(lib)
+    picture = os.path.join(os.path.dirname(P.__file__), os.pardir, "assets", "astronaut.png")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a picture")
+    try:
+        for path, want in ((picture, "pixels"), (str(bad), False)):
+            key = (path, os.stat(path).st_mtime)
+            end = time.monotonic() + 10
+            got = loader.get(key)
+            while got is None and time.monotonic() < end:
+                time.sleep(0.01)
+                got = loader.get(key)
+            if want is False:
+                assert got is False
+            else:
+                assert (got.width, got.height) == (512, 512) and got.ptr
+                lib.bfree(got.ptr)
+        assert decoded_on == ["facefx-image-decoder"] * 2
+    finally:
+        loader.close()
+        loader.close()
+    assert not any(t.name == "facefx-image-decoder" for t in threading.enumerate())

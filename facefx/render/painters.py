@@ -1,0 +1,223 @@
+"""Painters for the plan items drawn after the background (CPU renderer).
+
+One painter per item type (scene.Sprite, scene.Ring), looked up in a table, so a new kind of
+item (a face cover, an emoji) is one function registered here and one in the GPU renderer,
+without touching the background code. Each painter is the CPU reference of what a fragment
+shader does for the same item:
+
+- Sprite: the image is premultiplied by its alpha once when loaded, then resized to the drawn
+  size (area averaging, so a large sticker drawn small does not alias) and placed with one
+  affine warp (rotation about its centre, sub-pixel position, bilinear). Premultiplying before
+  resizing and warping keeps the colour of transparent pixels out of the edges (no dark or
+  white fringe). out = src * opacity + out * (1 - alpha * opacity). Only the sprite's bounding
+  box is touched, clipped to the frame.
+- Ring: an anti-aliased arc from 12 o'clock clockwise over `progress` of the circle.
+
+Images are cached by (path, modification time) and by drawn size, least recently used first
+out, within a bound on entries and bytes: animations draw a handful of particle images at many
+sizes, and one sticker per gesture can be on screen at once.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections import OrderedDict
+from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple
+
+import cv2
+import numpy as np
+
+from ..imageio import MediaError, load_image_rgb
+from ..scene import Ring, Sprite
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_SIDE = 4096          # larger sticker files are refused (they would cost more to
+                               # resize each frame than the whole composite)
+
+
+class ImageCache:
+    """Premultiplied RGBA images by (path, mtime[, drawn size]); bounded LRU."""
+
+    def __init__(self, *, max_entries: int = 64, max_bytes: int = 64 << 20) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._items: "OrderedDict[Tuple, np.ndarray]" = OrderedDict()
+        self._bytes = 0
+        self._failed: Set[Tuple[str, float]] = set()
+        self.loads = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def _get(self, key: Tuple) -> Optional[np.ndarray]:
+        img = self._items.get(key)
+        if img is not None:
+            self._items.move_to_end(key)
+        return img
+
+    def _put(self, key: Tuple, img: np.ndarray) -> None:
+        self._items[key] = img
+        self._bytes += img.nbytes
+        while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
+            _, old = self._items.popitem(last=False)
+            self._bytes -= old.nbytes
+
+    def source(self, path: str) -> Optional[np.ndarray]:
+        """The file as premultiplied RGBA, or None when it cannot be used (reported once per
+        file version in the log; the rest of the frame is still drawn)."""
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            mtime = -1.0
+        key = (path, mtime)
+        img = self._get(key)
+        if img is not None or key in self._failed:
+            return img
+        try:
+            img = load_premultiplied(path)
+        except MediaError as exc:
+            log.warning("sticker not drawn: %s", exc)
+            self._failed.add(key)
+            return None
+        self.loads += 1
+        self._put(key, img)
+        return img
+
+    def sized(self, path: str, width: int, height: int) -> Optional[np.ndarray]:
+        src = self.source(path)
+        if src is None:
+            return None
+        if src.shape[1] == width and src.shape[0] == height:
+            return src
+        key = (path, id(src), width, height)
+        img = self._get(key)
+        if img is None:
+            shrink = width < src.shape[1] and height < src.shape[0]
+            img = cv2.resize(src, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            self._put(key, img)
+        return img
+
+
+def load_premultiplied(path: str) -> np.ndarray:
+    """An image file as uint8 RGBA with alpha premultiplied (a file without alpha is opaque)."""
+    img = load_image_rgb(path, keep_alpha=True)
+    h, w = img.shape[:2]
+    if max(h, w) > MAX_IMAGE_SIDE:
+        raise MediaError(f"{path} is {w}x{h} pixels; expected a sticker at most {MAX_IMAGE_SIDE} pixels on a side")
+    if img.shape[2] == 3:
+        return np.ascontiguousarray(np.dstack([img, np.full((h, w), 255, np.uint8)]))
+    out = img.copy()
+    alpha = img[:, :, 3:4]
+    out[:, :, :3] = cv2.multiply(img[:, :, :3], np.repeat(alpha, 3, axis=2), scale=1.0 / 255.0)
+    return out
+
+
+def _bounds(cx: float, cy: float, hw: float, hh: float, width: int, height: int) -> Optional[Tuple[int, int, int, int]]:
+    x0 = max(0, int(math.floor(cx - hw)) - 1)
+    y0 = max(0, int(math.floor(cy - hh)) - 1)
+    x1 = min(width, int(math.ceil(cx + hw)) + 1)
+    y1 = min(height, int(math.ceil(cy + hh)) + 1)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    return x0, y0, x1, y1
+
+
+def _composite(out: np.ndarray, x0: int, y0: int, premul: np.ndarray, opacity: float) -> None:
+    """out[roi] = premul * opacity + out[roi] * (1 - alpha * opacity) (RGB, and alpha when out
+    has it), premul an RGBA patch the size of the region. uint8 OpenCV operations throughout:
+    float numpy costs ~10x more on a sticker-sized patch."""
+    h, w = premul.shape[:2]
+    roi = out[y0:y0 + h, x0:x0 + w]
+    if opacity < 1.0:
+        premul = cv2.multiply(premul, (opacity, opacity, opacity, opacity))
+    inv = cv2.bitwise_not(premul[:, :, 3])
+    channels = roi.shape[2]
+    keep = cv2.multiply(roi, cv2.merge([inv] * channels), scale=1.0 / 255.0)
+    add = premul if channels == 4 else premul[:, :, :3]
+    cv2.add(keep, np.ascontiguousarray(add), dst=keep)
+    np.copyto(roi, keep)
+
+
+def paint_sprite(out: np.ndarray, sprite: Sprite, cache: ImageCache) -> None:
+    w, h = int(round(sprite.width)), int(round(sprite.height))
+    opacity = min(1.0, float(sprite.opacity))
+    if w < 1 or h < 1 or opacity <= 0.0:
+        return
+    theta = math.radians(sprite.rotation)
+    c, s = math.cos(theta), math.sin(theta)
+    hw, hh = (abs(c) * w + abs(s) * h) / 2.0, (abs(s) * w + abs(c) * h) / 2.0
+    box = _bounds(sprite.x, sprite.y, hw, hh, out.shape[1], out.shape[0])
+    if box is None:
+        return
+    img = cache.sized(sprite.image, w, h)
+    if img is None:
+        return
+    x0, y0, x1, y1 = box
+    # Source pixel centres -> output pixel centres (warpAffine works on pixel indices, whose
+    # centres are at index + 0.5 in the plan's continuous coordinates). Positive rotation is
+    # clockwise on screen (y points down).
+    sx, sy = (w - 1) / 2.0, (h - 1) / 2.0
+    dx, dy = sprite.x - 0.5 - x0, sprite.y - 0.5 - y0
+    m = np.array([[c, -s, dx - (c * sx - s * sy)], [s, c, dy - (s * sx + c * sy)]], np.float64)
+    patch = cv2.warpAffine(img, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    _composite(out, x0, y0, patch, opacity)
+
+
+RING_SHIFT = 4   # cv2 drawing with 4 fractional bits: sub-pixel centre and radius
+
+
+def paint_ring(out: np.ndarray, ring: Ring, cache: ImageCache) -> None:
+    progress = min(1.0, max(0.0, float(ring.progress)))
+    opacity = min(1.0, float(ring.opacity))
+    thick = max(1, int(round(ring.thickness)))
+    if progress <= 0.0 or opacity <= 0.0 or ring.radius <= 0:
+        return
+    reach = ring.radius + thick / 2.0 + 1.0
+    box = _bounds(ring.x, ring.y, reach, reach, out.shape[1], out.shape[0])
+    if box is None:
+        return
+    x0, y0, x1, y1 = box
+    cover = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    f = 1 << RING_SHIFT
+    centre = (int(round((ring.x - 0.5 - x0) * f)), int(round((ring.y - 0.5 - y0) * f)))
+    r = int(round(ring.radius * f))
+    # OpenCV's angles run clockwise on screen from the +x axis: 12 o'clock is -90 degrees.
+    cv2.ellipse(cover, centre, (r, r), 0.0, -90.0, -90.0 + 360.0 * progress, 255, thick, cv2.LINE_AA, RING_SHIFT)
+    color = np.array(tuple(ring.color) + (255,), np.float32) / 255.0
+    patch = (cover[:, :, None] * color + 0.5).astype(np.uint8)   # premultiplied colour
+    _composite(out, x0, y0, patch, opacity)
+
+
+Painter = Callable[[np.ndarray, Any, ImageCache], None]
+
+
+class Painters:
+    """Painter table keyed by plan item type, with the image cache the painters share."""
+
+    def __init__(self, cache: Optional[ImageCache] = None) -> None:
+        self.cache = cache or ImageCache()
+        self.table: Dict[type, Painter] = {Sprite: paint_sprite, Ring: paint_ring}
+
+    def register(self, kind: type, painter: Painter) -> None:
+        self.table[kind] = painter
+
+    def paint(self, out: np.ndarray, items: Iterable[Any]) -> None:
+        """Draw items in order onto out (HxWx3 RGB or HxWx4 RGBA uint8), in place.
+
+        Raises:
+            TypeError: an item type with no painter (a renderer that lacks a feature must say so,
+                not silently draw less than the other renderer).
+        """
+        for item in items:
+            painter = self.table.get(type(item))
+            if painter is None:
+                known = ", ".join(sorted(k.__name__ for k in self.table))
+                raise TypeError(f"no CPU painter for plan item {type(item).__name__}; painters exist for {known}")
+            painter(out, item, self.cache)
