@@ -174,3 +174,16 @@ def test_refine_setting_is_validated():
     from facefx.settings import SettingsError
     with pytest.raises(SettingsError, match="edge refinement must be true or false"):
         SegmentationSettings(refine="yes")
+
+
+def test_refinement_is_off_by_default_and_switched_on_by_flag_or_panel():
+    """Off until it meets its cost target: the default speed of main must not regress."""
+    from facefx.cli import build_parser, settings_from_args
+    from facefx.obs import props
+    assert not Settings().segmentation.refine
+    parse = build_parser().parse_args
+    assert not settings_from_args(parse(["process", SAMPLE])).segmentation.refine
+    assert settings_from_args(parse(["process", SAMPLE, "--refine"])).segmentation.refine
+    assert props.DEFAULTS[props.K_SEG_REFINE] is False
+    values = dict(props.DEFAULTS, **{props.K_SEG_REFINE: True})
+    assert props.settings_from_values(values).settings.segmentation.refine
