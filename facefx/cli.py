@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     seg = p.add_argument_group("segmentation (the same settings as the OBS filter)")
     seg.add_argument("--model", choices=SEGMENTATION_MODELS,
-                     help="landscape (256x144, faster; default) or general (256x256)")
+                     help="auto (default: landscape for wide frames, general for square and portrait ones), "
+                          "landscape (256x144, faster) or general (256x256)")
     seg.add_argument("--analysis-width", metavar="PIXELS", type=_number(int, "a whole number of pixels"),
                      help="width frames are reduced to for analysis, 64..1920 (default 256)")
     seg.add_argument("--smoothing", metavar="0..1", type=_number(float, "a number from 0 to 1"),
@@ -141,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="mask level taken as the person's edge (default 0.5)")
     seg.add_argument("--softness", metavar="0..1", type=_number(float, "a number from 0 to 1"),
                      help="edge softness, 0 = hard cut (default 0.35)")
+    seg.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
+                     help="refine the edge at full resolution, guided by the frame (default off)")
     seg.add_argument("--settings", metavar="FILE.json",
                      help="start from settings saved as JSON ({\"segmentation\": {...}, \"background\": {...}}); "
                           "flags override it")
@@ -169,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("bench", help="measure speed (per-stage ms, fps, memory); see 'facefx bench --help'",
                    add_help=False)
-    sub.add_parser("eval", help="measure accuracy on labelled data; see 'facefx eval gestures --help'",
+    sub.add_parser("eval", help="measure accuracy on labelled data; 'facefx eval {gestures,segmentation} --help'",
                    add_help=False)
     from .teach import add_parser as add_teach_parser
     add_teach_parser(sub)
@@ -202,7 +205,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
     check_flags(args)
     seg: Dict[str, Any] = dataclasses.asdict(base.segmentation)
-    for key in ("model", "analysis_width", "smoothing", "threshold", "softness"):
+    for key in ("model", "analysis_width", "smoothing", "threshold", "softness", "refine"):
         value = getattr(args, key)
         if value is not None:
             seg[key] = value

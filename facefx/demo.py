@@ -12,7 +12,7 @@ import dataclasses
 import math
 import os
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -96,6 +96,27 @@ class DemoResult:
     pictures: List[Tuple[str, str]]   # (mode, path)
     background: str
     sheet: str
+    models: str = ""                  # old default (landscape, unrefined) next to auto + refined
+
+
+def model_comparison(rgb: np.ndarray, renderer: Any) -> np.ndarray:
+    """The photo over a saturated colour twice: as the landscape model without refinement
+    (FaceFX's former default) and as --model auto with edge refinement, side by side."""
+    from .analysis import Engine
+    from .scene import build_plan
+    from .settings import BackgroundSettings, SegmentationSettings, Settings
+
+    h, w = rgb.shape[:2]
+    tiles = []
+    for seg, label in ((SegmentationSettings(model="landscape", refine=False), "landscape, unrefined"),
+                       (SegmentationSettings(), "auto + refined")):
+        settings = Settings(segmentation=seg, background=BackgroundSettings(mode="color", color=(255, 0, 255)))
+        with Engine(settings) as engine:
+            analysis = engine.analyze(rgb, timestamp=0.0)
+        chosen = analysis.extras.get("model", seg.model)
+        out = renderer.render(rgb, build_plan(analysis, settings, 0.0, w, h))
+        tiles.append(label_tile(out, label if seg.model != "auto" else f"auto ({chosen}) + refined"))
+    return contact_sheet(tiles, columns=2, title="Model by frame shape and edge refinement")
 
 
 def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoResult:
@@ -146,11 +167,13 @@ def run_demo(out_dir: str = "facefx-demo", photo: Optional[str] = None) -> DemoR
             write_image(path, out)
             pictures.append((mode, path))
             tiles.append(label_tile(out, label))
+        models_path = os.path.join(out_dir, "models.png")
+        write_image(models_path, model_comparison(rgb, renderer))
     finally:
         renderer.close()
     sheet_path = os.path.join(out_dir, "contact-sheet.png")
     write_image(sheet_path, contact_sheet(tiles))
-    return DemoResult(out_dir, pictures, bg_path, sheet_path)
+    return DemoResult(out_dir, pictures, bg_path, sheet_path, models_path)
 
 
 def run_demo_cli(args: argparse.Namespace) -> int:
@@ -165,5 +188,6 @@ def run_demo_cli(args: argparse.Namespace) -> int:
         print(f"  {mode:12s} {path}")
     print(f"  {'background':12s} {result.background}  (painted at run time for the 'image' mode)")
     print(f"  {'sheet':12s} {result.sheet}")
+    print(f"  {'models':12s} {result.models}  (former default next to --model auto with edge refinement)")
     sys.stdout.flush()
     return 0

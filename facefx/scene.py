@@ -129,6 +129,8 @@ class RenderPlan:
         or None when no analysis result exists yet. Renderers upsample it bilinearly to the
         frame size, then map it through smoothstep(edge[0], edge[1], m) to get coverage.
     alpha_output: the frame's alpha carries the mask (transparent cut-out).
+    refine: refine the upsampled mask at full resolution guided by the frame and remove the
+        old background's colour at partial coverage (facefx/render/refine.py).
     sprites: Sprite items (stickers, animation particles), drawn in order after the background.
     face_regions: reserved for face privacy covers (drawn before sprites).
     rings: Ring items (gesture arming progress), drawn last.
@@ -141,6 +143,7 @@ class RenderPlan:
     mask: Any = None
     edge: Tuple[float, float] = (0.4125, 0.5875)
     alpha_output: bool = False
+    refine: bool = False
     sprites: Tuple[Any, ...] = field(default_factory=tuple)
     face_regions: Tuple[Any, ...] = field(default_factory=tuple)
     rings: Tuple[Ring, ...] = field(default_factory=tuple)
@@ -189,7 +192,7 @@ def background_layer(mask: Any, settings: Settings, t: float, width: int, height
                                 hologram=hologram_at(bg.hologram_color, t, height))
     seg = settings.segmentation
     return dict(background=layer, mask=mask, edge=edge_bounds(seg.threshold, seg.softness),
-                alpha_output=bg.mode == "transparent")
+                alpha_output=bg.mode == "transparent", refine=seg.refine)
 
 
 def build_plan(analysis: Any, settings: Settings, t: float, width: int, height: int) -> RenderPlan:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, FrozenSet, Mapping, Optional, Tuple
 
 BACKGROUND_MODES = ("none", "blur", "image", "color", "transparent", "hologram")
-SEGMENTATION_MODELS = ("landscape", "general")
+SEGMENTATION_MODELS = ("auto", "landscape", "general")
 PLACEMENTS = ("follow-hand", "corner", "fullscreen")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 ANIMATIONS = ("hearts", "confetti", "fireworks", "balloons", "rain")
@@ -86,19 +86,23 @@ def analysis_size(width: int, height: int, analysis_width: int) -> Tuple[int, in
 class SegmentationSettings:
     """Person segmentation and mask post-processing.
 
-    model: 'landscape' (256x144, faster, default) or 'general' (256x256).
+    model: 'auto' (default: landscape for frames wider than 5:4, general for square and
+        portrait ones), 'landscape' (256x144, faster) or 'general' (256x256).
     analysis_width: the width frames are downscaled to before analysis (height keeps aspect).
     smoothing: 0 = raw per-frame mask, 1 = strongest temporal smoothing. Smoothing adapts to
         motion per pixel, so a still person does not flicker and a moving one does not ghost.
     threshold: mask level (0..1) treated as the person's edge.
     softness: width of the edge transition (0 = hard cut, 1 = very soft).
+    refine: refine the edge at full resolution guided by the frame's colours, and remove the
+        old background's colour from partly covered pixels.
     """
 
-    model: str = "landscape"
+    model: str = "auto"
     analysis_width: int = 256
     smoothing: float = 0.6
     threshold: float = 0.5
     softness: float = 0.35
+    refine: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in SEGMENTATION_MODELS:
@@ -108,6 +112,17 @@ class SegmentationSettings:
         _check_range("mask smoothing", self.smoothing, 0.0, 1.0)
         _check_range("mask threshold", self.threshold, 0.05, 0.95)
         _check_range("edge softness", self.softness, 0.0, 1.0)
+        if not isinstance(self.refine, bool):
+            raise SettingsError(f"edge refinement must be true or false, got {self.refine!r}")
+
+
+def model_for_frame(model: str, width: int, height: int) -> str:
+    """The segmentation model to run on a width x height frame: 'auto' picks the landscape
+    model (trained on 16:9 input) for frames wider than 5:4 and the general (square) one for
+    square and portrait frames, which the landscape model would squash."""
+    if model != "auto":
+        return model
+    return "landscape" if width * 4 > height * 5 else "general"
 
 
 @dataclass(frozen=True)

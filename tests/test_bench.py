@@ -17,6 +17,8 @@ def test_bench_writes_figures(tmp_path):
     assert "INFO:" not in proc.stdout + proc.stderr      # native chatter stays off the table
     report = json.loads(out.read_text())
     assert report["segment_composite_720p_ms"] > 0
+    assert 0 < report["refine_720p_ms"] < report["segment_composite_refined_720p_ms"]
+    assert report["resolutions"]["1280x720"]["facefx_ms"]["refine"]["median"] == 0   # off by default
     assert report["speedup_vs_baseline"] > 0
     assert set(report["resolutions"]) == {"640x360", "1280x720", "1920x1080"}
     r720 = report["resolutions"]["1280x720"]

@@ -42,7 +42,7 @@ def test_background_validation(kwargs, match):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"model": "huge"}, "segmentation model must be one of landscape, general"),
+    ({"model": "huge"}, "segmentation model must be one of auto, landscape, general"),
     ({"analysis_width": 32}, "analysis width must be from 64"),
     ({"analysis_width": 100.5}, "whole number"),
     ({"smoothing": 1.5}, "mask smoothing must be from 0 to 1"),

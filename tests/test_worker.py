@@ -148,7 +148,7 @@ def test_end_to_end_mask_settings_and_errors(make_client, frame):
 
     pump(t, [ch], [frame], lambda: ch.stats()["fps"] > 5, 10, "fps in the heartbeat")
     s = ch.stats()
-    assert s["model"] == "landscape" and s["error"] == ""
+    assert s["model"] == "auto" and s["error"] == ""
     assert {"resize", "segmentation", "total"} <= set(s["stage_ms"])
     assert isinstance(s["latency_frames"], int) and 0 <= s["latency_frames"] <= 10
 

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import cv2
 import numpy as np
 
-from ..settings import Settings
+from ..settings import Settings, model_for_frame
 from . import Analysis, Stage
 from .maskpost import MaskPostProcessor
 from .tflite import ModelError, load_interpreter, mediapipe_model
@@ -114,7 +114,8 @@ class SegmentationStage(Stage):
         self._backend = backend
         self._threads = threads
         self._model: Any = None
-        self._model_name: Optional[str] = None
+        self._model_name: Optional[str] = None    # the setting: 'auto', 'landscape', 'general'
+        self._loaded: Optional[str] = None         # the model self._model runs
         self._post = MaskPostProcessor()
 
     def enabled(self, settings: Settings) -> bool:
@@ -128,8 +129,7 @@ class SegmentationStage(Stage):
             self._model_name = seg.model
             self._post.reset()
 
-    def _load(self) -> Any:
-        name = self._model_name or "landscape"
+    def _load(self, name: str) -> Any:
         if self._backend is not None:
             return BACKENDS[self._backend](name, threads=self._threads)
         try:
@@ -144,8 +144,14 @@ class SegmentationStage(Stage):
         return self._model.backend if self._model is not None else None
 
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
-        if self._model is None:
-            self._model = self._load()
+        h, w = image.shape[:2]
+        name = model_for_frame(self._model_name or "auto", w, h)
+        if self._model is None or self._loaded != name:
+            self.close()
+            self._model = self._load(name)
+            self._loaded = name
+            self._post.reset()
+        analysis.extras["model"] = name
         analysis.mask = self._post.process(self._model(image))
 
     def reset(self) -> None:
@@ -153,5 +159,6 @@ class SegmentationStage(Stage):
 
     def close(self) -> None:
         model, self._model = self._model, None
+        self._loaded = None
         if model is not None:
             model.close()

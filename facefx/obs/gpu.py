@@ -19,6 +19,7 @@ rather than reshaping the renderer.
 from __future__ import annotations
 
 import ctypes as C
+import math
 import os
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -30,6 +31,36 @@ EFFECTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "effects"
 HOLOGRAM_BACKDROP = (8, 12, 24)   # facefx.render.cpu.HOLOGRAM_BACKDROP
 OBS_EFFECT_AREA = 9
 MAX_DELAY_FRAMES = 8
+# facefx.render.refine's parameters (RefineParams defaults; tests/test_refine.py checks them).
+REFINE_RADIUS = 4
+REFINE_EPS = 0.0025
+REFINE_BG_RADIUS = 4
+REFINE_ALPHA_MIN = 0.5
+REFINE_BOX_MARGIN = 2 * REFINE_RADIUS + 2     # RefineParams.margin + 1 (cpu.CpuRenderer)
+
+
+def person_box(mask: bytes, mw: int, mh: int, edge_lo: float, width: int, height: int,
+               margin: int) -> Optional[Tuple[int, int, int, int]]:
+    """facefx.render.cpu.person_box without numpy: (y0, y1, x0, x1) in frame pixels outside
+    which the coverage is zero, or None. Byte-string operations keep it to tens of
+    microseconds for a 256x144 mask."""
+    thr = int(edge_lo * 255.0)
+    hot = bytes.maketrans(bytes(range(256)), bytes(0 if v <= thr else 1 for v in range(256)))
+    flags = mask[:mw * mh].translate(hot)
+    rows = [y for y in range(mh) if b"\x01" in flags[y * mw:(y + 1) * mw]]
+    if not rows:
+        return None
+    x_lo, x_hi = mw, -1
+    for y in rows:
+        row = flags[y * mw:(y + 1) * mw]
+        x_lo = min(x_lo, row.find(b"\x01"))
+        x_hi = max(x_hi, row.rfind(b"\x01"))
+    fy, fx = height / mh, width / mw
+    y0 = max(0, int((rows[0] - margin) * fy))
+    y1 = min(height, int(math.ceil((rows[-1] + 1 + margin) * fy)))
+    x0 = max(0, int((x_lo - margin) * fx))
+    x1 = min(width, int(math.ceil((x_hi + 1 + margin) * fx)))
+    return y0, y1, x0, x1
 
 
 class GpuError(RuntimeError):
@@ -144,6 +175,11 @@ class GpuRenderer:
         self.lib = lib
         self._composite: Optional[_Effect] = None
         self._blur: Optional[_Effect] = None
+        self._refine: Optional[_Effect] = None
+        self._refine_targets: Dict[str, _Target] = {}
+        self._mask_bytes = b""
+        self._box_key: Any = None
+        self._box: Optional[Tuple[int, int, int, int]] = None
         self._effects_dir = effects_dir
         self._ring: List[_Target] = []
         self._ring_seq: List[Optional[int]] = []
@@ -178,7 +214,7 @@ class GpuRenderer:
         self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {}
 
     # ------------------------------------------------------------------ resources
-    def _effects(self) -> Tuple[_Effect, _Effect]:
+    def _effects(self) -> Tuple[_Effect, _Effect, _Effect]:
         """The compiled effects. A compile failure is remembered: retrying would recompile
         on every frame, on the render thread, with the same result."""
         if self._effect_error:
@@ -189,24 +225,30 @@ class GpuRenderer:
                     self.lib, os.path.join(self._effects_dir, "composite.effect"),
                     ["image", "mask", "bg", "bg_color", "use_bg", "edge", "size", "tint",
                      "brightness", "ghost_dx", "ghost_alpha", "opacity", "scan_depth",
-                     "scan_period", "scan_phase"])
+                     "scan_period", "scan_phase", "ab", "bgest", "mask_size", "box", "refine",
+                     "decontam", "alpha_min"])
             if self._blur is None:
                 self._blur = _Effect(self.lib, os.path.join(self._effects_dir, "blur.effect"),
                                      ["image", "weight", "size", "radius", "sigma"])
+            if self._refine is None:
+                self._refine = _Effect(self.lib, os.path.join(self._effects_dir, "refine.effect"),
+                                       ["image", "mask", "size", "frame_size", "radius", "eps", "divide"])
         except GpuError as exc:
             self._effect_error = str(exc)
             raise
-        return self._composite, self._blur
+        return self._composite, self._blur, self._refine
 
     def close(self) -> None:
         """Free every GPU object. Call with the graphics context current (inside video_render
         or between obs_enter_graphics/obs_leave_graphics). Safe to call twice."""
         lib = self.lib
-        for t in self._ring + self._halves + [self._small, self._weight, self._gauss_h,
-                                              self._blurred, self._fit]:
+        for t in self._ring + self._halves + list(self._refine_targets.values()) + [
+                self._small, self._weight, self._gauss_h, self._blurred, self._fit]:
             if t is not None:
                 t.destroy()
         self._ring, self._ring_seq, self._halves = [], [], []
+        self._refine_targets = {}
+        self._box_key = None
         self._small = self._weight = self._gauss_h = self._blurred = self._fit = None
         if self._staging is not None:
             self._staging.destroy()
@@ -217,10 +259,10 @@ class GpuRenderer:
                 lib.gs_texture_destroy(tex)
             setattr(self, attr, None)
         self._mask_key = self._image_key = self._fit_key = None
-        for eff in (self._composite, self._blur):
+        for eff in (self._composite, self._blur, self._refine):
             if eff is not None:
                 eff.destroy()
-        self._composite = self._blur = None
+        self._composite = self._blur = self._refine = None
         images, self._images = self._images, None
         if images is not None:
             images.close()
@@ -313,6 +355,7 @@ class GpuRenderer:
                 raise GpuError(f"could not create a {mw}x{mh} mask texture")
             self._mask_size = (mw, mh)
         lib.gs_texture_set_image(self._mask_tex, data, mw, False)
+        self._mask_bytes = bytes(data[:mw * mh])
         self._mask_key = key
 
     # ------------------------------------------------------------------ drawing
@@ -347,7 +390,7 @@ class GpuRenderer:
                         bg_tex: Optional[int] = None, bg_color=(0, 0, 0),
                         bg_full_size: bool = False) -> None:
         lib = self.lib
-        comp, _ = self._effects()
+        comp = self._effects()[0]
         p = comp.p
         lib.gs_effect_set_texture(p["image"], frame_tex)
         lib.gs_effect_set_texture(p["mask"], self._mask_tex)
@@ -356,6 +399,7 @@ class GpuRenderer:
         lib.gs_effect_set_vec4(p["bg_color"], self._vec4.set(tuple(bg_color) + (255.0,)).ptr)
         lib.gs_effect_set_vec2(p["edge"], self._vec2.set(*plan.edge).ptr)
         lib.gs_effect_set_vec2(p["size"], self._vec2.set(plan.width, plan.height).ptr)
+        self._set_refine_params(plan, frame_tex, p)
         holo = plan.background.hologram if plan.background is not None else None
         if holo is not None:
             lib.gs_effect_set_vec4(p["tint"], self._vec4.set(tuple(holo.tint) + (255.0,)).ptr)
@@ -367,6 +411,71 @@ class GpuRenderer:
                 lib.gs_effect_set_float(p[name], float(value))
         while lib.gs_effect_loop(comp.ptr, technique):
             lib.gs_draw_sprite(frame_tex, 0, plan.width, plan.height)
+
+    # ------------------------------------------------------------------ refinement
+    def _set_refine_params(self, plan: RenderPlan, frame_tex: int, p: Dict[str, int]) -> None:
+        """Run the refinement passes (when plan.refine) and point the composite at them."""
+        lib = self.lib
+        refined = self._refine_passes(plan, frame_tex) if plan.refine else None
+        on = refined is not None
+        decontam = on and refined[1] is not None
+        lib.gs_effect_set_float(p["refine"], 1.0 if on else 0.0)
+        lib.gs_effect_set_float(p["decontam"], 1.0 if decontam else 0.0)
+        lib.gs_effect_set_float(p["alpha_min"], REFINE_ALPHA_MIN)
+        lib.gs_effect_set_vec2(p["mask_size"], self._vec2.set(*self._mask_size).ptr)
+        lib.gs_effect_set_texture(p["ab"], refined[0] if on else None)
+        lib.gs_effect_set_texture(p["bgest"], refined[1] if decontam else None)
+        y0, y1, x0, x1 = self._box if on and self._box else (0, 0, 0, 0)
+        lib.gs_effect_set_vec4(p["box"], self._vec4.set((x0, y0, x1, y1)).ptr)
+
+    def _refine_target(self, name: str) -> _Target:
+        t = self._refine_targets.get(name)
+        if t is None:
+            t = self._refine_targets[name] = _Target(self.lib, lo.GS_RGBA32F)
+        return t
+
+    def _refine_passes(self, plan: RenderPlan, frame_tex: int) -> Optional[Tuple[int, Optional[int]]]:
+        """refine.effect at analysis size: (coefficient texture, background estimate or None);
+        None when there is no person (the coverage is zero everywhere)."""
+        lib = self.lib
+        mw, mh = self._mask_size
+        key = (self._mask_key, plan.edge[0], plan.width, plan.height)
+        if key != self._box_key:
+            self._box = person_box(self._mask_bytes, mw, mh, plan.edge[0], plan.width, plan.height,
+                                   REFINE_BOX_MARGIN)
+            self._box_key = key
+        if self._box is None:
+            return None
+        _, _, eff = self._effects()
+        p = eff.p
+
+        def run(target: str, technique: bytes, src: int, radius: float = 0.0, divide: float = 0.0) -> int:
+            t = self._refine_target(target)
+            if not t.begin(mw, mh):
+                raise GpuError("could not render the edge refinement")
+            lib.gs_effect_set_texture(p["image"], src)
+            lib.gs_effect_set_texture(p["mask"], self._mask_tex)
+            lib.gs_effect_set_vec2(p["size"], self._vec2.set(mw, mh).ptr)
+            lib.gs_effect_set_vec2(p["frame_size"], self._vec2.set(plan.width, plan.height).ptr)
+            lib.gs_effect_set_float(p["radius"], radius)
+            lib.gs_effect_set_float(p["eps"], REFINE_EPS)
+            lib.gs_effect_set_float(p["divide"], divide)
+            while lib.gs_effect_loop(eff.ptr, technique):
+                lib.gs_draw_sprite(src, 0, mw, mh)
+            t.end()
+            return t.texture
+
+        r = float(REFINE_RADIUS)
+        stats = run("stats", b"Stats", frame_tex)
+        means = run("means", b"BoxV", run("h", b"BoxH", stats, r), r)
+        coef = run("coef", b"Coef", means)
+        ab = run("ab", b"BoxV", run("h", b"BoxH", coef, r), r)
+        bgest = None
+        if plan.background is not None and plan.background.mode != "blur":
+            rb = float(REFINE_BG_RADIUS)
+            bgest = run("bgest", b"BoxV", run("h", b"BoxH", run("bgstats", b"BgStats", frame_tex), rb),
+                        rb, 1.0)
+        return ab, bgest
 
     def _paint_color(self, plan: RenderPlan, frame_tex: int) -> None:
         self._composite_pass(b"Composite", plan, frame_tex, None, plan.background.color)
@@ -403,7 +512,7 @@ class GpuRenderer:
         background mask (area-resized), separable Gaussian, divide; returns the small texture
         (the composite pass upsamples it bilinearly)."""
         lib = self.lib
-        _, blur = self._effects()
+        blur = self._effects()[1]
         # 1) chain of exact 2x bilinear halvings (cpu.halve_to)
         tex, cw, ch = frame_tex, w, h
         steps = 0

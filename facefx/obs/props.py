@@ -30,6 +30,7 @@ K_SEG_SMOOTHING = "seg_smoothing"
 K_SEG_THRESHOLD = "seg_threshold"
 K_SEG_SOFTNESS = "seg_softness"
 K_SYNC = "keep_in_sync"
+K_SEG_REFINE = "seg_refine"
 K_STATUS = "status"
 K_REFRESH = "refresh"
 # Test hooks, honoured only when FACEFX_DEBUG_DIR is set (see facefx.obs.debug.DebugHooks).
@@ -39,7 +40,8 @@ K_DEBUG_MASK = "debug_mask"
 
 BG_MODES = (("blur", "Blur"), ("image", "Image"), ("color", "Colour"),
             ("transparent", "Transparent (cut-out)"), ("hologram", "Hologram"))
-SEG_MODELS = (("landscape", "Landscape (fast, 256x144)"), ("general", "General (256x256)"))
+SEG_MODELS = (("auto", "Auto (by frame shape)"), ("landscape", "Landscape (fast, 256x144)"),
+              ("general", "General (256x256)"))
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*.*)"
 
 # Effects that can be toggled: (checkable group key, hotkey name, hotkey description).
@@ -60,6 +62,7 @@ DEFAULTS: Dict[str, Any] = {
     K_SEG_THRESHOLD: int(round(_DEF.segmentation.threshold * 100)),
     K_SEG_SOFTNESS: int(round(_DEF.segmentation.softness * 100)),
     K_SYNC: False,
+    K_SEG_REFINE: _DEF.segmentation.refine,
 }
 VALUE_KEYS = tuple(DEFAULTS)
 
@@ -86,6 +89,7 @@ def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
             "smoothing": float(v[K_SEG_SMOOTHING]) / 100.0,
             "threshold": float(v[K_SEG_THRESHOLD]) / 100.0,
             "softness": float(v[K_SEG_SOFTNESS]) / 100.0,
+            "refine": bool(v[K_SEG_REFINE]),
         },
         "background": {
             "mode": mode,
@@ -189,6 +193,7 @@ def build_properties(lib: Any, fid: int, callbacks: Mapping[str, int], status: s
                                 (K_SEG_SOFTNESS, "Edge softness", 0, 100)):
         prop = lib.obs_properties_add_int_slider(seg, b(key), b(label), lo_, hi, 1)
         lib.obs_property_int_set_suffix(prop, b(" %"))
+    lib.obs_properties_add_bool(seg, b(K_SEG_REFINE), b("Refine edges (hair, shoulders) at full resolution"))
     sync = lib.obs_properties_add_bool(seg, b(K_SYNC), b("Keep mask in sync (delays video)"))
     lib.obs_property_set_long_description(
         sync, b("Delays the video by the measured analysis latency (a few frames) so the mask "

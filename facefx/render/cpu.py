@@ -17,6 +17,7 @@ Per-frame buffers are allocated once per frame size: a fresh 2.7 MB array per op
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Optional, Tuple
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..imageio import cover_fit, load_image_rgb
 from ..scene import BackgroundLayer, Hologram, RenderPlan
+from .refine import EdgeRefiner
 
 HOLOGRAM_BACKDROP = (8, 12, 24)
 BLUR_WEIGHT_FLOOR = 0.01
@@ -36,7 +38,7 @@ class _Buffers:
     name -> channels."""
 
     LAYOUT = {"mask": 1, "alpha": 1, "rows": 1, "mask3": 3, "inv3": 3, "tmp_a": 3, "tmp_b": 3,
-              "bg": 3, "out": 3, "tinted": 3, "ghost": 3, "out4": 4}
+              "bg": 3, "out": 3, "fg": 3, "tinted": 3, "ghost": 3, "out4": 4}
 
     def __init__(self, w: int, h: int) -> None:
         self.size = (w, h)
@@ -62,6 +64,8 @@ class CpuRenderer:
         self._color_key: Optional[Tuple] = None
         self._lut_key: Optional[Tuple[float, float]] = None
         self._lut = np.arange(256, dtype=np.uint8)
+        self._refiner = EdgeRefiner()
+        self.last_refine_ms = 0.0     # time the last refined coverage took (facefx bench)
         self._painters: Any = None
 
     # -- public -------------------------------------------------------------------------
@@ -97,14 +101,18 @@ class CpuRenderer:
         if layer is None or plan.mask is None:
             return frame
         b = self._buffers_for(w, h)
-        cv2.resize(plan.mask, (w, h), dst=b.mask, interpolation=cv2.INTER_LINEAR)
-        cv2.LUT(b.mask, self._edge_lut(plan.edge), dst=b.mask)
+        box = self._coverage(frame, plan, b)
+        fg = frame
+        if plan.refine and layer.mode != "blur":
+            fg = self._refiner.decontaminate(frame, b.mask, box, b.fg)
         if layer.mode == "transparent":
             cv2.cvtColor(frame, cv2.COLOR_RGB2RGBA, dst=b.out4)
+            if fg is not frame:           # decontaminate() filled the box's rows only
+                b.out4[box[0]:box[1], :, :3] = fg[box[0]:box[1]]
             b.out4[:, :, 3] = b.mask
             return b.out4
         if layer.mode == "hologram":
-            return self._hologram(frame, layer, plan.mask, plan.edge[0], b)
+            return self._hologram(fg, layer, plan.mask, box, b)
         bg = self.background(frame, layer, plan.mask, b)
         if bg is b.bg and layer.mode == "blur":
             out = bg                      # per-frame buffer of ours: blend in place
@@ -112,11 +120,40 @@ class CpuRenderer:
             out = b.out                   # cached image / colour fill: keep it intact
             np.copyto(out, bg)
         # Only the person's bounding box needs blending; outside it the coverage is zero.
-        box = person_box(plan.mask, plan.edge[0], w, h)
         if box is not None:
             ys, xs = slice(box[0], box[1]), slice(box[2], box[3])
-            self._blend(frame[ys, xs], out[ys, xs], b.mask[ys, xs], b, out[ys, xs])
+            self._blend(fg[ys, xs], out[ys, xs], b.mask[ys, xs], b, out[ys, xs])
         return out
+
+    def coverage(self, frame: np.ndarray, plan: RenderPlan) -> np.ndarray:
+        """The person's coverage (uint8, 255 = person) at frame size that render() would blend
+        with: the upsampled (and, with plan.refine, refined) mask through the edge smoothstep.
+        An internal buffer, valid until the next call."""
+        h, w = frame.shape[:2]
+        if plan.mask is None:
+            raise ValueError("the plan has no person mask")
+        b = self._buffers_for(w, h)
+        self._coverage(frame, plan, b)
+        return b.mask
+
+    def _coverage(self, frame: np.ndarray, plan: RenderPlan, b: _Buffers) -> Optional[Tuple[int, int, int, int]]:
+        """Fill b.mask with the coverage; return the box outside which it is zero."""
+        h, w = frame.shape[:2]
+        lut = self._edge_lut(plan.edge)
+        if not plan.refine:
+            cv2.resize(plan.mask, (w, h), dst=b.mask, interpolation=cv2.INTER_LINEAR)
+            cv2.LUT(b.mask, lut, dst=b.mask)
+            return person_box(plan.mask, plan.edge[0], w, h)
+        t0 = time.perf_counter()
+        refiner = self._refiner
+        box = person_box(plan.mask, plan.edge[0], w, h, margin=refiner.params.margin + 1)
+        refiner.refined_mask(frame, plan.mask, b.mask, box,
+                             decontaminate=plan.background is not None and plan.background.mode != "blur")
+        if box is not None:
+            region = b.mask[box[0]:box[1], box[2]:box[3]]
+            cv2.LUT(region, lut, dst=region)
+        self.last_refine_ms = (time.perf_counter() - t0) * 1000.0
+        return box
 
     def background(self, frame: np.ndarray, layer: BackgroundLayer, small_mask: np.ndarray,
                    b: Optional[_Buffers] = None) -> np.ndarray:
@@ -224,7 +261,7 @@ class CpuRenderer:
         return img
 
     def _hologram(self, frame: np.ndarray, layer: BackgroundLayer, small_mask: np.ndarray,
-                  edge_lo: float, b: _Buffers) -> np.ndarray:
+                  box: Optional[Tuple[int, int, int, int]], b: _Buffers) -> np.ndarray:
         holo: Hologram = layer.hologram  # type: ignore[assignment]
         h, w = frame.shape[:2]
         if layer.image:
@@ -233,7 +270,6 @@ class CpuRenderer:
             backdrop = self.background(frame, BackgroundLayer("color", color=HOLOGRAM_BACKDROP), small_mask, b)
         out = b.out
         np.copyto(out, backdrop)
-        box = person_box(small_mask, edge_lo, w, h)
         if box is None:
             return out
         dx = min(holo.ghost_offset, w - 1)
@@ -260,11 +296,14 @@ class CpuRenderer:
         return out
 
 
-def person_box(small_mask: np.ndarray, edge_lo: float, width: int, height: int) -> Optional[Tuple[int, int, int, int]]:
+def person_box(small_mask: np.ndarray, edge_lo: float, width: int, height: int,
+               margin: int = 1) -> Optional[Tuple[int, int, int, int]]:
     """(y0, y1, x0, x1) in frame pixels outside which the upsampled coverage is zero, or None.
 
     Bilinear upsampling spreads each analysis pixel by at most one analysis pixel, and levels at
-    or below the edge's lower bound map to zero coverage, so a one-pixel margin is exact.
+    or below the edge's lower bound map to zero coverage, so a one-pixel margin is exact. The
+    refined mask is defined to be zero outside a margin of the refinement's reach (both
+    renderers clip it to this box).
     """
     hot = small_mask > int(edge_lo * 255.0)
     rows = np.flatnonzero(hot.any(axis=1))
@@ -273,10 +312,10 @@ def person_box(small_mask: np.ndarray, edge_lo: float, width: int, height: int) 
     cols = np.flatnonzero(hot.any(axis=0))
     sh, sw = small_mask.shape
     fy, fx = height / sh, width / sw
-    y0 = max(0, int((rows[0] - 1) * fy))
-    y1 = min(height, int(np.ceil((rows[-1] + 2) * fy)))
-    x0 = max(0, int((cols[0] - 1) * fx))
-    x1 = min(width, int(np.ceil((cols[-1] + 2) * fx)))
+    y0 = max(0, int((rows[0] - margin) * fy))
+    y1 = min(height, int(np.ceil((rows[-1] + 1 + margin) * fy)))
+    x0 = max(0, int((cols[0] - margin) * fx))
+    x1 = min(width, int(np.ceil((cols[-1] + 1 + margin) * fx)))
     return y0, y1, x0, x1
 
 

@@ -74,6 +74,9 @@ def bench_size(w: int, h: int, tmp: str, settle: float, samples: int) -> Dict[st
         c.set_source_filter_enabled("Cam", "FaceFX", True)
         session.wait_results("FaceFX", 5)
         out["facefx_image_ms"] = _render_ms(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"seg_refine": False})
+        out["facefx_image_norefine_ms"] = _render_ms(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"seg_refine": True})
         session.set_filter("Cam", "FaceFX", {"bg_mode": "blur", "bg_blur": 50})
         out["facefx_blur_ms"] = _render_ms(session, settle, samples)
         c.set_source_filter_enabled("Cam", "FaceFX", False)
@@ -85,6 +88,7 @@ def bench_size(w: int, h: int, tmp: str, settle: float, samples: int) -> Dict[st
     chroma = (out["chroma_ms"] + out["chroma_again_ms"]) / 2
     out["image_ratio"] = out["facefx_image_ms"] / chroma
     out["blur_ratio"] = out["facefx_blur_ms"] / chroma
+    out["refine_ratio"] = out["facefx_image_ms"] / out["facefx_image_norefine_ms"]
     return out
 
 
@@ -135,7 +139,8 @@ def main(argv: List[str]) -> int:
             results[size] = r
             print(f"{size}: render ms  none {r['none_ms']:.2f}  chroma key {r['chroma_ms']:.2f}/"
                   f"{r['chroma_again_ms']:.2f}  FaceFX image {r['facefx_image_ms']:.2f}  "
-                  f"FaceFX blur {r['facefx_blur_ms']:.2f}")
+                  f"FaceFX blur {r['facefx_blur_ms']:.2f}  FaceFX image without refinement "
+                  f"{r['facefx_image_norefine_ms']:.2f} (with/without {r['refine_ratio']:.2f}x, target <= 1.3x)")
             print(f"{size}: FaceFX/chroma key  image {r['image_ratio']:.2f}x (target <= "
                   f"{TARGET_IMAGE_RATIO}x)  blur {r['blur_ratio']:.2f}x (target <= {TARGET_BLUR_RATIO}x)",
                   flush=True)

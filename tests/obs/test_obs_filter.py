@@ -113,9 +113,7 @@ def _cpu_reference_and_edge(dump: dict):
     frame = np.ascontiguousarray(dump["frame"][:, :, :3])
     with CpuRenderer(threads=1) as cpu:
         ref = cpu.render(frame, plan).copy()
-    mask = np.ascontiguousarray(dump["mask"])
-    cover = cv2.LUT(cv2.resize(mask, (dump["width"], dump["height"]), interpolation=cv2.INTER_LINEAR),
-                    edge_lut(*plan.edge))
+        cover = cpu.coverage(frame, plan).copy()     # refined when the settings say so
     edge = cv2.dilate(((cover > 0) & (cover < 255)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     return ref, edge
 
@@ -161,7 +159,7 @@ def test_filter_registered_once_without_ml_in_obs_process(obs):
 
 @pytest.mark.parametrize("mode,extra", MODES, ids=[f"{m}-{i}" for i, (m, _) in enumerate(MODES)])
 def test_image_source_matches_cpu_renderer(obs, mode, extra):
-    values = {"background": True, "bg_mode": mode, "bg_image": "", "debug_freeze": False}
+    values = {"background": True, "bg_mode": mode, "bg_image": "", "debug_freeze": False, "seg_refine": True}
     values.update({k: obs.assets.get(v, v) if isinstance(v, str) else v for k, v in extra.items()})
     obs.set_filter("Photo", "FaceFX", values)
     obs.wait_results("FaceFX", 2)
@@ -169,6 +167,7 @@ def test_image_source_matches_cpu_renderer(obs, mode, extra):
     try:
         assert np.array_equal(dump["frame"][:, :, :3], _raw_astronaut()), "filter input is not the photo"
         assert dump["settings"]["background"]["mode"] == mode
+        assert dump["settings"]["segmentation"]["refine"], "the comparison must cover edge refinement"
         _assert_matches_cpu(obs.screenshot("Photo"), dump)
     finally:
         obs.unfreeze("Photo", "FaceFX")
