@@ -90,12 +90,13 @@ def test_no_background_effect_skips_segmentation(astronaut):
 
 
 def test_model_reloads_only_when_model_setting_changes(astronaut):
-    with Engine(BLUR) as e:
+    landscape = BLUR.replace(segmentation=SegmentationSettings(model="landscape"))
+    with Engine(landscape) as e:
         e.analyze(astronaut)
         stage = e.stages[0]
         model = stage._model
         assert model.size == (256, 144)                     # landscape
-        e.update(BLUR.replace(segmentation=SegmentationSettings(smoothing=0.1, softness=0.9)))
+        e.update(BLUR.replace(segmentation=SegmentationSettings(model="landscape", smoothing=0.1, softness=0.9)))
         e.analyze(astronaut)
         assert stage._model is model
         e.update(BLUR.replace(segmentation=SegmentationSettings(model="general")))
