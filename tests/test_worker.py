@@ -243,8 +243,9 @@ def test_bigger_frames_move_to_a_bigger_channel(make_client, frame):
     # The interpreter setting: the same value again changes nothing, a new one restarts.
     pid = t.status().pid
     t.client.set_python(VENV_PY)
-    time.sleep(0.3)
-    assert (t.status().pid, t.status().restarts) == (pid, 0)
+    seq = ch.latest().seq
+    pump(t, [ch], [big], lambda: ch.latest().seq >= seq + 3, 10, "masks after setting the same interpreter")
+    assert (t.status().pid, t.status().restarts, t.status().state) == (pid, 0, "running")
     other = os.path.join(os.path.dirname(VENV_PY), os.pardir, os.path.basename(os.path.dirname(VENV_PY)),
                          os.path.basename(VENV_PY))
     t.client.set_python(other)
