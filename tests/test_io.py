@@ -6,6 +6,7 @@ decoding, FFmpeg encoding, the MediaPipe model where a test needs a mask.
 from __future__ import annotations
 
 import io
+import queue
 import threading
 import time
 
@@ -68,11 +69,45 @@ def test_synthetic_source_is_deterministic_and_bounded():
     assert fa[1].time == pytest.approx(1 / 30)
 
 
-def test_synthetic_live_source_paces_like_a_camera():
+class FakeClock:
+    """Stands in for the time module inside facefx.io.sources: time passes only by sleeping
+    (and by `work`, seconds spent per reading of the clock), so pacing is checked exactly."""
+
+    def __init__(self, work: float = 0.0) -> None:
+        self.now = 1000.0
+        self.work = work
+        self.sleeps: list = []
+
+    def perf_counter(self) -> float:
+        self.now += self.work
+        return self.now
+
+    monotonic = perf_counter
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_synthetic_live_source_paces_like_a_camera(monkeypatch):
+    """Frame i leaves at the first frame's time + i/fps."""
+    import facefx.io.sources as sources
+    clock = FakeClock()
+    monkeypatch.setattr(sources, "time", clock)
     src = SyntheticSource(width=32, height=18, fps=50, frames=6, live=True).open()
-    t0 = time.perf_counter()
-    assert len(list(src)) == 6
-    assert time.perf_counter() - t0 >= 5 / 50 * 0.9
+    left = [clock.now for _ in src]
+    assert [round(at - left[0], 9) for at in left] == [round(i / 50, 9) for i in range(6)]
+    assert sum(clock.sleeps) == pytest.approx(5 / 50)
+
+
+def test_synthetic_live_source_that_is_late_does_not_sleep(monkeypatch):
+    """Time already spent elsewhere (here 50 ms per clock reading, more than a 20 ms frame) is
+    not slept again: a late camera hands over at once rather than falling further behind."""
+    import facefx.io.sources as sources
+    clock = FakeClock(work=0.05)
+    monkeypatch.setattr(sources, "time", clock)
+    assert len(list(SyntheticSource(width=32, height=18, fps=50, frames=6, live=True).open())) == 6
+    assert clock.sleeps == []
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -353,7 +388,7 @@ def test_latest_slot_drops_stale_items_and_keeps_the_end():
     for i in range(3):
         slot.put(i)
     assert slot.get(0.1) == 2 and slot.dropped == 2
-    with pytest.raises(Exception):
+    with pytest.raises(queue.Empty):
         slot.get(0.01)
     slot.put(5)
     slot.put(_END)

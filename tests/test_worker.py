@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 
 from facefx import ipc
+from facefx.nativelogs import NATIVE_LOG_ENV
+from facefx.worker import ERROR_RETRY_S
 from facefx.obs import client as wc
 
 from .procs import pid_alive, process_children
@@ -135,7 +137,7 @@ def test_end_to_end_mask_settings_and_errors(make_client, frame):
     ch.set_settings(BLUR)
     pump(t, [ch], [frame], lambda: (ch.latest() or wc.MaskResult(0, 0, 0, 0, b"")).seq >= 5, 30, "first masks")
     r = ch.latest()
-    assert ch.latest() is r or ch.latest().seq > r.seq
+    assert ch.latest().seq >= r.seq  # numbering only rises
     assert_person_mask(mask_of(r))
     assert 0 < r.frame_seq <= t.frame_seq
     assert "segmentation" in r.stage_ms and r.stage_ms["total"] > 0
@@ -183,9 +185,13 @@ def test_end_to_end_mask_settings_and_errors(make_client, frame):
     assert not ch.submit(bad.ctypes.data, W, H, W, 1)
     assert "not a valid RGBA image" in ch.stats()["error"]
 
+    last = ch.latest()
     ch.close()
     ch.close()
-    assert ch.latest() is r or ch.latest() is not None  # the last mask stays readable
+    kept = ch.latest()  # the last mask stays readable (OBS keeps drawing it), unchanged
+    assert kept is not None and (kept.seq, kept.width, kept.height, kept.data) == \
+        (last.seq, last.width, last.height, last.data)
+    assert_person_mask(mask_of(kept))
     assert not ch.submit(frame.ctypes.data, W, H, W * 4, 1)
 
 
@@ -237,8 +243,9 @@ def test_bigger_frames_move_to_a_bigger_channel(make_client, frame):
     # The interpreter setting: the same value again changes nothing, a new one restarts.
     pid = t.status().pid
     t.client.set_python(VENV_PY)
-    time.sleep(0.3)
-    assert (t.status().pid, t.status().restarts) == (pid, 0)
+    seq = ch.latest().seq
+    pump(t, [ch], [big], lambda: ch.latest().seq >= seq + 3, 10, "masks after setting the same interpreter")
+    assert (t.status().pid, t.status().restarts, t.status().state) == (pid, 0, "running")
     other = os.path.join(os.path.dirname(VENV_PY), os.pardir, os.path.basename(os.path.dirname(VENV_PY)),
                          os.path.basename(VENV_PY))
     t.client.set_python(other)
@@ -395,14 +402,21 @@ def test_missing_packages_fail_once_with_the_setup_command(make_client, tmp_path
     bare = tmp_path / "python"
     bare.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
     bare.chmod(0o755)
-    t = make_client(python=str(bare))
+    backoff = (0.1, 1.0)
+    t = make_client(python=str(bare), backoff=backoff)
     t.client.open_source("cam")
     st = t.wait(lambda s: s.state == "failed", 20, "failed state")
+    failed_at = time.monotonic()
     assert re.search(r"cannot import (cv2|numpy): No module named", st.message), st.message
     assert wc.setup_command(ROOT) in st.message
-    time.sleep(1.5)  # no busy restarting: the next attempt is max backoff (10 s) away
-    st = t.status()
-    assert (st.state, st.restarts) == ("failed", 0)
+
+    # No busy restarting: the next attempt waits the longest backoff, not the first one.
+    def attempts() -> int:
+        return sum("FaceFX worker starting" in text for _, text in t.logs)
+    t.wait(lambda s: attempts() >= 2, 20, "the second start attempt")
+    assert time.monotonic() - failed_at >= backoff[1] - 0.05, "retried before the longest backoff"
+    st = t.wait(lambda s: s.state == "failed", 20, "the retry to fail the same way")
+    assert re.search(r"cannot import (cv2|numpy): No module named", st.message), st.message
     # Pointing the client at a working interpreter recovers without restarting OBS.
     t.client.set_python(VENV_PY)
     t.wait(lambda s: s.state == "running", 20, "recovery with the right interpreter")
@@ -439,6 +453,7 @@ def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
                     {"op": "settings", "source": "s", "settings": BLUR}):
             proc.stdin.write(json.dumps(msg).encode() + b"\n")
         proc.stdin.flush()
+        failed_at = time.monotonic()  # before the worker's clock starts the back-off
         chan.frames.write(b"\0" * 100, width=W, height=H, stride=W, frame_seq=1)
 
         def next_event(name):
@@ -450,12 +465,19 @@ def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
 
         assert "does not match its 100 bytes" in next_event("error")["message"]
         assert next_event("heartbeat")["sources"]["s"]["error"]
-        time.sleep(1.1)  # the source's error back-off
-        chan.frames.write(frame, width=W, height=H, stride=W * 4, frame_seq=2)
-        end = time.monotonic() + 20
+        # Good frames keep coming (as from OBS); those inside the source's error back-off
+        # (worker.ERROR_RETRY_S) are skipped, the first one after it is analysed.
+        seq = 1
+        end = time.monotonic() + 20 + ERROR_RETRY_S
         while chan.results.published() == 0 and time.monotonic() < end:
+            seq += 1
+            chan.frames.write(frame, width=W, height=H, stride=W * 4, frame_seq=seq)
             time.sleep(0.05)
-        assert chan.results.peek().frame_seq == 2
+        assert chan.results.published() > 0, "no result after the error back-off"
+        analysed = chan.results.peek().frame_seq
+        skipped_for = time.monotonic() - failed_at
+        assert analysed > 2, "a frame inside the error back-off was analysed"
+        assert skipped_for >= ERROR_RETRY_S, f"analysis resumed after {skipped_for:.2f} s"
         beat = next_event("heartbeat")["sources"]["s"]
         while beat["frames"] == 0:  # skip the beats sent before the analysis
             beat = next_event("heartbeat")["sources"]["s"]
@@ -472,6 +494,18 @@ def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+def test_worker_env_takes_native_log_levels_from_nativelogs(monkeypatch):
+    """One list of native log variables (facefx.nativelogs) for the CLI and the worker; a
+    user's own choice (debugging MediaPipe with GLOG_minloglevel=0) reaches the worker."""
+    for key in NATIVE_LOG_ENV:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("GLOG_minloglevel", "0")
+    monkeypatch.setenv("PYTHONHOME", "/obs/embedded")
+    env = wc.worker_env(ROOT)
+    assert {k: env[k] for k in NATIVE_LOG_ENV} == {**NATIVE_LOG_ENV, "GLOG_minloglevel": "0"}
+    assert "PYTHONHOME" not in env and env["PYTHONPATH"] == ROOT
 
 
 # -- the protocol, with fake workers that misbehave in one exact way --------------------------

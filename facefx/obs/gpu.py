@@ -611,7 +611,7 @@ class GpuRenderer:
             if not tex:
                 self._bad_image_key = key
                 raise GpuError(f"cannot read background image {path} "
-                               "(expected a PNG, JPEG, BMP, WebP or TIFF picture)")
+                               "(expected a PNG, JPEG, BMP, WebP, TIFF or GIF picture)")
             self._bad_image_key = None
             self._image_tex = tex
             self._image_size = (lib.gs_texture_get_width(tex), lib.gs_texture_get_height(tex))

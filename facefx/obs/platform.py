@@ -11,6 +11,8 @@ import signal
 import subprocess
 from typing import Any, Dict
 
+from ..nativelogs import quiet_native_logs
+
 
 def default_python(root: str) -> str:
     """The project's virtual-environment interpreter (made by `bootstrap.py setup`)."""
@@ -38,15 +40,15 @@ def popen_kwargs() -> Dict[str, Any]:
 
 def worker_env(root: str) -> Dict[str, str]:
     """Environment for the worker: OBS may set PYTHONHOME/PYTHONPATH for its own embedded
-    Python, which would break a virtual-environment interpreter, so those are replaced."""
+    Python, which would break a virtual-environment interpreter, so those are replaced. Native
+    log levels come from facefx.nativelogs, the one list every entry point uses."""
     env = dict(os.environ)
     for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__"):
         env.pop(key, None)
     env["PYTHONPATH"] = root
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
-    env.setdefault("GLOG_minloglevel", "2")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_native_logs(env)
     return env
 
 

@@ -32,6 +32,8 @@ MODES = [
     ("blur", {"bg_blur": 50}),
     ("blur", {"bg_blur": 12}),
     ("image", {"bg_image": "@bg"}),
+    ("image", {"bg_image": "@gif"}),       # a one-frame GIF is a picture, as on the CLI
+    ("image", {"bg_image": "@anim"}),      # an animated GIF: its first frame, as on the CLI
     ("transparent", {}),
     ("hologram", {}),
     ("hologram", {"bg_image": "@bg"}),
@@ -49,6 +51,16 @@ def _make_background(path: str) -> None:
     img = np.dstack([xx * 255 // 1600, yy * 255 // 1000, (xx + yy) % 97 * 2]).astype(np.uint8)
     cv2.circle(img, (800, 500), 200, (255, 255, 255), 15)
     cv2.imwrite(path, img)
+
+
+def _make_gif(path: str, frames: int) -> None:
+    """The background picture as a GIF (256 colours); later frames are plain red, so showing
+    any frame but the first is seen."""
+    from PIL import Image
+    img = cv2.cvtColor(cv2.imread(path.rsplit(".", 1)[0].rsplit("-", 1)[0] + ".png"), cv2.COLOR_BGR2RGB)
+    first = Image.fromarray(img).quantize(256)
+    rest = [Image.new("RGB", first.size, (255, 0, 0)).quantize(256) for _ in range(frames - 1)]
+    first.save(path, save_all=frames > 1, append_images=rest, duration=100, loop=0)
 
 
 def _make_clip(path: str) -> None:
@@ -75,12 +87,15 @@ def obs_session():
     }, script_map={"NoScript": []})
     bg, clip = os.path.join(session.tmp, "bg.png"), os.path.join(session.tmp, "clip.mp4")
     _make_background(bg)
+    gif, anim = os.path.join(session.tmp, "bg-one.gif"), os.path.join(session.tmp, "bg-anim.gif")
+    _make_gif(gif, 1)
+    _make_gif(anim, 3)
     _make_clip(clip)
     for sources in session.collections.values():
         for src in sources:
             if src["settings"].get("local_file") == "@clip":
                 src["settings"]["local_file"] = clip
-    session.assets = {"@bg": bg, "@clip": clip}
+    session.assets = {"@bg": bg, "@clip": clip, "@gif": gif, "@anim": anim}
     session.start()
     try:
         yield session
@@ -310,6 +325,24 @@ def test_invalid_settings_pass_video_through_with_a_status_error(obs):
                      "the settings error in the status")
         st = obs.filter_status("FaceFX2")
         assert "needs a background image path" in st["error"]
+        assert np.array_equal(obs.screenshot("Photo2")[:, :, :3], _raw_astronaut())
+    finally:
+        obs.set_filter("Photo2", "FaceFX2", {"bg_mode": "color"})
+    obs.wait_for(lambda: not (obs.filter_status("FaceFX2") or {}).get("error"), 10, "the error to clear")
+
+
+def test_unreadable_gif_background_is_a_status_message_naming_the_formats(obs):
+    """A GIF libobs cannot decode (here a cut-off header) is named in the status line with the
+    pictures that are expected, GIF among them; the video passes through meanwhile."""
+    bad = os.path.join(obs.tmp, "broken.gif")
+    with open(bad, "wb") as fh:
+        fh.write(b"GIF89a\x10\x00")
+    obs.set_filter("Photo2", "FaceFX2", {"bg_mode": "image", "bg_image": bad})
+    try:
+        st = obs.wait_for(lambda: (lambda s: s if "broken.gif" in s.get("error", "") else None)(
+            obs.filter_status("FaceFX2") or {}), 10, "the unreadable picture in the status")
+        assert f"cannot read background image {bad}" in st["error"], st
+        assert "TIFF or GIF picture" in st["error"], st
         assert np.array_equal(obs.screenshot("Photo2")[:, :, :3], _raw_astronaut())
     finally:
         obs.set_filter("Photo2", "FaceFX2", {"bg_mode": "color"})
