@@ -1,0 +1,317 @@
+"""Gesture actions in OBS: a fired gesture switches a scene, toggles a source, starts or stops
+recording, or runs a hotkey.
+
+Why a module of its own: the trigger bank (facefx.triggers) already decides *when* a gesture
+fires (hold, hysteresis, cooldown), the same decision that shows a sticker; this module only
+decides *what OBS does* about it. The filter hands every Fired event to `on_fired(filter, fired)`.
+
+OBS's frontend calls (scene switching, recording) must run on its UI thread, and the Fired
+events arrive on the video thread. Each action is therefore queued with
+`obs_queue_task(OBS_TASK_UI, ...)` and never waited for; the C callback is one module-level
+CFUNCTYPE object that lives as long as the module, so OBS can never call a freed trampoline.
+
+An action naming a scene, source or hotkey that does not exist is not an error that stops
+anything: `ActionRunner.error` holds one message naming it for the status line, and the other
+actions keep working.
+
+Standard library only, like all of facefx.obs.
+"""
+from __future__ import annotations
+
+import ctypes as C
+import itertools
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from ..settings import BUILTIN_GESTURES, SettingsError
+
+__all__ = ["ACTION_KINDS", "RECORD_MODES", "GestureAction", "ActionRunner", "ObsPerformer",
+           "actions_from_values", "action_key", "target_key", "on_fired"]
+
+# (value stored in the filter's data, label in the panel)
+ACTION_KINDS = (("none", "Nothing"), ("scene", "Switch to scene"), ("source", "Toggle source visibility"),
+                ("record", "Recording"), ("hotkey", "Run OBS hotkey"))
+RECORD_MODES = (("toggle", "Start/stop (toggle)"), ("start", "Start recording"), ("stop", "Stop recording"))
+_KINDS = tuple(k for k, _ in ACTION_KINDS)
+_RECORD = tuple(m for m, _ in RECORD_MODES)
+
+OBS_TASK_UI = 0
+_TASK_FUNC = C.CFUNCTYPE(None, C.c_void_p)
+_HOTKEY_ENUM_FUNC = C.CFUNCTYPE(C.c_bool, C.c_void_p, C.c_size_t, C.c_void_p)
+
+
+def action_key(gesture: str) -> str:
+    """The filter-data key holding the action kind for this gesture."""
+    return f"action_{gesture}"
+
+
+def target_key(gesture: str) -> str:
+    """The filter-data key holding the action's target (scene, source, hotkey name or record mode)."""
+    return f"action_{gesture}_target"
+
+
+@dataclass(frozen=True)
+class GestureAction:
+    """What OBS does when `gesture` fires.
+
+    kind: one of ACTION_KINDS' values. target: the scene or source name, the hotkey's internal
+    name (as obs_hotkey_get_name reports it, e.g. "OBSBasic.StartRecording"), or for "record"
+    one of RECORD_MODES' values.
+
+    Raises:
+        SettingsError: an unknown kind, a missing target, or an unknown record mode.
+    """
+
+    gesture: str
+    kind: str
+    target: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise SettingsError(f"gesture action for {self.gesture!r} must be one of {', '.join(_KINDS)}, "
+                                f"got {self.kind!r}")
+        if not isinstance(self.target, str):
+            raise SettingsError(f"gesture action target for {self.gesture!r} must be text, got {self.target!r}")
+        if self.kind == "record":
+            if self.target == "":
+                object.__setattr__(self, "target", "toggle")
+            elif self.target not in _RECORD:
+                raise SettingsError(f"recording action for {self.gesture!r} must be one of "
+                                    f"{', '.join(_RECORD)}, got {self.target!r}")
+        elif self.kind != "none" and not self.target.strip():
+            raise SettingsError(f"gesture action {self.kind!r} for {self.gesture!r} needs a "
+                                f"{'scene' if self.kind == 'scene' else self.kind} name, got nothing")
+
+
+def actions_from_values(values: Mapping[str, Any],
+                        gestures: Iterable[str] = BUILTIN_GESTURES) -> Tuple[Dict[str, GestureAction], List[str]]:
+    """The actions set in the filter's flat data, and one message per invalid entry.
+
+    A bad entry is reported and left out instead of failing the whole panel: the other gestures'
+    actions keep working while the user fixes one.
+    """
+    actions: Dict[str, GestureAction] = {}
+    problems: List[str] = []
+    for g in gestures:
+        kind = values.get(action_key(g), "none") or "none"
+        if kind == "none":
+            continue
+        try:
+            actions[g] = GestureAction(g, kind, values.get(target_key(g), "") or "")
+        except SettingsError as e:
+            problems.append(str(e))
+    return actions, problems
+
+
+class ActionRunner:
+    """Maps Fired events to actions and performs them on OBS's UI thread.
+
+    performer: has switch_scene(name), toggle_source(name), recording(mode), hotkey(name), each
+    returning "" on success or a message saying what was missing. schedule: runs a callable on
+    the UI thread (ObsPerformer.queue_ui in OBS; tests pass one that runs it at once).
+    """
+
+    def __init__(self, performer: Any, schedule: Callable[[Callable[[], None]], None]) -> None:
+        self._performer = performer
+        self._schedule = schedule
+        self._lock = threading.Lock()
+        self._actions: Dict[str, GestureAction] = {}
+        self._problems: List[str] = []
+        self._last_error = ""
+        self.performed: List[Tuple[str, str, str]] = []   # (gesture, kind, target), newest last
+
+    def configure(self, values: Mapping[str, Any], gestures: Iterable[str] = BUILTIN_GESTURES) -> None:
+        actions, problems = actions_from_values(values, gestures)
+        with self._lock:
+            self._actions, self._problems, self._last_error = actions, problems, ""
+
+    @property
+    def error(self) -> str:
+        """One status-line message, or "" when every action is valid and the last one worked."""
+        with self._lock:
+            return "; ".join(self._problems + ([self._last_error] if self._last_error else []))
+
+    def action(self, gesture: str) -> Optional[GestureAction]:
+        with self._lock:
+            return self._actions.get(gesture)
+
+    def fired(self, fired: Any) -> bool:
+        """Queue the action for this Fired event; True when one was queued. Never blocks."""
+        act = self.action(fired.name)
+        if act is None:
+            return False
+        self._schedule(lambda: self._perform(act))
+        return True
+
+    def _perform(self, act: GestureAction) -> None:
+        p = self._performer
+        try:
+            if act.kind == "scene":
+                msg = p.switch_scene(act.target)
+            elif act.kind == "source":
+                msg = p.toggle_source(act.target)
+            elif act.kind == "record":
+                msg = p.recording(act.target)
+            else:
+                msg = p.hotkey(act.target)
+        except Exception as e:   # an action must never take OBS's UI thread down with it
+            msg = f"{type(e).__name__}: {e}"
+        with self._lock:
+            self._last_error = f"gesture {act.gesture!r}: {msg}" if msg else ""
+            self.performed.append((act.gesture, act.kind, act.target))
+            del self.performed[:-32]
+
+
+def on_fired(filter_instance: Any, fired: Any) -> bool:
+    """The hook the filter calls for every Fired event from its trigger bank."""
+    runner = getattr(filter_instance, "actions", None)
+    return runner.fired(fired) if runner is not None else False
+
+
+# ---------------------------------------------------------------------------- OBS side
+_FRONTEND = ("libobs-frontend-api.so.0", "libobs-frontend-api.so", "libobs-frontend-api.dylib",
+             "obs-frontend-api.dll")
+
+_OBS_FUNCS = {
+    "obs_queue_task": (None, C.c_int, C.c_void_p, C.c_void_p, C.c_bool),
+    "obs_get_source_by_name": (C.c_void_p, C.c_char_p),
+    "obs_source_release": (None, C.c_void_p),
+    "obs_scene_from_source": (C.c_void_p, C.c_void_p),
+    "obs_scene_find_source": (C.c_void_p, C.c_void_p, C.c_char_p),
+    "obs_sceneitem_visible": (C.c_bool, C.c_void_p),
+    "obs_sceneitem_set_visible": (C.c_bool, C.c_void_p, C.c_bool),
+    "obs_enum_hotkeys": (None, C.c_void_p, C.c_void_p),
+    "obs_hotkey_get_name": (C.c_char_p, C.c_void_p),
+    "obs_hotkey_trigger_routed_callback": (None, C.c_size_t, C.c_bool),
+}
+_FRONTEND_FUNCS = {
+    "obs_frontend_set_current_scene": (None, C.c_void_p),
+    "obs_frontend_get_current_scene": (C.c_void_p,),
+    "obs_frontend_recording_active": (C.c_bool,),
+    "obs_frontend_recording_start": (None,),
+    "obs_frontend_recording_stop": (None,),
+}
+
+
+def _bind(lib: Any, table: Mapping[str, tuple]) -> Dict[str, Any]:
+    out = {}
+    for name, sig in table.items():
+        fn = getattr(lib, name)
+        fn.restype = sig[0]
+        fn.argtypes = list(sig[1:])
+        out[name] = fn
+    return out
+
+
+# Callables waiting for OBS's UI thread, by ticket. The C side only ever sees the ticket.
+_pending: Dict[int, Callable[[], None]] = {}
+_pending_lock = threading.Lock()
+_tickets = itertools.count(1)
+
+
+def _run_task(param: Optional[int]) -> None:
+    with _pending_lock:
+        fn = _pending.pop(param or 0, None)
+    if fn is not None:
+        fn()
+
+
+_TASK_CALLBACK = _TASK_FUNC(_run_task)   # module lifetime: OBS may call it after any filter is gone
+
+
+class ObsPerformer:
+    """The real actions, through libobs and the frontend API. Call its methods on the UI thread."""
+
+    def __init__(self, obs_lib: Optional[Any] = None, frontend_lib: Optional[Any] = None) -> None:
+        if obs_lib is None:
+            from .libobs import libobs
+            obs_lib = libobs().obs_lib
+        if frontend_lib is None:
+            frontend_lib = _load_frontend()
+        self._f = _bind(obs_lib, _OBS_FUNCS)
+        self._f.update(_bind(frontend_lib, _FRONTEND_FUNCS))
+
+    def queue_ui(self, fn: Callable[[], None]) -> None:
+        """Run fn on OBS's UI thread later; returns at once (safe from the video thread)."""
+        ticket = next(_tickets)
+        with _pending_lock:
+            _pending[ticket] = fn
+        self._f["obs_queue_task"](OBS_TASK_UI, C.cast(_TASK_CALLBACK, C.c_void_p), ticket, False)
+
+    def switch_scene(self, name: str) -> str:
+        f = self._f
+        src = f["obs_get_source_by_name"](name.encode())
+        if not src:
+            return f"scene {name!r} does not exist"
+        try:
+            if not f["obs_scene_from_source"](src):
+                return f"{name!r} is a source, not a scene"
+            f["obs_frontend_set_current_scene"](src)
+            return ""
+        finally:
+            f["obs_source_release"](src)
+
+    def toggle_source(self, name: str) -> str:
+        f = self._f
+        cur = f["obs_frontend_get_current_scene"]()
+        if not cur:
+            return "there is no current scene"
+        try:
+            item = f["obs_scene_find_source"](f["obs_scene_from_source"](cur), name.encode())
+            if not item:
+                return f"source {name!r} is not in the current scene"
+            f["obs_sceneitem_set_visible"](item, not f["obs_sceneitem_visible"](item))
+            return ""
+        finally:
+            f["obs_source_release"](cur)
+
+    def recording(self, mode: str) -> str:
+        f = self._f
+        active = f["obs_frontend_recording_active"]()
+        if mode == "start" or (mode == "toggle" and not active):
+            if not active:
+                f["obs_frontend_recording_start"]()
+        elif active:
+            f["obs_frontend_recording_stop"]()
+        return ""
+
+    def hotkey_names(self) -> List[str]:
+        return sorted(self._hotkeys())
+
+    def _hotkeys(self) -> Dict[str, int]:
+        found: Dict[str, int] = {}
+        get_name = self._f["obs_hotkey_get_name"]
+
+        def visit(_data, hid, key):
+            n = get_name(key)
+            if n:
+                found.setdefault(n.decode("utf-8", "replace"), hid)
+            return True
+
+        cb = _HOTKEY_ENUM_FUNC(visit)   # obs_enum_hotkeys is synchronous: cb outlives the call
+        self._f["obs_enum_hotkeys"](C.cast(cb, C.c_void_p), None)
+        return found
+
+    def hotkey(self, name: str) -> str:
+        hid = self._hotkeys().get(name)
+        if hid is None:
+            return f"hotkey {name!r} does not exist"
+        trigger = self._f["obs_hotkey_trigger_routed_callback"]
+        trigger(hid, True)
+        trigger(hid, False)
+        return ""
+
+
+def _load_frontend() -> Any:
+    import ctypes.util
+    names = list(_FRONTEND) + [ctypes.util.find_library("obs-frontend-api")]
+    errors = []
+    for n in names:
+        if not n:
+            continue
+        try:
+            return C.CDLL(n)
+        except OSError as e:
+            errors.append(f"{n}: {e}")
+    raise OSError("the OBS frontend API (libobs-frontend-api) could not be loaded: " + "; ".join(errors))

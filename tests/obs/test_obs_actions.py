@@ -1,0 +1,185 @@
+"""Gesture actions: the mapping from the filter's data, the runner, and the libobs bindings.
+
+The runner is driven with a performer that records what it is asked to do (the same interface
+as ObsPerformer, which needs OBS's UI thread); the bindings are checked against the real libobs
+and frontend API.
+"""
+from __future__ import annotations
+
+import ctypes as C
+
+import pytest
+
+from facefx.obs import actions as A
+from facefx.settings import SettingsError
+from facefx.triggers import Fired
+
+
+class RecordingPerformer:
+    """Answers like ObsPerformer in an OBS with one scene list and one source list."""
+
+    def __init__(self, scenes=("Live", "BRB"), sources=("Camera", "Logo")) -> None:
+        self.scenes, self.sources = set(scenes), set(sources)
+        self.calls = []
+        self.recording_active = False
+
+    def switch_scene(self, name):
+        self.calls.append(("scene", name))
+        return "" if name in self.scenes else f"scene {name!r} does not exist"
+
+    def toggle_source(self, name):
+        self.calls.append(("source", name))
+        return "" if name in self.sources else f"source {name!r} is not in the current scene"
+
+    def recording(self, mode):
+        self.calls.append(("record", mode))
+        self.recording_active = {"start": True, "stop": False}.get(mode, not self.recording_active)
+        return ""
+
+    def hotkey(self, name):
+        self.calls.append(("hotkey", name))
+        if name == "boom":
+            raise RuntimeError("hotkey callback failed")
+        return ""
+
+
+def make_runner(values, performer=None):
+    performer = performer or RecordingPerformer()
+    queued = []
+    runner = A.ActionRunner(performer, queued.append)
+    runner.configure(values)
+    return runner, performer, queued
+
+
+def run_all(queued):
+    while queued:
+        queued.pop(0)()
+
+
+@pytest.mark.parametrize("kind,target,call", [
+    ("scene", "BRB", ("scene", "BRB")),
+    ("source", "Logo", ("source", "Logo")),
+    ("record", "start", ("record", "start")),
+    ("record", "", ("record", "toggle")),
+    ("hotkey", "OBSBasic.StartRecording", ("hotkey", "OBSBasic.StartRecording")),
+])
+def test_each_kind_is_queued_then_performed_on_the_ui_thread(kind, target, call):
+    runner, perf, queued = make_runner({A.action_key("thumbs_up"): kind, A.target_key("thumbs_up"): target})
+    assert runner.fired(Fired("thumbs_up", 1.0, (0,)))
+    assert perf.calls == []            # nothing runs on the calling (video) thread
+    run_all(queued)
+    assert perf.calls == [call]
+    assert runner.error == ""
+
+
+def test_gestures_without_an_action_queue_nothing():
+    runner, perf, queued = make_runner({A.action_key("thumbs_up"): "scene", A.target_key("thumbs_up"): "BRB",
+                                        A.action_key("fist"): "none"})
+    assert not runner.fired(Fired("fist", 1.0, (0,)))
+    assert not runner.fired(Fired("victory", 1.0, (0,)))
+    assert queued == []
+
+
+def test_a_missing_scene_is_named_in_the_status_and_the_rest_keeps_working():
+    runner, perf, queued = make_runner({A.action_key("thumbs_up"): "scene", A.target_key("thumbs_up"): "Nope",
+                                        A.action_key("fist"): "source", A.target_key("fist"): "Logo"})
+    runner.fired(Fired("thumbs_up", 1.0, (0,)))
+    run_all(queued)
+    assert "scene 'Nope' does not exist" in runner.error
+    assert "thumbs_up" in runner.error
+    runner.fired(Fired("fist", 2.0, (0,)))
+    run_all(queued)
+    assert perf.calls == [("scene", "Nope"), ("source", "Logo")]
+    assert runner.error == ""          # the message says what is wrong now, not what once was
+
+
+def test_an_action_that_raises_is_reported_not_propagated():
+    runner, perf, queued = make_runner({A.action_key("ok"): "hotkey", A.target_key("ok"): "boom"})
+    runner.fired(Fired("ok", 1.0, (0,)))
+    run_all(queued)
+    assert "RuntimeError: hotkey callback failed" in runner.error
+
+
+def test_recording_toggle_alternates():
+    runner, perf, queued = make_runner({A.action_key("victory"): "record", A.target_key("victory"): "toggle"})
+    states = []
+    for t in (1.0, 4.0, 7.0):
+        runner.fired(Fired("victory", t, (0,)))
+        run_all(queued)
+        states.append(perf.recording_active)
+    assert states == [True, False, True]
+
+
+def test_reconfigure_replaces_the_mapping():
+    runner, perf, queued = make_runner({A.action_key("thumbs_up"): "scene", A.target_key("thumbs_up"): "BRB"})
+    runner.configure({A.action_key("thumbs_up"): "none"})
+    assert not runner.fired(Fired("thumbs_up", 1.0, (0,)))
+
+
+def test_on_fired_hook_uses_the_filters_runner():
+    runner, perf, queued = make_runner({A.action_key("fist"): "scene", A.target_key("fist"): "Live"})
+
+    class Filter:
+        actions = runner
+
+    assert A.on_fired(Filter(), Fired("fist", 1.0, (0,)))
+    assert not A.on_fired(object(), Fired("fist", 1.0, (0,)))   # a filter without actions
+    run_all(queued)
+    assert perf.calls == [("scene", "Live")]
+
+
+# ---------------------------------------------------------------------------- parsing
+def test_parsing_reads_only_set_gestures():
+    actions, problems = A.actions_from_values({A.action_key("fist"): "scene", A.target_key("fist"): "BRB",
+                                               A.action_key("ok"): "none", A.action_key("victory"): ""})
+    assert problems == []
+    assert actions == {"fist": A.GestureAction("fist", "scene", "BRB")}
+
+
+def test_a_bad_entry_is_reported_and_the_others_kept():
+    actions, problems = A.actions_from_values({A.action_key("fist"): "explode",
+                                               A.action_key("ok"): "scene", A.target_key("ok"): "BRB"})
+    assert list(actions) == ["ok"]
+    assert len(problems) == 1 and "'explode'" in problems[0] and "scene" in problems[0]
+
+
+@pytest.mark.parametrize("kind,target,match", [
+    ("explode", "", r"must be one of none, scene, source, record, hotkey, got 'explode'"),
+    ("scene", "", r"needs a scene name, got nothing"),
+    ("source", "  ", r"needs a source name"),
+    ("hotkey", "", r"needs a hotkey name"),
+    ("record", "pause", r"must be one of toggle, start, stop, got 'pause'"),
+    ("scene", 3, r"target for 'fist' must be text, got 3"),
+])
+def test_bad_actions_are_rejected_with_what_was_expected(kind, target, match):
+    with pytest.raises(SettingsError, match=match):
+        A.GestureAction("fist", kind, target)
+
+
+def test_custom_gesture_names_are_mapped_too():
+    actions, _ = A.actions_from_values({A.action_key("wave"): "hotkey", A.target_key("wave"): "x"},
+                                       gestures=("wave",))
+    assert actions["wave"].target == "x"
+
+
+# ---------------------------------------------------------------------------- bindings
+def test_bindings_load_with_declared_argtypes_from_the_real_libraries():
+    from facefx.obs.libobs import LibobsNotFound, load_libobs
+    try:
+        obs = load_libobs(C.CDLL)
+        front = A._load_frontend()
+    except (LibobsNotFound, OSError) as e:
+        pytest.skip(f"libobs / the frontend API is not installed here: {e}")
+    perf = A.ObsPerformer(obs, front)
+    for name, fn in perf._f.items():
+        assert fn.argtypes is not None, name
+    assert set(perf._f) == set(A._OBS_FUNCS) | set(A._FRONTEND_FUNCS)
+
+
+def test_ui_task_callback_runs_the_queued_callable_once():
+    ran = []
+    with A._pending_lock:
+        A._pending[999_999] = lambda: ran.append(1)
+    A._TASK_CALLBACK(999_999)     # what OBS's UI thread calls
+    A._TASK_CALLBACK(999_999)
+    assert ran == [1]
