@@ -120,6 +120,7 @@ class ActionRunner:
         self._problems: List[str] = []
         self._last_error = ""
         self.performed: List[Tuple[str, str, str]] = []   # (gesture, kind, target), newest last
+        self.debug_fired = ""
 
     def configure(self, values: Mapping[str, Any], gestures: Iterable[str] = BUILTIN_GESTURES) -> None:
         actions, problems = actions_from_values(values, gestures)
@@ -167,6 +168,51 @@ def on_fired(filter_instance: Any, fired: Any) -> bool:
     """The hook the filter calls for every Fired event from its trigger bank."""
     runner = getattr(filter_instance, "actions", None)
     return runner.fired(fired) if runner is not None else False
+
+
+# Test hook, honoured only with FACEFX_DEBUG_DIR set: a new value "gesture" or "gesture#n" fires
+# that gesture once, so headless-OBS tests reach the UI-thread path without a hand on camera.
+K_DEBUG_FIRE = "debug_fire"
+
+
+def read_action_values(lib: Any, data: int, gestures: Iterable[str] = BUILTIN_GESTURES) -> Dict[str, str]:
+    """The action keys of an obs_data_t* as a plain dict (see actions_from_values)."""
+    out: Dict[str, str] = {}
+    for g in gestures:
+        for key in (action_key(g), target_key(g)):
+            value = lib.get_str(data, key)
+            if value:
+                out[key] = value
+    return out
+
+
+def make_runner(lib: Any) -> Tuple[Optional[ActionRunner], str]:
+    """The filter's runner on the real OBS, or None and why (actions then stay off)."""
+    try:
+        perf = ObsPerformer(lib.obs_lib)
+    except (OSError, AttributeError) as e:
+        return None, f"gesture actions unavailable: {e}"
+    return ActionRunner(perf, perf.queue_ui), ""
+
+
+def update_filter(inst: Any, lib: Any, data: int) -> None:
+    """Re-read the filter's actions from its data (the filter's update())."""
+    runner = getattr(inst, "actions", None)
+    if runner is None:
+        return
+    runner.configure(read_action_values(lib, data))
+    if getattr(inst, "hooks", None) is not None and inst.hooks.enabled:
+        token = lib.get_str(data, K_DEBUG_FIRE)
+        if token and token != runner.debug_fired:
+            runner.debug_fired = token
+            runner.fired(_DebugFired(token.split("#", 1)[0]))
+
+
+@dataclass(frozen=True)
+class _DebugFired:
+    name: str
+    t: float = 0.0
+    hands: Tuple[int, ...] = ()
 
 
 # ---------------------------------------------------------------------------- OBS side

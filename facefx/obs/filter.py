@@ -28,6 +28,7 @@ from typing import Any, Deque, Dict, List, Optional
 
 from ..scene import build_plan
 from ..settings import SettingsError
+from . import actions as A
 from . import libobs as lo
 from . import props as P
 from .debug import DebugHooks
@@ -90,6 +91,7 @@ class FilterInstance:
         self.frames_drawn = 0
         self.frames_passed = 0
         self.hooks = DebugHooks.from_env()
+        self.actions, self.actions_error = A.make_runner(self.lib)   # gesture -> OBS action
 
     # ------------------------------------------------------------------ settings
     def name(self) -> str:
@@ -107,6 +109,7 @@ class FilterInstance:
     def update(self, data: int) -> None:
         lib = self.lib
         self.values = P.read_values(lib, data)
+        A.update_filter(self, lib, data)
         if self.hooks.enabled:
             problem = self.hooks.read(lib, data)
             if problem:
@@ -207,6 +210,10 @@ class FilterInstance:
             if st.last_error and st.state != "failed":
                 parts.append("Last error: %s" % st.last_error)
                 kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        problem = self.actions.error if self.actions is not None else self.actions_error
+        if problem:
+            parts.append("Gesture actions: " + problem)
+            kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
         return "\n".join(parts), kind
 
     def properties(self) -> int:
@@ -224,7 +231,8 @@ class FilterInstance:
             self._register_hotkeys()
         client = self.plugin.client
         st = client.status() if client is not None else None
-        key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error)
+        key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
+               self.actions.error if self.actions is not None else "")
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:

@@ -7,6 +7,7 @@ and frontend API.
 from __future__ import annotations
 
 import ctypes as C
+import os
 
 import pytest
 
@@ -183,3 +184,75 @@ def test_ui_task_callback_runs_the_queued_callable_once():
     A._TASK_CALLBACK(999_999)     # what OBS's UI thread calls
     A._TASK_CALLBACK(999_999)
     assert ran == [1]
+
+
+# ---------------------------------------------------------------------------- real OBS
+CLIP = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "evalset", "clips",
+                    "video_fist_then_thumbs_up__mediapipe_samples_gesture_test_video.mp4")
+
+
+@pytest.fixture(scope="module")
+def obs_session():
+    from .conftest import require_obs
+    from .harness import ObsSession, facefx_filter, media_source
+    require_obs()
+    if not os.path.exists(CLIP):
+        pytest.skip(f"the evalset clip is absent: {CLIP}")
+    session = ObsSession({"Actions": [
+        media_source("Clip", os.path.abspath(CLIP), [facefx_filter("ActFX", bg_mode="color")]),
+    ]})
+    session.start()
+    try:
+        session.client.create_scene("BRB")
+        yield session
+    finally:
+        session.stop()
+        session.cleanup()
+
+
+@pytest.fixture
+def obs(obs_session):
+    if not obs_session.running:
+        obs_session.start()
+    obs_session.client.set_current_program_scene("Scene")
+    return obs_session
+
+
+def _current_scene(obs) -> str:
+    return obs.client.get_current_program_scene().current_program_scene_name
+
+
+def _fire(obs, gesture, n, **actions):
+    settings = {A.K_DEBUG_FIRE: f"{gesture}#{n}"}
+    for g, (kind, target) in actions.items():
+        settings[A.action_key(g)] = kind
+        settings[A.target_key(g)] = target
+    obs.set_filter("Clip", "ActFX", settings)
+
+
+def test_thumbs_up_switches_the_current_scene(obs):
+    assert _current_scene(obs) == "Scene"
+    _fire(obs, "thumbs_up", 1, thumbs_up=("scene", "BRB"))
+    obs.wait_for(lambda: _current_scene(obs) == "BRB", 10, "the scene to switch to BRB")
+    assert "Gesture actions" not in (obs.filter_status("ActFX") or {}).get("status", "")
+
+
+def test_a_missing_scene_is_named_in_the_status_and_obs_keeps_running(obs):
+    _fire(obs, "thumbs_up", 2, thumbs_up=("scene", "No such scene"))
+    st = obs.wait_for(lambda: "No such scene" in (obs.filter_status("ActFX") or {}).get("status", "")
+                      and obs.filter_status("ActFX"), 10, "the missing scene in the status line")
+    assert "Gesture actions: gesture 'thumbs_up': scene 'No such scene' does not exist" in st["status"]
+    assert _current_scene(obs) == "Scene"
+    _fire(obs, "fist", 3, fist=("scene", "BRB"), thumbs_up=("none", ""))   # the rest keeps working
+    obs.wait_for(lambda: _current_scene(obs) == "BRB", 10, "the fist action after the bad one")
+    assert obs.running
+
+
+def test_toggle_source_flips_its_visibility_in_the_current_scene(obs):
+    item = obs.client.get_scene_item_id("Scene", "Clip").scene_item_id
+    enabled = lambda: obs.client.get_scene_item_enabled("Scene", item).scene_item_enabled  # noqa: E731
+    assert enabled()
+    _fire(obs, "victory", 4, victory=("source", "Clip"))
+    obs.wait_for(lambda: not enabled(), 10, "the Clip source to be hidden")
+    _fire(obs, "victory", 5, victory=("source", "Clip"))
+    obs.wait_for(enabled, 10, "the Clip source to be shown again")
