@@ -200,7 +200,8 @@ def update_filter(inst: Any, lib: Any, data: int) -> None:
     runner = getattr(inst, "actions", None)
     if runner is None:
         return
-    runner.configure(read_action_values(lib, data))
+    inst.action_values = read_action_values(lib, data)
+    runner.configure(inst.action_values)
     if getattr(inst, "hooks", None) is not None and inst.hooks.enabled:
         token = lib.get_str(data, K_DEBUG_FIRE)
         if token and token != runner.debug_fired:
@@ -361,3 +362,126 @@ def _load_frontend() -> Any:
         except OSError as e:
             errors.append(f"{n}: {e}")
     raise OSError("the OBS frontend API (libobs-frontend-api) could not be loaded: " + "; ".join(errors))
+
+
+# ---------------------------------------------------------------------------- properties
+K_GROUP = "gesture_actions"
+_SOURCE_ENUM_FUNC = C.CFUNCTYPE(C.c_bool, C.c_void_p, C.c_void_p)
+_LIST_FUNCS = {
+    "obs_enum_sources": (None, C.c_void_p, C.c_void_p),
+    "obs_property_list_clear": (None, C.c_void_p),
+}
+_FRONTEND_LIST_FUNCS = {
+    "obs_frontend_get_scene_names": (C.POINTER(C.c_char_p),),
+}
+
+
+def target_choices(kind: str, scenes: Iterable[str], sources: Iterable[str],
+                   hotkeys: Iterable[str]) -> List[Tuple[str, str]]:
+    """(value, label) pairs the target list offers for an action kind."""
+    if kind == "scene":
+        return [(s, s) for s in scenes]
+    if kind == "source":
+        return [(s, s) for s in sources]
+    if kind == "hotkey":
+        return [(h, h) for h in hotkeys]
+    if kind == "record":
+        return list(RECORD_MODES)
+    return []
+
+
+class ObsLists:
+    """Scene, source and hotkey names as OBS has them now (call on the UI thread)."""
+
+    def __init__(self, lib: Any, performer: Optional[ObsPerformer]) -> None:
+        self._lib = lib
+        self._perf = performer
+        self._f = _bind(lib.obs_lib, _LIST_FUNCS)
+        try:
+            self._f.update(_bind(_load_frontend(), _FRONTEND_LIST_FUNCS))
+        except OSError:
+            pass
+
+    def scenes(self) -> List[str]:
+        get = self._f.get("obs_frontend_get_scene_names")
+        if get is None:
+            return []
+        names = get()
+        out: List[str] = []
+        if names:
+            i = 0
+            while names[i]:
+                out.append(names[i].decode("utf-8", "replace"))
+                i += 1
+            self._lib.bfree(C.cast(names, C.c_void_p))
+        return out
+
+    def sources(self) -> List[str]:
+        out: List[str] = []
+        get_name = self._lib.obs_source_get_name
+
+        def visit(_data, src):
+            n = get_name(src)
+            if n:
+                out.append(n.decode("utf-8", "replace"))
+            return True
+
+        cb = _SOURCE_ENUM_FUNC(visit)   # obs_enum_sources is synchronous: cb outlives the call
+        self._f["obs_enum_sources"](C.cast(cb, C.c_void_p), None)
+        return sorted(out)
+
+    def hotkeys(self) -> List[str]:
+        return self._perf.hotkey_names() if self._perf is not None else []
+
+    def choices(self, kind: str) -> List[Tuple[str, str]]:
+        if kind == "scene":
+            return target_choices(kind, self.scenes(), (), ())
+        if kind == "source":
+            return target_choices(kind, (), self.sources(), ())
+        if kind == "hotkey":
+            return target_choices(kind, (), (), self.hotkeys())
+        return target_choices(kind, (), (), ())
+
+
+def _fill(lib: Any, lists: ObsLists, prop: int, kind: str, current: str) -> None:
+    lists._f["obs_property_list_clear"](prop)
+    choices = lists.choices(kind)
+    if current and current not in {v for v, _ in choices}:
+        choices.insert(0, (current, f"{current} (missing)"))   # kept, so the status can name it
+    for value, label in choices:
+        lib.obs_property_list_add_string(prop, label.encode(), value.encode())
+    lib.obs_property_set_visible(prop, kind != "none")
+
+
+def add_properties(inst: Any, props: int, callbacks: Mapping[str, int],
+                   gestures: Iterable[str] = BUILTIN_GESTURES) -> None:
+    """The "Gesture actions" group: per gesture an action kind and its target list."""
+    lib = inst.lib
+    runner = getattr(inst, "actions", None)
+    lists = ObsLists(lib, runner._performer if runner is not None else None)
+    from .libobs import OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_NORMAL
+    group = lib.obs_properties_create()
+    values = getattr(inst, "action_values", {})
+    for g in gestures:
+        label = g.replace("_", " ")
+        kind_prop = lib.obs_properties_add_list(group, action_key(g).encode(), label.capitalize().encode(),
+                                                OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
+        for value, text in ACTION_KINDS:
+            lib.obs_property_list_add_string(kind_prop, text.encode(), value.encode())
+        lib.obs_property_set_modified_callback2(kind_prop, callbacks["modified"], inst.fid)
+        target = lib.obs_properties_add_list(group, target_key(g).encode(), f"  {label}: target".encode(),
+                                             OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
+        kind = values.get(action_key(g), "none") or "none"
+        _fill(lib, lists, target, kind, values.get(target_key(g), ""))
+    lib.obs_properties_add_group(props, K_GROUP.encode(), b"Gesture actions", OBS_GROUP_NORMAL, group)
+
+
+def refresh_targets(inst: Any, props: int, data: int, gestures: Iterable[str] = BUILTIN_GESTURES) -> None:
+    """An action kind changed in the panel: refill each target list for its kind."""
+    lib = inst.lib
+    runner = getattr(inst, "actions", None)
+    lists = ObsLists(lib, runner._performer if runner is not None else None)
+    for g in gestures:
+        prop = lib.obs_properties_get(props, target_key(g).encode())
+        if prop:
+            _fill(lib, lists, prop, lib.get_str(data, action_key(g)) or "none", lib.get_str(data, target_key(g)))

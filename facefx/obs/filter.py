@@ -219,7 +219,9 @@ class FilterInstance:
     def properties(self) -> int:
         text, kind = self.status()
         mode = self.values.get(P.K_BG_MODE) or P.DEFAULTS[P.K_BG_MODE]
-        return P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
+        props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
+        A.add_properties(self, props, holder().callbacks)
+        return props
 
     # ------------------------------------------------------------------ per frame
     def tick(self) -> None:
@@ -496,6 +498,9 @@ class Plugin:
 
     def modified(self, fid: int, props: int, prop: int, data: int) -> bool:
         P.apply_mode_visibility(self.lib, props, self.lib.get_str(data, P.K_BG_MODE))
+        inst = self.filters.get(fid)
+        if inst is not None:
+            A.refresh_targets(inst, props, data)
         return True
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ and frontend API.
 from __future__ import annotations
 
 import ctypes as C
+import json
 import os
 
 import pytest
@@ -256,3 +257,40 @@ def test_toggle_source_flips_its_visibility_in_the_current_scene(obs):
     obs.wait_for(lambda: not enabled(), 10, "the Clip source to be hidden")
     _fire(obs, "victory", 5, victory=("source", "Clip"))
     obs.wait_for(enabled, 10, "the Clip source to be shown again")
+
+
+def _props(obs):
+    path = os.path.join(obs.debug_dir, "ActFX.props.json")
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def _group(props, name):
+    for entry in props or []:
+        if entry[0] == name:
+            return {c[0]: c for c in entry[3]}
+    return None
+
+
+def test_panel_has_a_gesture_actions_group_with_target_lists_for_set_kinds(obs):
+    obs.set_filter("Clip", "ActFX", {A.action_key("ok"): "scene", A.target_key("ok"): "BRB",
+                                     A.action_key("fist"): "none"})
+
+    def group():
+        g = _group(_props(obs), A.K_GROUP)
+        return g if g and g[A.target_key("ok")][2] else None
+    g = obs.wait_for(group, 10, "the Gesture actions group with the ok target shown")
+    assert g[A.action_key("fist")][2] and not g[A.target_key("fist")][2]
+    assert set(g) >= {A.action_key(n) for n in ("thumbs_up", "two_victories")}
+
+
+def test_target_choices_follow_the_kind():
+    assert A.target_choices("scene", ["Live", "BRB"], ["Cam"], ["h"]) == [("Live", "Live"), ("BRB", "BRB")]
+    assert A.target_choices("source", ["Live"], ["Cam"], ["h"]) == [("Cam", "Cam")]
+    assert A.target_choices("hotkey", [], [], ["OBSBasic.StartRecording"]) == \
+        [("OBSBasic.StartRecording", "OBSBasic.StartRecording")]
+    assert [v for v, _ in A.target_choices("record", [], [], [])] == ["toggle", "start", "stop"]
+    assert A.target_choices("none", ["Live"], ["Cam"], ["h"]) == []
