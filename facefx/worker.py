@@ -103,11 +103,13 @@ class Worker:
 
         from .analysis import Engine, FrameError
         from .analysis.segmentation import ModelError
+        from .results import encode
         from .settings import Settings, SettingsError
 
         self._np = np
         self._Engine = Engine
         self._Settings = Settings
+        self._encode = encode
         self._expected = (FrameError, ModelError, SettingsError)
         self.out = out
         self.parent_pid = parent_pid
@@ -253,15 +255,23 @@ class Worker:
         if src.analysis_failed:
             src.analysis_failed = False
             src.error = ""
-        mask = analysis.mask
-        if mask is None:  # nothing asked for a mask (background mode 'none')
-            return True
-        mask = np.ascontiguousarray(mask, dtype=np.uint8)
-        mh, mw = mask.shape[:2]
         stage_ms = {k: round(v, 3) for k, v in analysis.stage_ms.items()}
-        src.result_seq = chan.results.write(
-            mask, width=mw, height=mh, stride=mw, frame_seq=msg.frame_seq,
-            aux=json.dumps(stage_ms, separators=(",", ":")).encode(), timestamp=time.monotonic())
+        try:
+            aux = ipc.pack_aux(json.dumps(stage_ms, separators=(",", ":")).encode(),
+                               self._encode(analysis.results()))
+        except ValueError as exc:  # ResultsError: over a capacity; never published truncated
+            return self._frame_failed(src, now, f"results not published: {exc}")
+        mask = analysis.mask
+        if mask is None:  # no effect asked for a mask (background off): structured results only
+            src.result_seq = chan.results.write(
+                b"", width=0, height=0, stride=0, frame_seq=msg.frame_seq, aux=aux,
+                flags=ipc.FLAG_NO_MASK, timestamp=time.monotonic())
+        else:
+            mask = np.ascontiguousarray(mask, dtype=np.uint8)
+            mh, mw = mask.shape[:2]
+            src.result_seq = chan.results.write(
+                mask, width=mw, height=mh, stride=mw, frame_seq=msg.frame_seq,
+                aux=aux, timestamp=time.monotonic())
         done = time.perf_counter()
         src.frames += 1
         src.times.append(done)

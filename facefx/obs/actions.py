@@ -170,6 +170,13 @@ def on_fired(filter_instance: Any, fired: Any) -> bool:
     return runner.fired(fired) if runner is not None else False
 
 
+class Dispatch:
+    """What the filter's Plugin.actions holds: each Fired event goes to that filter's runner."""
+
+    def on_fired(self, inst: Any, fired: Any) -> bool:
+        return on_fired(inst, fired)
+
+
 # Test hook, honoured only with FACEFX_DEBUG_DIR set: a new value "gesture" or "gesture#n" fires
 # that gesture once, so headless-OBS tests reach the UI-thread path without a hand on camera.
 K_DEBUG_FIRE = "debug_fire"

@@ -294,3 +294,14 @@ def test_target_choices_follow_the_kind():
         [("OBSBasic.StartRecording", "OBSBasic.StartRecording")]
     assert [v for v, _ in A.target_choices("record", [], [], [])] == ["toggle", "start", "stop"]
     assert A.target_choices("none", ["Live"], ["Cam"], ["h"]) == []
+
+
+def test_the_plugins_dispatch_hands_fired_events_to_the_filters_runner():
+    runner, perf, queued = make_runner({A.action_key("fist"): "scene", A.target_key("fist"): "BRB"})
+
+    class Filter:
+        actions = runner
+
+    assert A.Dispatch().on_fired(Filter(), Fired("fist", 1.0, (0,)))
+    run_all(queued)
+    assert perf.calls == [("scene", "BRB")]

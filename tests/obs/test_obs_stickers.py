@@ -1,0 +1,141 @@
+"""Gesture results on their way from the worker to the OBS filter's Scene.
+
+These parts are standard library and run without OBS: the result slot's aux area (stage
+timings + a facefx.results record), its validation on OBS's side, and the filter's hand-off
+of each result to its Scene and of each Fired event to the plugin's actions.
+"""
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from facefx import ipc
+from facefx import results as R
+from facefx.obs.channel import read_result
+from facefx.obs.filter import NoActions, _SceneInput, trigger_bank
+from facefx.scene import Scene
+from facefx.settings import GestureSettings, Settings
+
+
+def _hand(handedness="right", x=0.5, y=0.5):
+    pts = tuple((x + 0.01 * i, y - 0.01 * i, 0.0) for i in range(R.HAND_LANDMARKS))
+    return R.Hand(pts, handedness, 0.9)
+
+
+def _results(*gestures, n_hands=1):
+    return R.FrameResults(frame_index=3, timestamp=1.5, hands=tuple(_hand() for _ in range(n_hands)),
+                          gestures=tuple(R.GestureHit(g, 0.95, (0,)) for g in gestures))
+
+
+@pytest.fixture
+def chan(tmp_path):
+    c = ipc.ChannelFile.create(str(tmp_path / "c.shm"), 4096)
+    yield c
+    c.close()
+
+
+def test_aux_area_holds_the_largest_results_record(chan):
+    assert chan.results.aux_capacity >= R.MAX_ENCODED_SIZE + ipc.STAGE_MS_CAPACITY
+
+
+def test_results_record_travels_with_the_mask(chan):
+    rec = R.encode(_results("thumbs_up"))
+    chan.results.write(b"\x80" * 12, width=4, height=3, stride=4, frame_seq=9,
+                       aux=ipc.pack_aux(b'{"hands":2.5}', rec), timestamp=4.0)
+    seq, res, problem = read_result(chan.results, 0)
+    assert problem == "" and res.has_mask
+    assert res.results == R.decode(rec)
+    assert [g.name for g in res.results.gestures] == ["thumbs_up"]
+    assert res.stage_ms == {"hands": 2.5} and res.timestamp == 4.0
+
+
+def test_results_only_message_has_no_mask(chan):
+    rec = R.encode(_results("fist"))
+    chan.results.write(b"", width=0, height=0, stride=0, frame_seq=2,
+                       aux=ipc.pack_aux(b"{}", rec), flags=ipc.FLAG_NO_MASK)
+    _, res, problem = read_result(chan.results, 0)
+    assert problem == ""
+    assert not res.has_mask and res.data == b""
+    assert res.results.gestures[0].name == "fist"
+
+
+def test_zero_sized_mask_without_the_flag_is_refused(chan):
+    chan.results.write(b"", width=0, height=0, stride=0, frame_seq=2, aux=ipc.pack_aux(b"{}", b""))
+    seq, res, problem = read_result(chan.results, 0)
+    assert res is None and f"result {seq} refused: mask" in problem
+
+
+def test_corrupt_results_record_is_refused_with_the_reason(chan):
+    rec = bytearray(R.encode(_results("victory")))
+    rec[0:4] = b"XXXX"   # not a results record
+    chan.results.write(b"\x80" * 4, width=2, height=2, stride=2, frame_seq=1, aux=ipc.pack_aux(b"{}", bytes(rec)))
+    seq, res, problem = read_result(chan.results, 0)
+    assert res is None and seq == 1
+    assert "result 1 refused" in problem and "results record" in problem, problem
+
+
+def test_aux_lengths_that_disagree_with_the_area_are_refused(chan):
+    rec = R.encode(_results())
+    bad = struct.pack("<II", 2, R.MAX_ENCODED_SIZE + 1) + b"{}" + rec   # claims more than fits
+    chan.results.write(b"\x80" * 4, width=2, height=2, stride=2, frame_seq=1, aux=bad)
+    _, res, problem = read_result(chan.results, 0)
+    assert res is None and "claims" in problem and str(R.MAX_ENCODED_SIZE) in problem, problem
+
+
+def test_oversized_aux_is_an_error_not_a_silent_drop(chan):
+    with pytest.raises(ValueError, match="does not fit"):
+        chan.results.write(b"\x80" * 4, width=2, height=2, stride=2, frame_seq=1,
+                           aux=b"\0" * (chan.results.aux_capacity + 1))
+    with pytest.raises(ValueError, match="MAX_ENCODED_SIZE"):
+        ipc.pack_aux(b"{}", b"\0" * (R.MAX_ENCODED_SIZE + 1))
+
+
+def test_last_good_result_is_kept_after_a_corrupt_one(chan):
+    """SourceChannel.latest() keeps the last good result; read_result gives the seq to skip."""
+    good = ipc.pack_aux(b"{}", R.encode(_results("open_palm")))
+    chan.results.write(b"\x80" * 4, width=2, height=2, stride=2, frame_seq=1, aux=good)
+    seq1, res1, _ = read_result(chan.results, 0)
+    chan.results.write(b"\x80" * 4, width=2, height=2, stride=2, frame_seq=2, aux=b"\x01\x02")
+    seq2, res2, problem = read_result(chan.results, seq1)
+    assert res1 is not None and res2 is None and seq2 == seq1 + 1 and "shorter" in problem
+
+
+def _scene_result(chan, *gestures, mask=True):
+    aux = ipc.pack_aux(b"{}", R.encode(_results(*gestures)))
+    if mask:
+        chan.results.write(b"\xff" * 4, width=2, height=2, stride=2, frame_seq=1, aux=aux)
+    else:
+        chan.results.write(b"", width=0, height=0, stride=0, frame_seq=1, aux=aux, flags=ipc.FLAG_NO_MASK)
+    return read_result(chan.results, 0)[1]
+
+
+def test_held_gesture_fires_once_and_is_taken_for_actions(chan):
+    settings = Settings().replace(gestures=GestureSettings(enabled=True, gestures=("thumbs_up",), hold=0.5))
+    scene = Scene(settings, triggers=trigger_bank)
+    res = _scene_result(chan, "thumbs_up", mask=False)
+    fired = []
+    for i in range(30):    # 1 s of results at 30 fps
+        scene.update(_SceneInput(res), i / 30)
+        fired += scene.take_fired()
+    assert [f.name for f in fired] == ["thumbs_up"]
+    assert 0.45 <= fired[0].t <= 0.6
+    assert scene.take_fired() == []
+    assert scene.plan(0.7, 640, 360).sprites, "a fired thumbs up must show its sticker"
+    NoActions().on_fired(None, fired[0])
+
+
+def test_paused_scene_fires_nothing(chan):
+    settings = Settings().replace(gestures=GestureSettings(enabled=True, gestures=("thumbs_up",), hold=0.5))
+    scene = Scene(settings, triggers=trigger_bank)
+    scene.paused = True
+    res = _scene_result(chan, "thumbs_up")
+    for i in range(30):
+        scene.update(_SceneInput(res), i / 30)
+    assert scene.take_fired() == [] and not scene.plan(1.0, 640, 360).sprites
+
+
+def test_results_only_input_keeps_the_scene_mask(chan):
+    with_mask, without = _scene_result(chan, "fist"), _scene_result(chan, "fist", mask=False)
+    assert _SceneInput(with_mask).mask is with_mask
+    assert not hasattr(_SceneInput(without), "mask")
