@@ -305,3 +305,76 @@ def test_the_plugins_dispatch_hands_fired_events_to_the_filters_runner():
     assert A.Dispatch().on_fired(Filter(), Fired("fist", 1.0, (0,)))
     run_all(queued)
     assert perf.calls == [("scene", "BRB")]
+
+
+# ---------------------------------------------------------------------------- teaching (worker)
+def _worker():
+    import io
+
+    from facefx.worker import Worker, _Out
+    stream = io.StringIO()
+    w = Worker(_Out(stream))
+    w.handle({"op": "open", "source": "s1"})
+    return w, w.sources["s1"], stream
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEFX_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("msg,match", [
+    ({"name": "a/b", "seconds": 3}, "invalid gesture name 'a/b'"),
+    ({"name": "wave", "seconds": 0.1}, "teach seconds must be a number from 1 to 10, got 0.1"),
+    ({"name": "wave", "seconds": "3"}, "got '3'"),
+    ({"name": 7, "seconds": 3}, "gesture name must be text, got 7"),
+])
+def test_bad_teach_requests_are_reported_in_the_heartbeat(data_dir, msg, match):
+    w, src, _ = _worker()
+    w.handle({"op": "teach", "source": "s1", **msg})
+    assert src.teaching is None
+    assert src.teach_state["state"] == "failed" and match in src.teach_state["message"]
+
+
+def test_forgetting_an_unknown_gesture_names_it(data_dir):
+    w, src, _ = _worker()
+    w.handle({"op": "forget", "source": "s1", "name": "wave"})
+    assert "no taught gesture named 'wave'" in src.teach_state["message"]
+
+
+def test_a_recording_without_hands_fails_with_the_reason(data_dir):
+    w, src, _ = _worker()
+    w.handle({"op": "teach", "source": "s1", "name": "wave", "seconds": 1})
+    src.teaching.until = 0.0          # the recording window is over
+    w.heartbeat(1.0)
+    assert src.teach_state["state"] == "failed"
+    assert "only 0 frames with a hand for 'wave'" in src.teach_state["message"]
+
+
+def test_recorded_hands_are_trained_in_the_worker_and_reported(data_dir):
+    mp = pytest.importorskip("mediapipe")
+    from facefx import teach
+    from facefx.results import FrameResults
+    from tests.test_classifiers import photo_hands
+    from tests.test_teach import PALM
+    if not os.path.exists(PALM):
+        pytest.skip(f"evalset photo absent: {PALM}")
+    with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=1) as hands_model:
+        rgb, hands = photo_hands(hands_model, PALM)
+    assert hands, "the evalset palm photo must show a hand"
+    w, src, stream = _worker()
+    w.handle({"op": "teach", "source": "s1", "name": "wave", "seconds": 2})
+    until = src.teaching.until
+    size = (rgb.shape[1], rgb.shape[0])
+    for i in range(12):
+        w._teach_collect(src, FrameResults(hands=hands), size, until - 1.0 + i * 0.05)
+    assert src.teach_state["state"] == "recording" and src.teach_state["samples"] == 12
+    w._teach_collect(src, FrameResults(hands=hands), size, until + 0.01)
+    assert src.teach_state["state"] == "taught", src.teach_state
+    assert teach.model_paths() is not None
+    assert [n for n, _ in teach.list_gestures()] == ["wave"]
+    w.heartbeat(until + 0.1)
+    beat = [json.loads(line) for line in stream.getvalue().splitlines() if '"heartbeat"' in line][-1]
+    assert beat["sources"]["s1"]["taught"] == ["wave"]
+    assert beat["sources"]["s1"]["teach"]["state"] == "taught"
