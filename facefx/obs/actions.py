@@ -121,6 +121,8 @@ class ActionRunner:
         self._last_error = ""
         self.performed: List[Tuple[str, str, str]] = []   # (gesture, kind, target), newest last
         self.debug_fired = ""
+        self.debug_taught = ""
+        self.teach_error = ""      # a teach request that could not be sent (status line)
 
     def configure(self, values: Mapping[str, Any], gestures: Iterable[str] = BUILTIN_GESTURES) -> None:
         actions, problems = actions_from_values(values, gestures)
@@ -214,6 +216,10 @@ def update_filter(inst: Any, lib: Any, data: int) -> None:
         if token and token != runner.debug_fired:
             runner.debug_fired = token
             runner.fired(_DebugFired(token.split("#", 1)[0]))
+        token = lib.get_str(data, K_DEBUG_TEACH)
+        if token and token != runner.debug_taught:
+            runner.debug_taught = token
+            start_teaching(inst, token.split("#", 1)[0], float(lib.obs_data_get_double(data, b"debug_teach_s") or 1.0))
 
 
 @dataclass(frozen=True)
@@ -492,3 +498,104 @@ def refresh_targets(inst: Any, props: int, data: int, gestures: Iterable[str] = 
         prop = lib.obs_properties_get(props, target_key(g).encode())
         if prop:
             _fill(lib, lists, prop, lib.get_str(data, action_key(g)) or "none", lib.get_str(data, target_key(g)))
+
+
+# ---------------------------------------------------------------------------- teaching
+# Teaching runs in the worker (protocol OP_TEACH): OBS's process only sends the request and
+# shows the state the worker reports in its heartbeat. Names follow facefx.teach.check_name.
+K_TEACH_NAME = "teach_name"
+K_TEACH_BUTTON = "teach_start"
+K_TAUGHT = "taught_gesture"
+K_FORGET_BUTTON = "teach_forget"
+K_DEBUG_TEACH = "debug_teach"     # test hook like K_DEBUG_FIRE: a new value starts a recording
+TEACH_SECONDS = 3.0
+
+
+def _settings_str(inst: Any, key: str) -> str:
+    lib = inst.lib
+    data = lib.obs_source_get_settings(inst.source)
+    if not data:
+        return ""
+    try:
+        return lib.get_str(data, key)
+    finally:
+        lib.obs_data_release(data)
+
+
+def _worker_stats(inst: Any) -> Dict[str, Any]:
+    ch = getattr(inst, "channel", None)
+    stats = getattr(ch, "_worker_stats", None) if ch is not None else None
+    return stats if isinstance(stats, dict) else {}
+
+
+def send_teach_op(inst: Any, op_name: str, name: str, **fields: Any) -> str:
+    """Ask the worker to record (or forget) a gesture; "" or why it could not be asked."""
+    from . import protocol
+    name = name.strip()
+    if not name:
+        return "type a name for the gesture first (1-40 letters, digits, spaces, '-' or '_')"
+    ch = getattr(inst, "channel", None)
+    if ch is None:
+        return "teaching needs the worker running: turn on an effect first"
+    msg = protocol.op(op_name, ch.source_id, **fields)
+    msg["name"] = name          # protocol.op's own first parameter is called name
+    ch._client._send(msg)
+    return ""
+
+
+def start_teaching(inst: Any, name: str, seconds: float = TEACH_SECONDS) -> None:
+    from . import protocol
+    runner = getattr(inst, "actions", None)
+    problem = send_teach_op(inst, protocol.OP_TEACH, name, seconds=seconds)
+    if runner is not None:
+        runner.teach_error = problem
+
+
+def teach_status(inst: Any) -> str:
+    """The status-line text for teaching: a countdown while recording, then the outcome."""
+    runner = getattr(inst, "actions", None)
+    local = getattr(runner, "teach_error", "") if runner is not None else ""
+    if local:
+        return "Teach a gesture: " + local
+    st = _worker_stats(inst).get("teach")
+    if not isinstance(st, dict):
+        return ""
+    if st.get("state") == "recording":
+        return ("Teaching %r: hold the gesture, %.1f s left (%d frames with a hand)"
+                % (st.get("name"), float(st.get("remaining") or 0), int(st.get("samples") or 0)))
+    return "Teach a gesture: %s" % (st.get("message") or st.get("state"))
+
+
+def taught_names(inst: Any) -> List[str]:
+    names = _worker_stats(inst).get("taught")
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def button(inst: Any, prop: int) -> None:
+    """The panel's teach / forget buttons (UI thread)."""
+    from . import protocol
+    raw = inst.lib.obs_property_name(prop)
+    which = raw.decode() if raw else ""
+    if which == K_TEACH_BUTTON:
+        start_teaching(inst, _settings_str(inst, K_TEACH_NAME))
+    elif which == K_FORGET_BUTTON:
+        problem = send_teach_op(inst, protocol.OP_FORGET, _settings_str(inst, K_TAUGHT))
+        if inst.actions is not None:
+            inst.actions.teach_error = problem
+
+
+def add_teach_properties(inst: Any, props: int, callbacks: Mapping[str, int]) -> None:
+    from .libobs import OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_NORMAL
+    lib = inst.lib
+    group = lib.obs_properties_create()
+    lib.obs_properties_add_text(group, K_TEACH_NAME.encode(), b"New gesture name", 0)
+    lib.obs_properties_add_button(group, K_TEACH_BUTTON.encode(),
+                                  ("Teach it (hold the gesture for %g s)" % TEACH_SECONDS).encode(),
+                                  callbacks["button"])
+    taught = lib.obs_properties_add_list(group, K_TAUGHT.encode(), b"Taught gestures",
+                                         OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
+    for n in taught_names(inst):
+        lib.obs_property_list_add_string(taught, n.encode(), n.encode())
+    lib.obs_properties_add_button(group, K_FORGET_BUTTON.encode(), b"Forget the selected gesture",
+                                  callbacks["button"])
+    lib.obs_properties_add_group(props, b"teach_gesture", b"Teach a gesture", OBS_GROUP_NORMAL, group)

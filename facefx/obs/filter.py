@@ -274,6 +274,9 @@ class FilterInstance:
         if problem:
             parts.append("Gesture actions: " + problem)
             kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        teaching = A.teach_status(self)
+        if teaching:
+            parts.append(teaching)
         return "\n".join(parts), kind
 
     def properties(self) -> int:
@@ -281,6 +284,7 @@ class FilterInstance:
         mode = self.values.get(P.K_BG_MODE) or P.DEFAULTS[P.K_BG_MODE]
         props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
         A.add_properties(self, props, holder().callbacks)
+        A.add_teach_properties(self, props, holder().callbacks)
         return props
 
     # ------------------------------------------------------------------ per frame
@@ -294,7 +298,7 @@ class FilterInstance:
         client = self.plugin.client
         st = client.status() if client is not None else None
         key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
-               self.actions.error if self.actions is not None else "")
+               self.actions.error if self.actions is not None else "", A.teach_status(self))
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
@@ -585,6 +589,9 @@ class Plugin:
             inst.toggle_gesture_pause()
 
     def button(self, fid: int, prop: int) -> bool:
+        inst = self.filters.get(fid)
+        if inst is not None:
+            A.button(inst, prop)
         return True   # refresh: OBS rebuilds the panel, which re-reads the status
 
     def modified(self, fid: int, props: int, prop: int, data: int) -> bool:

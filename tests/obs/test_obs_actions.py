@@ -378,3 +378,15 @@ def test_recorded_hands_are_trained_in_the_worker_and_reported(data_dir):
     beat = [json.loads(line) for line in stream.getvalue().splitlines() if '"heartbeat"' in line][-1]
     assert beat["sources"]["s1"]["taught"] == ["wave"]
     assert beat["sources"]["s1"]["teach"]["state"] == "taught"
+
+
+def test_teaching_from_obs_reaches_the_worker_and_its_outcome_shows_in_the_status(obs):
+    """With gestures off the worker sees no hands: the recording fails with its reason, which
+    shows the whole round trip (OBS -> worker op -> heartbeat -> status line)."""
+    obs.wait_results("ActFX", 1)        # the worker is running for this source
+    obs.set_filter("Clip", "ActFX", {A.K_DEBUG_TEACH: "wave#1", "debug_teach_s": 1.0})
+    st = obs.wait_for(lambda: "Teach a gesture: only" in (obs.filter_status("ActFX") or {}).get("status", "")
+                      and obs.filter_status("ActFX"), 30, "the teaching outcome in the status line")
+    assert "only 0 frames with a hand for 'wave'" in st["status"]
+    g = _group(_props(obs), "teach_gesture")
+    assert g is not None and {A.K_TEACH_NAME, A.K_TEACH_BUTTON, A.K_TAUGHT, A.K_FORGET_BUTTON} <= set(g)
