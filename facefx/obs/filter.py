@@ -235,6 +235,9 @@ class FilterInstance:
             if self.last_fired:
                 g += "; last fired: %s" % self.last_fired
             parts.append(g + ".")
+        if cfg is not None and cfg.warning:
+            parts.append("Stickers: %s" % cfg.warning)
+            kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
         sprite_problem = self.renderer.sprite_problem if self.renderer is not None else ""
         if sprite_problem:
             parts.append("Stickers: %s (other stickers keep working)" % sprite_problem)

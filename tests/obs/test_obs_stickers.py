@@ -217,3 +217,24 @@ def test_gpu_sprites_match_the_cpu_painters(obs, tmp_path):
     assert diff[where].mean() < 4.0, f"mean difference on the stickers {diff[where].mean():.3f}"
     assert np.percentile(diff[where], 99) <= 40
     assert diff[~where].mean() < 1.0
+
+
+def test_panel_values_turn_gestures_on_without_the_background():
+    from facefx.obs import props as P
+    cfg = P.settings_from_values({P.K_GESTURES: True, P.K_BACKGROUND: False, P.K_GEST_HOLD: 800,
+                                  P.gesture_key("fist"): False})
+    g = cfg.settings.gestures
+    assert cfg.settings.stages() == {"hands", "gestures"}
+    assert g.active and g.hold == 0.8 and "fist" not in g.gestures and "thumbs_up" in g.gestures
+    assert P.settings_from_values({P.K_GESTURES: False}).settings.gestures.active is False
+
+
+def test_missing_custom_sticker_is_named_and_the_rest_keeps_working(tmp_path):
+    from facefx.obs import props as P
+    good = os.path.join(STICKERS, "fist.png")
+    cfg = P.settings_from_values({P.K_GESTURES: True, P.gesture_sticker_key("victory"): good,
+                                  P.gesture_sticker_key("ok"): str(tmp_path / "gone.png")})
+    assert "gone.png" in cfg.warning and "ok" in cfg.warning
+    assert cfg.settings.gestures.effect("victory").sticker == good
+    assert cfg.settings.gestures.effect("ok").sticker == ""   # its bundled sticker
+    assert cfg.settings.gestures.active
