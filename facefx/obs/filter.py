@@ -238,6 +238,13 @@ class FilterInstance:
             if self.last_fired:
                 g += "; last fired: %s" % self.last_fired
             parts.append(g + ".")
+        if cfg is not None and cfg.warning:
+            parts.append("Stickers: %s" % cfg.warning)
+            kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        sprite_problem = self.renderer.sprite_problem if self.renderer is not None else ""
+        if sprite_problem:
+            parts.append("Stickers: %s (other stickers keep working)" % sprite_problem)
+            kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
         if cfg is not None and not cfg.settings.stages():
             parts.append("All effects are off: video passes through.")
         elif self.hooks.static_mask is not None:
@@ -361,6 +368,8 @@ class FilterInstance:
             plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
                               cfg.settings, t, w, h)
             plan = self._with_scene(plan, t, w, h)
+            if self.hooks.sprites:
+                plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites)
             if frozen and not self.hooks.dumped:
                 self.hooks.dump(self, plan, out_tex, w, h, shown)
             r.draw(plan, out_tex)
