@@ -390,3 +390,19 @@ def test_teaching_from_obs_reaches_the_worker_and_its_outcome_shows_in_the_statu
     assert "only 0 frames with a hand for 'wave'" in st["status"]
     g = _group(_props(obs), "teach_gesture")
     assert g is not None and {A.K_TEACH_NAME, A.K_TEACH_BUTTON, A.K_TAUGHT, A.K_FORGET_BUTTON} <= set(g)
+
+
+def test_clip_thumbs_up_switches_the_scene_through_the_trigger_bank(obs):
+    """The real path: the worker's hands and gestures on the fist-then-thumbs-up clip, the
+    filter's Scene and trigger bank (hold, cooldown), then the action on OBS's UI thread."""
+    from facefx.analysis import gestures
+    from facefx.obs import props as P
+    if not hasattr(gestures, "GestureStage"):
+        pytest.skip("the worker's engine has no gesture stage yet (facefx.analysis.gestures.GestureStage)")
+    assert _current_scene(obs) == "Scene"
+    obs.set_filter("Clip", "ActFX", {P.K_GESTURES: True, A.action_key("thumbs_up"): "scene",
+                                     A.target_key("thumbs_up"): "BRB", A.action_key("fist"): "none"})
+    try:
+        obs.wait_for(lambda: _current_scene(obs) == "BRB", 90, "a thumbs up in the clip to switch to BRB")
+    finally:
+        obs.set_filter("Clip", "ActFX", {P.K_GESTURES: False, A.action_key("thumbs_up"): "none"})
