@@ -50,14 +50,21 @@ import os
 import struct
 import sys
 import tempfile
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Tuple
+
+from .results import MAX_ENCODED_SIZE
 
 MAGIC = b"FFXC"
-VERSION = 1
+VERSION = 2  # 2: the aux area holds pack_aux() (stage timings + a facefx.results record)
 ALIGN = 64
 BUFFERS = 2
-AUX_CAPACITY = 1024  # per buffer: JSON of per-stage milliseconds travels with each result
+STAGE_MS_CAPACITY = 1024  # JSON of per-stage milliseconds, inside the aux area
+_AUX_HDR = struct.Struct("<II")  # stage-ms JSON length, results record length
+# Per buffer: the aux area carries the stage timings and one facefx.results record, sized from
+# MAX_ENCODED_SIZE so the largest record always fits and nothing is ever dropped.
+AUX_CAPACITY = _AUX_HDR.size + STAGE_MS_CAPACITY + MAX_ENCODED_SIZE
 FLAG_BGRA = 1       # frame flag: pixels are B, G, R, A (OBS surfaces come in either order)
+FLAG_NO_MASK = 2    # result flag: structured results only (no effect asked for a mask); data empty
 
 _FILE_HDR = struct.Struct("<4sIQQI")  # magic, version, frame_cap, result_cap, aux_cap
 _U64 = struct.Struct("<Q")
@@ -83,6 +90,32 @@ def image_problem(msg: "Message", bytes_per_pixel: int) -> str:
         return (f"{w}x{h} with row stride {stride} does not match its {n} bytes "
                 f"({bytes_per_pixel} byte(s) per pixel)")
     return ""
+
+
+def pack_aux(stage_ms_json: bytes, results_record: bytes) -> bytes:
+    """The aux area of a result: stage timings (JSON) and a facefx.results record, each with
+    its length, so a reader can take them apart without trusting either."""
+    if len(stage_ms_json) > STAGE_MS_CAPACITY:
+        stage_ms_json = b"{}"  # timings are diagnostics; the results record is what matters
+    if len(results_record) > MAX_ENCODED_SIZE:
+        raise ValueError(f"results record of {len(results_record)} bytes is over MAX_ENCODED_SIZE "
+                         f"({MAX_ENCODED_SIZE})")
+    return _AUX_HDR.pack(len(stage_ms_json), len(results_record)) + stage_ms_json + results_record
+
+
+def unpack_aux(aux: bytes) -> Tuple[bytes, bytes]:
+    """(stage-ms JSON, results record) from a pack_aux() area; ValueError naming the bad
+    length when the area written by another process does not hold what its header says."""
+    if not aux:
+        return b"", b""
+    if len(aux) < _AUX_HDR.size:
+        raise ValueError(f"aux area of {len(aux)} bytes is shorter than its {_AUX_HDR.size}-byte header")
+    n_ms, n_res = _AUX_HDR.unpack_from(aux, 0)
+    if n_ms > STAGE_MS_CAPACITY or n_res > MAX_ENCODED_SIZE or _AUX_HDR.size + n_ms + n_res != len(aux):
+        raise ValueError(f"aux area of {len(aux)} bytes claims {n_ms} bytes of timings (at most "
+                         f"{STAGE_MS_CAPACITY}) and a {n_res}-byte results record (at most {MAX_ENCODED_SIZE})")
+    a = _AUX_HDR.size
+    return aux[a:a + n_ms], aux[a + n_ms:a + n_ms + n_res]
 
 
 class Message(NamedTuple):
@@ -207,7 +240,7 @@ class Slot:
         if nbytes > self.capacity:
             raise ValueError(f"message of {nbytes} bytes does not fit the {self.capacity}-byte slot")
         if len(aux) > self.aux_capacity:
-            aux = b""
+            raise ValueError(f"aux data of {len(aux)} bytes does not fit the {self.aux_capacity}-byte area")
         seq = self._written + 1
         off = self._buf(seq % BUFFERS)
         lock = _U64.unpack_from(self._mm, off)[0]

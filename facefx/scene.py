@@ -321,6 +321,7 @@ class Scene:
         self._hands: Tuple[Any, ...] = ()
         self._playing: List[_Playing] = []
         self._fired = 0
+        self._fired_events: List[Any] = []
         self.configure(settings)
 
     # -- state in -------------------------------------------------------------------------
@@ -369,6 +370,14 @@ class Scene:
         for fired in self._bank.update(hits, t) or ():
             if fired.name in enabled:
                 self._start(fired)
+                self._fired_events.append(fired)
+                del self._fired_events[:-self.MAX_PLAYING]
+
+    def take_fired(self) -> List[Any]:
+        """The Fired events since the last call (oldest first), for gesture actions: the owner
+        hands them on, so the Scene stays free of what an action does."""
+        out, self._fired_events = self._fired_events, []
+        return out
 
     def _start(self, fired: Any) -> None:
         effect = self.settings.gestures.effect(fired.name)

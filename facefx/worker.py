@@ -79,6 +79,8 @@ class _Source:
         self.cold = True         # the next analysis may load a model (new engine or new settings)
         self.times: Deque[float] = deque(maxlen=32)
         self.stage_ms: Dict[str, float] = {}
+        self.teaching: Optional["_Teaching"] = None
+        self.teach_state: Optional[dict] = None   # reported in the heartbeat
 
     def fps(self, now: float) -> float:
         t = self.times
@@ -97,17 +99,30 @@ class _Source:
                 chan.close()
 
 
+class _Teaching:
+    """A "teach a gesture" recording: feature samples of the hands seen until `until`."""
+
+    def __init__(self, name: str, seconds: float, now: float) -> None:
+        self.name, self.until, self.samples = name, now + seconds, []
+
+    def state(self, now: float) -> dict:
+        return {"name": self.name, "state": "recording", "remaining": round(max(0.0, self.until - now), 2),
+                "samples": len(self.samples), "message": ""}
+
+
 class Worker:
     def __init__(self, out: _Out, parent_pid: int = 0) -> None:
         import numpy as np
 
         from .analysis import Engine, FrameError
         from .analysis.segmentation import ModelError
+        from .results import encode
         from .settings import Settings, SettingsError
 
         self._np = np
         self._Engine = Engine
         self._Settings = Settings
+        self._encode = encode
         self._expected = (FrameError, ModelError, SettingsError)
         self.out = out
         self.parent_pid = parent_pid
@@ -162,8 +177,79 @@ class Worker:
         elif op == P.OP_CLOSE:
             del self.sources[sid]
             src.close()
+        elif op in (P.OP_TEACH, P.OP_FORGET):
+            self._teach_op(src, op, msg)
         else:
             self.out.send(P.EV_ERROR, source=sid, message=f"unknown control op {op!r}")
+
+    def _teach_op(self, src: _Source, op: str, msg: dict) -> None:
+        """Start a recording, or forget a taught gesture; the outcome rides in the heartbeat."""
+        from . import teach as T
+        name = msg.get("name")
+        try:
+            if not isinstance(name, str):
+                raise T.TeachError(f"gesture name must be text, got {name!r}")
+            name = T.check_name(name)
+            if op == P.OP_FORGET:
+                T.delete_gesture(name)
+                src.teach_state = {"name": name, "state": "forgotten", "remaining": 0, "samples": 0,
+                                   "message": f"forgot {name!r}"}
+                self._reload_gestures()
+                return
+            seconds = msg.get("seconds")
+            lo, hi = P.TEACH_SECONDS
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not lo <= seconds <= hi:
+                raise T.TeachError(f"teach seconds must be a number from {lo:g} to {hi:g}, got {seconds!r}")
+        except T.TeachError as exc:
+            src.teach_state = {"name": str(name), "state": "failed", "remaining": 0, "samples": 0,
+                               "message": str(exc)}
+            return
+        src.teaching = _Teaching(name, float(seconds), time.perf_counter())
+        src.teach_state = src.teaching.state(time.perf_counter())
+
+    def _teach_collect(self, src: _Source, results: Any, size: Any, now: float) -> None:
+        t = src.teaching
+        if t is None:
+            return
+        if results is not None and now <= t.until:
+            from .teach import features_of
+            feats = features_of(results.hands, size)
+            if feats is not None:
+                t.samples.append(feats)
+        src.teach_state = t.state(now)
+        if now > t.until:
+            self._teach_finish(src)
+
+    def _teach_finish(self, src: _Source) -> None:
+        """Train in this process (OBS's stays standard library only), then rebuild the engine
+        so the new gesture is recognised from the next frame."""
+        from . import teach as T
+        t, src.teaching = src.teaching, None
+        self.out.send(P.EV_BUSY, source=src.id, seconds=BUSY_ALLOWANCE_S)
+        try:
+            T.teach(t.name, t.samples)
+            src.teach_state = {"name": t.name, "state": "taught", "remaining": 0, "samples": len(t.samples),
+                               "message": f"taught {t.name!r} from {len(t.samples)} frames with a hand"}
+            self._reload_gestures()
+        except T.TeachError as exc:
+            src.teach_state = {"name": t.name, "state": "failed", "remaining": 0, "samples": len(t.samples),
+                               "message": str(exc)}
+        finally:
+            self.out.send(P.EV_BUSY, source=src.id, seconds=0)
+
+    def _reload_gestures(self) -> None:
+        for s in self.sources.values():
+            engine, s.engine = s.engine, None
+            s.cold = True
+            if engine is not None:
+                engine.close()
+
+    def _taught(self) -> list:
+        try:
+            from .teach import list_gestures
+            return [n for n, _ in list_gestures()]
+        except Exception:   # an unreadable data folder must not stop the heartbeat
+            return []
 
     def _attach(self, src: _Source, path: str, client_seq: int) -> None:
         """Switch the source to a channel file. Result numbers keep rising across files and
@@ -253,15 +339,26 @@ class Worker:
         if src.analysis_failed:
             src.analysis_failed = False
             src.error = ""
-        mask = analysis.mask
-        if mask is None:  # nothing asked for a mask (background mode 'none')
-            return True
-        mask = np.ascontiguousarray(mask, dtype=np.uint8)
-        mh, mw = mask.shape[:2]
         stage_ms = {k: round(v, 3) for k, v in analysis.stage_ms.items()}
-        src.result_seq = chan.results.write(
-            mask, width=mw, height=mh, stride=mw, frame_seq=msg.frame_seq,
-            aux=json.dumps(stage_ms, separators=(",", ":")).encode(), timestamp=time.monotonic())
+        results = analysis.results()
+        if src.teaching is not None:
+            self._teach_collect(src, results, (w, h), time.perf_counter())
+        try:
+            aux = ipc.pack_aux(json.dumps(stage_ms, separators=(",", ":")).encode(),
+                               self._encode(results))
+        except ValueError as exc:  # ResultsError: over a capacity; never published truncated
+            return self._frame_failed(src, now, f"results not published: {exc}")
+        mask = analysis.mask
+        if mask is None:  # no effect asked for a mask (background off): structured results only
+            src.result_seq = chan.results.write(
+                b"", width=0, height=0, stride=0, frame_seq=msg.frame_seq, aux=aux,
+                flags=ipc.FLAG_NO_MASK, timestamp=time.monotonic())
+        else:
+            mask = np.ascontiguousarray(mask, dtype=np.uint8)
+            mh, mw = mask.shape[:2]
+            src.result_seq = chan.results.write(
+                mask, width=mw, height=mh, stride=mw, frame_seq=msg.frame_seq,
+                aux=aux, timestamp=time.monotonic())
         done = time.perf_counter()
         src.frames += 1
         src.times.append(done)
@@ -271,11 +368,16 @@ class Worker:
         return True
 
     def heartbeat(self, now: float) -> None:
+        for s in list(self.sources.values()):
+            if s.teaching is not None:   # frames may have stopped: the recording still ends
+                self._teach_collect(s, None, None, now)
+        taught = self._taught() if any(s.teach_state for s in self.sources.values()) else None
         self.out.send(P.EV_HEARTBEAT, sources={
             s.id: {"fps": round(s.fps(now), 2),
                    "stage_ms": {k: round(v, 2) for k, v in s.stage_ms.items()},
                    "frames": s.frames, "result_seq": s.result_seq,
-                   "model": s.settings.segmentation.model, "error": s.error}
+                   "model": s.settings.segmentation.model, "error": s.error,
+                   "teach": s.teach_state, "taught": taught}
             for s in self.sources.values()})
 
     def parent_gone(self) -> bool:

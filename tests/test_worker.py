@@ -605,7 +605,7 @@ def test_padded_result_rows_are_packed(tmp_path):
     chan = ipc.ChannelFile.create(str(tmp_path / "c.shm"), 4096)
     try:
         rows = b"".join(bytes([y]) * 3 + b"\xff" for y in range(4))  # 3 pixels + 1 padding byte
-        chan.results.write(rows, width=3, height=4, stride=4, frame_seq=7, aux=b'{"total": 2.5, "x": "no"}')
+        chan.results.write(rows, width=3, height=4, stride=4, frame_seq=7, aux=ipc.pack_aux(b'{"total": 2.5, "x": "no"}', b""))
         _, res, problem = read_result(chan.results, 0)
         assert problem == ""
         assert (res.width, res.height, res.frame_seq) == (3, 4, 7)

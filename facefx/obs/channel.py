@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import ipc
+from .. import results as results_mod
 from . import protocol
 
 if TYPE_CHECKING:
@@ -28,6 +29,13 @@ class MaskResult:
     height: int
     data: bytes           # width*height uint8 mask, 255 = person, row-major, no padding
     stage_ms: Dict[str, float] = field(default_factory=dict)
+    results: Optional[results_mod.FrameResults] = None  # hands/gestures/faces of that frame
+    timestamp: float = 0.0  # worker's time.monotonic() when published (same clock as OBS's)
+
+    @property
+    def has_mask(self) -> bool:
+        """False for a structured-results-only result (no effect asked for a mask)."""
+        return self.width > 0 and self.height > 0
 
 
 MAX_MASK_SIDE = 16384  # no GPU takes a bigger texture; a header beyond it is corrupt
@@ -39,29 +47,39 @@ def read_result(slot: ipc.Slot, newer_than: int) -> Tuple[int, Optional[MaskResu
     The header comes from another process, so everything in it is checked against the bytes
     actually copied before the caller may size a texture from it; a result that fails is
     refused with the reason (its seq is still returned, so it is not read again). Results are
-    returned packed (stride == width). Later result kinds (typed hands and faces beside the
-    mask, facefx.results) are decoded and range-checked here too.
+    returned packed (stride == width). The typed results beside the mask (facefx.results:
+    hands, gestures, faces) are decoded and range-checked here too; a record that fails refuses
+    the whole result, so the caller keeps its last good one.
     """
     msg = slot.read(newer_than)
     if msg is None:
         return 0, None, ""
-    problem = ipc.image_problem(msg, 1)
-    if not problem and max(msg.width, msg.height) > MAX_MASK_SIDE:
-        problem = f"{msg.width}x{msg.height} is larger than {MAX_MASK_SIDE} pixels a side"
-    if problem:
-        return msg.seq, None, f"worker result {msg.seq} refused: mask {problem}"
-    w, h, stride = msg.width, msg.height, msg.stride
-    data = msg.data[: w * h] if stride == w else b"".join(
-        msg.data[y * stride:y * stride + w] for y in range(h))
     try:
-        stage_ms = json.loads(msg.aux) if msg.aux else {}
+        ms_json, record = ipc.unpack_aux(msg.aux)
+        frame_results = results_mod.decode(record) if record else None
+    except ValueError as exc:  # ResultsError is a ValueError
+        return msg.seq, None, f"worker result {msg.seq} refused: {exc}"
+    if msg.flags & ipc.FLAG_NO_MASK and msg.width == msg.height == 0:
+        w = h = 0
+        data = b""
+    else:
+        problem = ipc.image_problem(msg, 1)
+        if not problem and max(msg.width, msg.height) > MAX_MASK_SIDE:
+            problem = f"{msg.width}x{msg.height} is larger than {MAX_MASK_SIDE} pixels a side"
+        if problem:
+            return msg.seq, None, f"worker result {msg.seq} refused: mask {problem}"
+        w, h, stride = msg.width, msg.height, msg.stride
+        data = msg.data[: w * h] if stride == w else b"".join(
+            msg.data[y * stride:y * stride + w] for y in range(h))
+    try:
+        stage_ms = json.loads(ms_json) if ms_json else {}
     except ValueError:
         stage_ms = {}
     if not isinstance(stage_ms, dict):
         stage_ms = {}
     stage_ms = {str(k): float(v) for k, v in stage_ms.items()
                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    return msg.seq, MaskResult(msg.seq, msg.frame_seq, w, h, data, stage_ms), ""
+    return msg.seq, MaskResult(msg.seq, msg.frame_seq, w, h, data, stage_ms, frame_results, msg.timestamp), ""
 
 
 class SourceChannel:

@@ -12,6 +12,7 @@ Without the variable none of this runs and the keys are ignored.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -23,6 +24,7 @@ from . import props as P
 if TYPE_CHECKING:
     from .filter import FilterInstance
 
+K_DEBUG_SPRITES = "debug_sprites"   # JSON list of facefx.scene.Sprite fields drawn every frame
 DEBUG_ENV = "FACEFX_DEBUG_DIR"
 EFFECTS_ENV = "FACEFX_DEBUG_EFFECTS_DIR"   # shaders from here instead (compile-failure tests)
 
@@ -51,6 +53,7 @@ class DebugHooks:
         self.effects_dir = (os.environ.get(EFFECTS_ENV) or None) if directory else None
         self.settings: Dict[str, Any] = {}
         self.static_mask: Optional[StaticMask] = None
+        self.sprites: tuple = ()        # fixed plan items (renderer parity tests)
         self.frozen_mask: Any = None
         self.dumped = False
         self._last_write = 0.0
@@ -85,6 +88,13 @@ class DebugHooks:
         if not freeze:
             self.frozen_mask = None
             self.dumped = False
+        raw = lib.get_str(data, K_DEBUG_SPRITES)
+        try:
+            from ..scene import Sprite
+            self.sprites = tuple(Sprite(**item) for item in json.loads(raw)) if raw else ()
+        except (TypeError, ValueError) as exc:
+            self.sprites = ()
+            return f"debug sprites: {exc}"
         try:
             self.static_mask = StaticMask(mask_path) if mask_path else None
         except (OSError, ValueError) as exc:
@@ -116,6 +126,7 @@ class DebugHooks:
         info = {"width": w, "height": h, "time": plan.time, "mask_size": [mask.width, mask.height],
                 "mask_seq": mask.seq, "mask_frame_seq": mask.frame_seq, "shown_frame_seq": shown_seq,
                 "keep_in_sync": bool(cfg and cfg.keep_in_sync),
+                "sprites": [dataclasses.asdict(sp) for sp in plan.sprites],
                 "settings": cfg.settings.to_dict() if cfg else None}
         tmp = base + ".json.tmp"
         with open(tmp, "w") as fh:

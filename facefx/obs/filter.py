@@ -19,6 +19,7 @@ unchanged, and the status line in its properties says what is wrong and what to 
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -26,8 +27,9 @@ import traceback
 from collections import deque
 from typing import Any, Deque, Dict, List, Optional
 
-from ..scene import build_plan
+from ..scene import Scene, build_plan
 from ..settings import SettingsError
+from . import actions as A
 from . import libobs as lo
 from . import props as P
 from .debug import DebugHooks
@@ -37,6 +39,35 @@ from .registry import HOTKEY_SHIFT, holder
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STATUS_POLL_S = 0.5          # how often the graphics thread looks at the worker's state
 PROPS_REFRESH_MIN_S = 2.0    # at most one automatic properties-panel refresh per this
+# Hotkey after the per-effect toggles (index len(P.EFFECTS)): pause/resume all gesture triggers.
+PAUSE_HOTKEY = ("facefx.pause_gestures", "FaceFX: pause gesture triggers")
+
+
+class NoActions:
+    """Gesture actions when none are installed: Plugin.actions.on_fired(filter, fired) is
+    called for every Fired event a filter's Scene emits (graphics thread; must not wait)."""
+
+    def on_fired(self, inst: Any, fired: Any) -> None:
+        pass
+
+
+def trigger_bank(g: Any) -> Any:
+    """The Scene's trigger factory: GestureSettings -> facefx.triggers.TriggerBank (the bank
+    takes its own TriggerSettings; the Scene's default passes GestureSettings unchanged)."""
+    from ..triggers import TriggerBank, TriggerSettings
+    return TriggerBank(TriggerSettings(hold=g.hold, cooldown=g.cooldown, enabled=frozenset(g.gestures)))
+
+
+class _SceneInput:
+    """What Scene.update() reads from one worker result: hands and gestures, plus `mask` only
+    when the result carries one (a results-only result keeps the Scene's last mask)."""
+
+    def __init__(self, res: Any) -> None:
+        fr = res.results
+        self.hands = fr.hands if fr is not None else ()
+        self.gestures = fr.gestures if fr is not None else ()
+        if getattr(res, "has_mask", True):
+            self.mask = res
 
 
 class _MaskAnalysis:
@@ -90,6 +121,16 @@ class FilterInstance:
         self.frames_drawn = 0
         self.frames_passed = 0
         self.hooks = DebugHooks.from_env()
+        self.actions, self.actions_error = A.make_runner(self.lib)   # gesture -> OBS action
+        self.scene: Optional[Scene] = None   # gesture triggers and stickers; render thread only
+        self._scene_seq = 0                  # the newest result the Scene was fed
+        self.last_fired = ""                 # for the status line
+        self.gestures_paused = False         # the pause hotkey
+
+    def wants_analysis(self) -> bool:
+        """Any effect on (background, gestures, ...): the stages the settings need."""
+        cfg = self.config
+        return cfg is not None and bool(cfg.settings.stages())
 
     # ------------------------------------------------------------------ settings
     def name(self) -> str:
@@ -107,6 +148,7 @@ class FilterInstance:
     def update(self, data: int) -> None:
         lib = self.lib
         self.values = P.read_values(lib, data)
+        A.update_filter(self, lib, data)
         if self.hooks.enabled:
             problem = self.hooks.read(lib, data)
             if problem:
@@ -120,7 +162,12 @@ class FilterInstance:
             return
         self.error = ""
         self.config = config
-        if config.settings.needs_segmentation() and self.hooks.static_mask is None:
+        if self.scene is None:
+            self.scene = Scene(config.settings, triggers=trigger_bank)
+        else:
+            self.scene.configure(config.settings)
+        self.scene.paused = self.gestures_paused
+        if config.settings.stages() and self.hooks.static_mask is None:
             if self.active:
                 self._ensure_channel(config)
 
@@ -162,7 +209,18 @@ class FilterInstance:
                 parent, ("%s.%s" % (name, self.name())).encode(),
                 ("%s (%s)" % (description, self.name())).encode(), cb,
                 (self.fid << HOTKEY_SHIFT) | index))
+        ids.append(self.lib.obs_hotkey_register_source(
+            parent, ("%s.%s" % (PAUSE_HOTKEY[0], self.name())).encode(),
+            ("%s (%s)" % (PAUSE_HOTKEY[1], self.name())).encode(), cb,
+            (self.fid << HOTKEY_SHIFT) | len(P.EFFECTS)))
         holder().hotkeys[self.fid] = ids
+
+    def toggle_gesture_pause(self) -> None:
+        """Pause hotkey (OBS's hotkey thread): one bool flip, read by the render thread's Scene."""
+        self.gestures_paused = not self.gestures_paused
+        scene = self.scene
+        if scene is not None:
+            scene.paused = self.gestures_paused
 
     # ------------------------------------------------------------------ status
     def status(self) -> tuple:
@@ -175,7 +233,19 @@ class FilterInstance:
             if problem:
                 parts.append(problem + " (video passes through unchanged)")
                 kind = lo.OBS_TEXT_INFO_ERROR
-        if cfg is not None and not cfg.settings.needs_segmentation():
+        if cfg is not None and cfg.settings.gestures.active:
+            g = "Gestures: paused" if self.scene is not None and self.scene.paused else "Gestures: on"
+            if self.last_fired:
+                g += "; last fired: %s" % self.last_fired
+            parts.append(g + ".")
+        if cfg is not None and cfg.warning:
+            parts.append("Stickers: %s" % cfg.warning)
+            kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        sprite_problem = self.renderer.sprite_problem if self.renderer is not None else ""
+        if sprite_problem:
+            parts.append("Stickers: %s (other stickers keep working)" % sprite_problem)
+            kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        if cfg is not None and not cfg.settings.stages():
             parts.append("All effects are off: video passes through.")
         elif self.hooks.static_mask is not None:
             parts.append("Using the test mask from %s." % self.hooks.mask_path)
@@ -207,12 +277,22 @@ class FilterInstance:
             if st.last_error and st.state != "failed":
                 parts.append("Last error: %s" % st.last_error)
                 kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        problem = self.actions.error if self.actions is not None else self.actions_error
+        if problem:
+            parts.append("Gesture actions: " + problem)
+            kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        teaching = A.teach_status(self)
+        if teaching:
+            parts.append(teaching)
         return "\n".join(parts), kind
 
     def properties(self) -> int:
         text, kind = self.status()
         mode = self.values.get(P.K_BG_MODE) or P.DEFAULTS[P.K_BG_MODE]
-        return P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
+        props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
+        A.add_properties(self, props, holder().callbacks)
+        A.add_teach_properties(self, props, holder().callbacks)
+        return props
 
     # ------------------------------------------------------------------ per frame
     def tick(self) -> None:
@@ -224,7 +304,8 @@ class FilterInstance:
             self._register_hotkeys()
         client = self.plugin.client
         st = client.status() if client is not None else None
-        key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error)
+        key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
+               self.actions.error if self.actions is not None else "", A.teach_status(self))
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
@@ -238,7 +319,7 @@ class FilterInstance:
         lib = self.lib
         src = self.source
         cfg = self.config
-        if cfg is None or not cfg.settings.needs_segmentation() or (
+        if cfg is None or not cfg.settings.stages() or (
                 self.worker_state == "failed" and self.hooks.static_mask is None and not self.history):
             self.frames_passed += 1
             lib.obs_source_skip_video_filter(src)
@@ -282,8 +363,13 @@ class FilterInstance:
         try:
             if mask is not None:
                 r.set_mask(mask.seq, mask.data, mask.width, mask.height)
+            if mask is not None and not getattr(mask, "has_mask", True):
+                mask = None   # results-only (background off): nothing for the background layer
             plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
                               cfg.settings, t, w, h)
+            plan = self._with_scene(plan, t, w, h)
+            if self.hooks.sprites:
+                plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites)
             if frozen and not self.hooks.dumped:
                 self.hooks.dump(self, plan, out_tex, w, h, shown)
             r.draw(plan, out_tex)
@@ -296,6 +382,32 @@ class FilterInstance:
         self.gpu_error = ""
         if mask is not None:
             self.frames_drawn += 1      # frames that got the effect
+
+    def _with_scene(self, plan: Any, t: float, w: int, h: int) -> Any:
+        """The background plan plus the Scene's stickers and arming rings at output time t.
+
+        The Scene is fed each new worker result once, at the render time it is first seen
+        (the same clock plan() is asked on), so triggers and animations run on output-frame
+        time; Fired events go to the plugin's actions."""
+        scene = self.scene
+        if scene is None or not self.config.settings.gestures.active:
+            return plan
+        hist = self.history
+        if hist and hist[-1].seq != self._scene_seq and getattr(hist[-1], "results", None) is not None:
+            self._scene_seq = hist[-1].seq
+            scene.update(_SceneInput(hist[-1]), t)
+            actions = getattr(self.plugin, "actions", None) or NoActions()
+            for fired in scene.take_fired():
+                self.last_fired = fired.name
+                try:
+                    actions.on_fired(self, fired)
+                except Exception as exc:   # an action's failure must not stop the video
+                    self.lib.log(lo.LOG_WARNING, "%s: gesture action for %s failed: %s"
+                                 % (self.name(), fired.name, exc))
+        sp = scene.plan(t, w, h)
+        if not sp.sprites and not sp.rings:
+            return plan
+        return dataclasses.replace(plan, sprites=sp.sprites, rings=sp.rings)
 
     def _next_mask(self, seq: int, frozen: bool) -> Any:
         """The mask to draw this frame: the newest result, or with "keep mask in sync" the
@@ -350,8 +462,7 @@ class FilterInstance:
             self.history.clear()
             self.latencies.clear()
             self.delay = 0
-        elif self.config is not None and self.config.settings.needs_segmentation() \
-                and self.hooks.static_mask is None:
+        elif self.wants_analysis() and self.hooks.static_mask is None:
             self._ensure_channel(self.config)
 
     def release_channel(self) -> None:
@@ -396,6 +507,7 @@ class Plugin:
             self.client_error = "%s: %s" % (type(exc).__name__, exc)
             self.lib.log(lo.LOG_ERROR, "worker client unavailable: %s" % self.client_error)
         self.filters: Dict[int, FilterInstance] = {}
+        self.actions: Any = A.Dispatch()   # each filter's gesture -> OBS action runner
         for fid, source in list(holder().sources.items()):   # filters that outlived a reload
             self.create(fid, source)
 
@@ -482,12 +594,20 @@ class Plugin:
         inst = self.filters.get(fid)
         if inst is not None and pressed and 0 <= index < len(P.EFFECTS):
             inst.toggle(P.EFFECTS[index][0])
+        elif inst is not None and pressed and index == len(P.EFFECTS):
+            inst.toggle_gesture_pause()
 
     def button(self, fid: int, prop: int) -> bool:
+        inst = self.filters.get(fid)
+        if inst is not None:
+            A.button(inst, prop)
         return True   # refresh: OBS rebuilds the panel, which re-reads the status
 
     def modified(self, fid: int, props: int, prop: int, data: int) -> bool:
         P.apply_mode_visibility(self.lib, props, self.lib.get_str(data, P.K_BG_MODE))
+        inst = self.filters.get(fid)
+        if inst is not None:
+            A.refresh_targets(inst, props, data)
         return True
 
     def close(self) -> None:

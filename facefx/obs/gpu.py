@@ -211,7 +211,24 @@ class GpuRenderer:
             "hologram": self._paint_hologram,
         }
         # kind -> painter(plan, item) for RenderPlan.sprites / face_regions (future features).
-        self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {}
+        self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {
+            "Sprite": self._paint_sprite,
+        }
+        self._sprites: Any = None       # facefx.obs.sprites.SpritePainter, made on first use
+        self._sprite_effect: Optional[_Effect] = None
+
+    def _paint_sprite(self, plan: RenderPlan, item: Any) -> None:
+        if self._sprites is None:
+            from .sprites import SpritePainter
+            self._sprite_effect = _Effect(self.lib, os.path.join(self._effects_dir, "sprite.effect"),
+                                          ["image", "opacity"])
+            self._sprites = SpritePainter(self.lib, self._sprite_effect)
+        self._sprites.paint(plan, item)
+
+    @property
+    def sprite_problem(self) -> str:
+        """The last sticker file that could not be read ("" if none), for the status line."""
+        return self._sprites.problem if self._sprites is not None else ""
 
     # ------------------------------------------------------------------ resources
     def _effects(self) -> Tuple[_Effect, _Effect, _Effect]:
@@ -266,6 +283,12 @@ class GpuRenderer:
         images, self._images = self._images, None
         if images is not None:
             images.close()
+        sprites, self._sprites = self._sprites, None
+        if sprites is not None:
+            sprites.close()
+        if self._sprite_effect is not None:
+            self._sprite_effect.destroy()
+            self._sprite_effect = None
 
     # ------------------------------------------------------------------ capture
     def capture(self, source: int, target: int, parent: int, w: int, h: int,

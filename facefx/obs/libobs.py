@@ -255,6 +255,8 @@ _GS_FUNCS = {
     "gs_matrix_push": (None,),
     "gs_matrix_pop": (None,),
     "gs_matrix_translate3f": (None, f32, f32, f32),
+    "gs_matrix_rotaa4f": (None, f32, f32, f32, f32),   # axis x, y, z, angle in radians
+    "gs_blend_function": (None, i32, i32),             # enum gs_blend_type src, dest
 }
 
 

@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
-from ..settings import Settings, SettingsError, analysis_size, color_to_obs  # noqa: F401
+from ..results import BUILTIN_GESTURES
+from ..settings import Settings, SettingsError, analysis_size, color_to_obs, default_effect  # noqa: F401
 from .libobs import (OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_CHECKABLE,
                      OBS_GROUP_NORMAL, OBS_PATH_FILE, OBS_TEXT_INFO)
 
@@ -31,6 +32,10 @@ K_SEG_THRESHOLD = "seg_threshold"
 K_SEG_SOFTNESS = "seg_softness"
 K_SYNC = "keep_in_sync"
 K_SEG_REFINE = "seg_refine"
+K_GESTURES = "gestures"            # checkable group: gesture stickers on/off
+K_GEST_HOLD = "gestures_hold_ms"
+K_GEST_COOLDOWN = "gestures_cooldown_ms"
+K_GEST_RING = "gestures_ring"
 K_STATUS = "status"
 K_REFRESH = "refresh"
 # Test hooks, honoured only when FACEFX_DEBUG_DIR is set (see facefx.obs.debug.DebugHooks).
@@ -63,7 +68,26 @@ DEFAULTS: Dict[str, Any] = {
     K_SEG_SOFTNESS: int(round(_DEF.segmentation.softness * 100)),
     K_SYNC: False,
     K_SEG_REFINE: _DEF.segmentation.refine,
+    K_GESTURES: False,
+    K_GEST_HOLD: int(round(_DEF.gestures.hold * 1000)),
+    K_GEST_COOLDOWN: int(round(_DEF.gestures.cooldown * 1000)),
+    K_GEST_RING: _DEF.gestures.arming_ring,
 }
+
+
+def gesture_key(name: str) -> str:
+    """The per-gesture enable checkbox ("gesture_<name>")."""
+    return "gesture_" + name
+
+
+def gesture_sticker_key(name: str) -> str:
+    """The per-gesture custom sticker path ("gesture_<name>_sticker"; "" = bundled effect)."""
+    return "gesture_%s_sticker" % name
+
+
+for _g in BUILTIN_GESTURES:
+    DEFAULTS[gesture_key(_g)] = True
+    DEFAULTS[gesture_sticker_key(_g)] = ""
 VALUE_KEYS = tuple(DEFAULTS)
 
 
@@ -73,6 +97,7 @@ class FilterConfig:
 
     settings: Settings
     keep_in_sync: bool = False
+    warning: str = ""   # a problem that disables one part only (a missing sticker file)
 
 
 def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
@@ -99,11 +124,31 @@ def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
             "hologram_color": int(v[K_HOLO_COLOR]) & 0xFFFFFFFF,
         },
     }
+    effects = {}
+    warnings = []
+    for g in BUILTIN_GESTURES:
+        path = str(v[gesture_sticker_key(g)] or "")
+        if path and v[gesture_key(g)]:
+            if not os.path.isfile(path):
+                # That gesture keeps its bundled sticker; everything else works as set.
+                warnings.append(f"sticker image for {g} not found: {path} (expected a PNG file)")
+                continue
+            e = default_effect(g)
+            effects[g] = {"sticker": path, "placement": "follow-hand" if e.placement == "fullscreen" else e.placement,
+                          "corner": e.corner, "size": e.size, "duration": e.duration}
+    data["gestures"] = {
+        "enabled": bool(v[K_GESTURES]),
+        "gestures": [g for g in BUILTIN_GESTURES if v[gesture_key(g)]],
+        "hold": int(v[K_GEST_HOLD]) / 1000.0,
+        "cooldown": int(v[K_GEST_COOLDOWN]) / 1000.0,
+        "arming_ring": bool(v[K_GEST_RING]),
+        "effects": effects,
+    }
     settings = Settings.from_dict(data)
     image = settings.background.image
     if settings.background.mode in ("image", "hologram") and image and not os.path.isfile(image):
         raise SettingsError(f"background image not found: {image} (expected a picture file)")
-    return FilterConfig(settings, bool(v[K_SYNC]))
+    return FilterConfig(settings, bool(v[K_SYNC]), "; ".join(warnings))
 
 
 # ---------------------------------------------------------------------------- OBS glue
@@ -199,6 +244,18 @@ def build_properties(lib: Any, fid: int, callbacks: Mapping[str, int], status: s
         sync, b("Delays the video by the measured analysis latency (a few frames) so the mask "
                 "lines up with the pixels exactly."))
     lib.obs_properties_add_group(p, b("segmentation"), b("Person segmentation"), OBS_GROUP_NORMAL, seg)
+
+    gest = lib.obs_properties_create()
+    for key, label, hi in ((K_GEST_HOLD, "Hold before firing", 3000), (K_GEST_COOLDOWN, "Cooldown", 30000)):
+        prop = lib.obs_properties_add_int_slider(gest, b(key), b(label), 0, hi, 50)
+        lib.obs_property_int_set_suffix(prop, b(" ms"))
+    lib.obs_properties_add_bool(gest, b(K_GEST_RING), b("Show the arming ring"))
+    for g in BUILTIN_GESTURES:
+        label = g.replace("_", " ").capitalize()
+        lib.obs_properties_add_bool(gest, b(gesture_key(g)), b(label))
+        lib.obs_properties_add_path(gest, b(gesture_sticker_key(g)), b("%s: custom sticker" % label),
+                                    OBS_PATH_FILE, b("PNG images (*.png);;All files (*.*)"), None)
+    lib.obs_properties_add_group(p, b(K_GESTURES), b("Gesture stickers"), OBS_GROUP_CHECKABLE, gest)
     return p
 
 

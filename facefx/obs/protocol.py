@@ -10,11 +10,16 @@ name exists once, here, so the two sides cannot drift apart by a typo.
                                                           there are numbered after n
     {"op": "settings", "source": id, "settings": {...}}   Settings.to_dict() form
     {"op": "close",    "source": id}
+    {"op": "teach",    "source": id, "name": n, "seconds": s}   record this source's hands for s
+                                                          seconds, then train `n` (facefx.teach)
+    {"op": "forget",   "source": id, "name": n}           delete a taught gesture, retrain
     {"op": "exit"}
   worker -> OBS (stdout)
     {"event": "ready", "pid": n, "protocol": VERSION}
     {"event": "heartbeat", "sources": {id: {"fps", "stage_ms", "frames", "result_seq",
-                                            "model", "error"}}}          every HEARTBEAT_S
+                                            "model", "error", "teach", "taught"}}}  every HEARTBEAT_S
+        teach: {"name", "state": recording|training|taught|failed, "remaining", "samples",
+                "message"} or null; taught: the taught gesture names
     {"event": "busy", "source": id, "seconds": s}   the next analysis may load a model: no
                                                      heartbeat for up to s seconds
     {"event": "error", "source": id or null, "message": text}
@@ -36,7 +41,10 @@ OP_ATTACH = "attach"
 OP_SETTINGS = "settings"
 OP_CLOSE = "close"
 OP_EXIT = "exit"
-OPS = (OP_OPEN, OP_ATTACH, OP_SETTINGS, OP_CLOSE, OP_EXIT)
+OP_TEACH = "teach"
+OP_FORGET = "forget"
+OPS = (OP_OPEN, OP_ATTACH, OP_SETTINGS, OP_CLOSE, OP_EXIT, OP_TEACH, OP_FORGET)
+TEACH_SECONDS = (1.0, 10.0)   # the recording lengths the worker accepts
 
 EV_READY = "ready"
 EV_HEARTBEAT = "heartbeat"

@@ -36,6 +36,8 @@ from tests.obs.harness import (ASTRONAUT, ObsSession, filter_entry, image_source
 TARGET_IMAGE_RATIO = 1.5
 TARGET_BLUR_RATIO = 2.5
 TARGET_LAG = 0.01
+TARGET_STICKERS_RATIO = 1.2   # stickers add at most 20% to the frame render time
+STICKERS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "stickers")
 
 
 def _picture(path: str, w: int, h: int, flip: bool = False) -> str:
@@ -92,6 +94,40 @@ def bench_size(w: int, h: int, tmp: str, settle: float, samples: int) -> Dict[st
     return out
 
 
+def _sticker_plan(w: int, h: int, n: int = 16) -> str:
+    """A busy sticker plan (a hand sticker and a full-frame animation's worth of particles),
+    as JSON for the filter's debug_sprites hook."""
+    names = ["thumbs_up", "heart_hands", "victory", "fist"]
+    items = [dict(image=os.path.join(STICKERS, names[i % len(names)] + ".png"),
+                  x=(i * 0.137 % 1.0) * w, y=(i * 0.291 % 1.0) * h, width=0.12 * h, height=0.12 * h,
+                  rotation=(i * 23) % 360 - 180.0, opacity=0.5 + 0.5 * (i % 2)) for i in range(n - 1)]
+    items.append(dict(image=os.path.join(STICKERS, "thumbs_up.png"), x=w / 2, y=h / 2,
+                      width=0.25 * h, height=0.25 * h))
+    return json.dumps(items)
+
+
+def bench_stickers(w: int, h: int, tmp: str, settle: float, samples: int) -> Dict[str, float]:
+    """OBS's frame render time with the blur background, without and with 16 sprites drawn
+    (the filter's debug_sprites hook: the same GPU painter gesture stickers use)."""
+    cam = _picture(os.path.join(tmp, f"cam{h}.png"), w, h)
+    session = ObsSession({"Bench": [image_source("Cam", cam, [filter_entry(
+        "facefx_filter", "FaceFX", {"bg_mode": "blur", "bg_blur": 50})])]}, width=w, height=h, fps=30)
+    out: Dict[str, float] = {}
+    try:
+        session.start()
+        session.wait_results("FaceFX", 5)
+        out["blur_ms"] = _render_ms(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"debug_sprites": _sticker_plan(w, h)})
+        out["blur_stickers_ms"] = _render_ms(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"debug_sprites": ""})
+        out["blur_again_ms"] = _render_ms(session, settle, samples)
+    finally:
+        session.stop()
+        session.cleanup()
+    out["stickers_ratio"] = out["blur_stickers_ms"] / ((out["blur_ms"] + out["blur_again_ms"]) / 2)
+    return out
+
+
 def bench_lag(tmp: str, seconds: float) -> Dict[str, float]:
     w, h = 1280, 720
     cam = _picture(os.path.join(tmp, "cam720.png"), w, h)
@@ -126,6 +162,7 @@ def main(argv: List[str]) -> int:
     ap.add_argument("--samples", type=int, default=6, help="1-second samples per phase")
     ap.add_argument("--lag-seconds", type=float, default=60.0)
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument("--stickers", default="1280x720", help="canvas size of the stickers case ('' = skip)")
     a = ap.parse_args(argv)
     reason = obs_available()
     if reason:
@@ -133,7 +170,7 @@ def main(argv: List[str]) -> int:
         return 2
     results: Dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="facefx-bench-") as tmp:
-        for size in a.sizes.split(","):
+        for size in filter(None, a.sizes.split(",")):
             w, h = (int(v) for v in size.split("x"))
             r = bench_size(w, h, tmp, a.settle, a.samples)
             results[size] = r
@@ -144,6 +181,13 @@ def main(argv: List[str]) -> int:
             print(f"{size}: FaceFX/chroma key  image {r['image_ratio']:.2f}x (target <= "
                   f"{TARGET_IMAGE_RATIO}x)  blur {r['blur_ratio']:.2f}x (target <= {TARGET_BLUR_RATIO}x)",
                   flush=True)
+        if a.stickers:
+            w, h = (int(v) for v in a.stickers.split("x"))
+            r = bench_stickers(w, h, tmp, a.settle, a.samples)
+            results["stickers_" + a.stickers] = r
+            print(f"{a.stickers}: render ms  blur {r['blur_ms']:.2f}/{r['blur_again_ms']:.2f}  blur + 16 "
+                  f"stickers {r['blur_stickers_ms']:.2f}: {r['stickers_ratio']:.2f}x (target <= "
+                  f"{TARGET_STICKERS_RATIO}x)", flush=True)
         if a.lag_seconds > 0:
             lag = bench_lag(tmp, a.lag_seconds)
             results["lag_720p30"] = lag
