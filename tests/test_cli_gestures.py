@@ -79,8 +79,8 @@ def test_two_hand_gesture_asks_for_two_hands():
     assert stage.options["max_hands"] == 1
     stage.configure(Settings(gestures=GestureSettings(enabled=True, gestures=("thumbs_up", "heart_hands"))))
     assert stage.options["max_hands"] == 2
-    assert hands_input_size(1280, 720) == (640, 360)
-    assert hands_input_size(320, 240) == (320, 240)
+    assert hands_input_size(1920, 1080) == (1280, 720)
+    assert hands_input_size(1280, 720) == (1280, 720)
 
 
 def test_tight_budget_runs_hands_every_second_frame():
@@ -194,8 +194,11 @@ def test_preview_key_g_pauses_gestures():
 # --- end to end ----------------------------------------------------------------------------------
 
 def _sticker_pixels(frame: np.ndarray, ref: np.ndarray) -> int:
-    """Pixels that differ strongly from the input frame (the sticker drawn over it)."""
-    return int((np.abs(frame.astype(np.int16) - ref.astype(np.int16)).max(axis=2) > 60).sum())
+    """Emoji-yellow pixels (BGR) drawn over the input frame: the sticker, not the white arming ring."""
+    def yellow(img: np.ndarray) -> np.ndarray:
+        b, g, r = (img[..., k].astype(np.int16) for k in range(3))
+        return (r > 180) & (g > 120) & (b < 90)
+    return int((yellow(frame) & ~yellow(ref)).sum())
 
 
 @needs_clip

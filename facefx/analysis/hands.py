@@ -28,11 +28,13 @@ __all__ = ["HandsStage", "HandTracker", "detect_hands", "hands_input_size", "HAN
 
 _SWAP = {"left": "right", "right": "left"}
 
-# Hands read a reduction of the full frame this wide, not the 256 px segmentation image: palm
-# detection resizes to 192x192 itself, but the landmark model crops the hand from the image it
-# is given, and a hand a few dozen pixels across in a 256 px image loses the finger detail the
-# rules judge.
-HANDS_WIDTH = 640
+# Hands read the full frame up to this width (wider frames are reduced to it), not the 256 px
+# segmentation image. Measured on the evalset's 1280x720 fist-then-thumbs-up clip (2 shared
+# cores, hands + resize + gestures median): 640 px 61.5 ms, 960 px 69.3 ms, full 1280 px
+# 53.0 ms. MediaPipe resizes for its models itself, so a reduction buys nothing, and at 640 px
+# the defocused thumb is lost long enough (3.1-3.5 s) that the thumbs up fires a second time
+# after its cooldown; at full width it fires once.
+HANDS_WIDTH = 1280
 
 
 def hands_input_size(width: int, height: int) -> Tuple[int, int]:
