@@ -148,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start from settings saved as JSON ({\"segmentation\": {...}, \"background\": {...}}); "
                           "flags override it")
 
+    ges = p.add_argument_group("gesture stickers (see README: Gesture stickers)")
+    ges.add_argument("--gestures", metavar="NAMES", nargs="?", const="all",
+                     help="show a sticker when a hand gesture is held; optionally a comma-separated list "
+                          "of gesture names (default: all built-in gestures)")
+    ges.add_argument("--sticker", metavar="GESTURE=PATH_OR_NAME", action="append", default=[],
+                     help="the sticker of a gesture: an RGBA .png, a bundled sticker name (thumbs_up, ...) "
+                          "or an animation (hearts, confetti, fireworks, balloons, rain); repeatable")
+    ges.add_argument("--gesture-model", metavar="PATH",
+                     help="a custom gesture model (.tflite: Teachable Machine export or landmark classifier)")
+    ges.add_argument("--gesture-labels", metavar="PATH", help="the custom model's labels file")
     run = p.add_argument_group("running")
     mirror = run.add_mutually_exclusive_group()
     mirror.add_argument("--mirror", dest="mirror", action="store_true", default=None,
@@ -224,7 +234,114 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         bg["mode"] = "image" if args.background_image else "color" if args.background_color else "blur"
     if bg["mode"] == "image" and not bg["image"]:
         raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP, TIFF or GIF picture)")
-    return Settings(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg))
+    return Settings(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg),
+                    gestures=gesture_settings_from_args(args, base.gestures))
+
+
+# Larger sticker pictures are refused: they cost memory and time in every frame that shows one.
+MAX_STICKER_SIDE = 2048
+
+
+def check_sticker_image(path: str) -> None:
+    """Decode a sticker picture once, so a bad file is one clear message before any work."""
+    import cv2
+    import numpy as np
+
+    expected = f"expected an RGBA .png of at most {MAX_STICKER_SIDE}x{MAX_STICKER_SIDE} pixels"
+    if not os.path.isfile(path):
+        raise UsageError(f"--sticker: {path}: no such file; {expected}")
+    try:
+        with open(path, "rb") as fh:
+            data = np.frombuffer(fh.read(), np.uint8)
+    except OSError as exc:
+        raise UsageError(f"--sticker: cannot read {path}: {exc.strerror or exc}; {expected}") from None
+    head = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if head is None or not bytes(data[:8]) == b"\x89PNG\r\n\x1a\n":
+        raise UsageError(f"--sticker: {path} is not a readable PNG picture; {expected}")
+    h, w = head.shape[:2]
+    if max(w, h) > MAX_STICKER_SIDE:
+        raise UsageError(f"--sticker: {path} is {w}x{h}, too large; {expected}")
+    if head.ndim != 3 or head.shape[2] != 4:
+        raise UsageError(f"--sticker: {path} has no alpha channel; {expected} (a transparent background)")
+
+
+def _sticker_effect(spec: str, enabled: Sequence[str]) -> Any:
+    from . import animations
+    from .settings import ANIMATIONS, GestureEffect, SettingsError
+
+    gesture, sep, value = spec.partition("=")
+    gesture, value = gesture.strip(), value.strip()
+    if not sep or not gesture or not value:
+        raise UsageError(f"--sticker {spec!r}: expected GESTURE=PATH_OR_NAME, e.g. thumbs_up=star.png or "
+                         f"victory=confetti")
+    try:
+        if value in ANIMATIONS:
+            return GestureEffect(gesture, placement="fullscreen", animation=value)
+        if value.lower().endswith(".png"):
+            check_sticker_image(value)
+            return GestureEffect(gesture, sticker=os.path.abspath(value), animation="")
+        if os.path.exists(value) or os.sep in value or "." in value:
+            raise UsageError(f"--sticker {spec!r}: {value} is not a .png; expected an RGBA .png, a bundled "
+                             f"sticker name or an animation ({', '.join(ANIMATIONS)})")
+        builtin = animations.image_path(value + ".png") if hasattr(animations, "image_path") else ""
+        if not builtin or not os.path.isfile(builtin):
+            from .settings import BUILTIN_GESTURES
+            raise UsageError(f"--sticker {spec!r}: no bundled sticker named {value!r}; expected a .png path, "
+                             f"one of {', '.join(BUILTIN_GESTURES)} or an animation ({', '.join(ANIMATIONS)})")
+        return GestureEffect(gesture, sticker=value, animation="")
+    except SettingsError as exc:
+        raise UsageError(f"--sticker {spec!r}: {exc}") from None
+
+
+def gesture_settings_from_args(args: argparse.Namespace, base: Any) -> Any:
+    """The gestures section from --gestures/--sticker/--gesture-model over the settings file's.
+    A --sticker or --gesture-model alone turns gestures on (with every built-in gesture)."""
+    from .settings import BUILTIN_GESTURES, GestureSettings, SettingsError
+
+    wanted = getattr(args, "gestures", None)
+    stickers = list(getattr(args, "sticker", None) or ())
+    model = getattr(args, "gesture_model", None)
+    labels = getattr(args, "gesture_labels", None)
+    if labels and not model:
+        raise UsageError("--gesture-labels needs --gesture-model PATH (a .tflite gesture model)")
+    if wanted is None and not stickers and not model:
+        return base
+    fields: Dict[str, Any] = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    fields["enabled"] = True
+    names = list(base.gestures if base.enabled else BUILTIN_GESTURES)
+    if wanted not in (None, "all"):
+        names = [n.strip() for n in wanted.split(",") if n.strip()]
+        if not names:
+            raise UsageError(f"--gestures {wanted!r}: expected a comma-separated list of gesture names "
+                             f"({', '.join(BUILTIN_GESTURES)}) or nothing for all")
+    flag = "--gesture-model"
+    if not model:
+        from .teach import model_paths
+        taught = model_paths()   # gestures taught with `facefx teach` work without a flag
+        if taught:
+            model, labels, flag = taught[0], taught[1], f"taught gestures ({taught[0]})"
+    if model:
+        from .analysis.classifiers import GestureModelError, is_none_label, load_gesture_model
+        try:
+            classifier = load_gesture_model(model, labels)
+        except GestureModelError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+        fields["model"], fields["labels"] = os.path.abspath(model), os.path.abspath(labels) if labels else ""
+        custom = [label for label in classifier.labels if not is_none_label(label)]
+        if wanted in (None, "all"):
+            names = custom + [n for n in names if n not in custom]
+    effects = {e.gesture: e for e in base.effects}
+    for spec in stickers:
+        effect = _sticker_effect(spec, names)
+        effects[effect.gesture] = effect
+        if effect.gesture not in names:
+            names.append(effect.gesture)
+    fields["gestures"] = tuple(dict.fromkeys(names))
+    fields["effects"] = tuple(effects.values())
+    try:
+        return GestureSettings(**fields)
+    except SettingsError as exc:
+        raise UsageError(f"--gestures: {exc}") from None
 
 
 # Flags that set one settings field: (section, field) -> flag.

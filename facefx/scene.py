@@ -273,6 +273,14 @@ def _import(module: str, attr: Optional[str] = None) -> Any:
     return getattr(mod, attr) if attr else mod
 
 
+def _default_triggers() -> Optional[Callable[[GestureSettings], Any]]:
+    """TriggerBank built from GestureSettings.trigger_settings() (None without facefx.triggers)."""
+    bank = _import("facefx.triggers", "TriggerBank")
+    if bank is None:
+        return None
+    return lambda g: bank(g.trigger_settings())
+
+
 def _trigger_relevant(g: GestureSettings) -> GestureSettings:
     """The gestures settings minus `paused`, which pauses the bank without resetting it."""
     return dataclasses.replace(g, paused=False)
@@ -311,7 +319,7 @@ class Scene:
 
     def __init__(self, settings: Settings, *, triggers: Optional[Callable[[GestureSettings], Any]] = None,
                  animations: Any = None) -> None:
-        self._trigger_factory = triggers if triggers is not None else _import("facefx.triggers", "TriggerBank")
+        self._trigger_factory = triggers if triggers is not None else _default_triggers()
         self.animations = animations if animations is not None else (
             _import("facefx.animations") or _StandInAnimations())
         self.settings = settings

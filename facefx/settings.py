@@ -240,6 +240,10 @@ class GestureSettings:
     cooldown: seconds after firing before the same gesture may fire again.
     arming_ring: show a small ring filling while a gesture is being held.
     paused: no gesture fires (a hotkey / preview key toggles it).
+    model: a custom gesture model (.tflite: Teachable Machine image export or a landmark
+        classifier); '' = built-in rules only. Its labels are gesture names: enable them in
+        `gestures` and give them stickers in `effects`; a background/"none" label fires nothing.
+    labels: the model's labels file; '' = found beside the model.
     """
 
     enabled: bool = False
@@ -249,11 +253,18 @@ class GestureSettings:
     cooldown: float = 3.0
     arming_ring: bool = True
     paused: bool = False
+    model: str = ""
+    labels: str = ""
 
     def __post_init__(self) -> None:
         for name in ("enabled", "arming_ring", "paused"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"gestures {name} must be true or false, got {getattr(self, name)!r}")
+        for name in ("model", "labels"):
+            if not isinstance(getattr(self, name), str):
+                raise SettingsError(f"gestures {name} must be a file path (or empty), got {getattr(self, name)!r}")
+        if self.labels and not self.model:
+            raise SettingsError("gestures labels needs a gestures model (a .tflite file) to go with it")
         if isinstance(self.gestures, str) or not isinstance(self.gestures, (tuple, list)):
             raise SettingsError(f"enabled gestures must be a list of gesture names, got {self.gestures!r}")
         for g in self.gestures:
@@ -287,6 +298,12 @@ class GestureSettings:
     @property
     def active(self) -> bool:
         return self.enabled and bool(self.gestures)
+
+    def trigger_settings(self) -> Any:
+        """The one mapping from these settings to facefx.triggers.TriggerSettings (the Scene,
+        `facefx eval gestures` and the OBS side all build their TriggerBank from it)."""
+        from .triggers import TriggerSettings
+        return TriggerSettings(hold=self.hold, cooldown=self.cooldown, enabled=frozenset(self.gestures))
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -89,7 +89,7 @@ def test_stage_sets_the_analysis_extras_and_tracks_a_video():
         found = 0
         for i, frame in enumerate(frames[50:]):
             analysis = engine.analyze(frame, timestamp=i / 25.0)
-            hands = analysis.extras["hands"]
+            hands = analysis.hands
             assert isinstance(hands, tuple) and len(hands) <= 1
             found += len(hands)
             assert "hands" in analysis.stage_ms
@@ -116,7 +116,7 @@ def test_stage_reconfigures_from_a_hands_settings_section():
     assert stage.options["max_hands"] == 2 and stage.options["mirrored"] is True
     analysis = Analysis(0, 0.0, (320, 240), (320, 240))
     stage.process(np.zeros((240, 320, 3), np.uint8), analysis)
-    assert analysis.extras["hands"] == ()
+    assert analysis.hands == ()
     stage.close()
 
 

@@ -323,3 +323,76 @@ class StabilityGate:
 
     def reset(self) -> None:
         self._prev, self._t = [], None
+
+
+def _stage_base():
+    """analysis.Stage, imported on use: the rules above stay importable without the engine's
+    numpy/cv2 dependencies being touched at module import."""
+    from . import Stage
+    return Stage
+
+
+class GestureStage(_stage_base()):
+    """Engine stage: this frame's hands -> analysis.gestures (a tuple of results.GestureHit).
+
+    Runs after the hands stage (STAGES order) on the same input image. The built-in rules are
+    judged on every frame through a StabilityGate (hands in motion blur give no hit); when the
+    gestures settings name a custom model (`model`, `labels`) its hits are added, a label
+    meaning "nothing" giving none (classifiers.is_none_label). A custom label the user enabled
+    wins over a built-in hit of the same hands, because it is what the user asked for.
+
+    Raises (from configure):
+        classifiers.GestureModelError: the custom model or labels file cannot be used.
+    """
+
+    name = "gestures"
+    outputs = ("gestures",)
+    every_when_tight = 2   # follows the hands stage, whose result it reads
+
+    def __init__(self, *, threads=None, rules: GestureRules = DEFAULT_RULES, mirrored: bool = False) -> None:
+        self.rules = rules
+        self.mirrored = mirrored
+        self._gate = StabilityGate()
+        self._model = None
+        self._model_key: Tuple[str, str] = ("", "")
+        self._enabled: Tuple[str, ...] = ()
+
+    def input_size(self, settings, width: int, height: int) -> Tuple[int, int]:
+        from .hands import hands_input_size
+        return hands_input_size(width, height)
+
+    def configure(self, settings) -> None:
+        g = getattr(settings, "gestures", None)
+        if g is None:
+            return
+        self._enabled = tuple(g.gestures)
+        key = (getattr(g, "model", "") or "", getattr(g, "labels", "") or "")
+        if key != self._model_key:
+            self._model, self._model_key = None, key
+            if key[0]:
+                from .classifiers import load_gesture_model
+                self._model = load_gesture_model(key[0], key[1] or None)
+
+    def process(self, image, analysis) -> None:
+        hands = analysis.hands
+        if not hands:
+            self._gate.steady((), analysis.timestamp)
+            analysis.gestures = ()
+            return
+        h, w = image.shape[:2]
+        aspect = w / h
+        hits = list(classify(hands, aspect=aspect, rules=self.rules))
+        if self._model is not None:
+            custom = [x for x in self._model.classify(hands, image, mirrored=self.mirrored,
+                                                      frame_size=analysis.frame_size)
+                      if x.name in self._enabled or not self._enabled]
+            taken = {i for x in custom for i in x.hands}
+            hits = custom + [x for x in hits if not taken.intersection(x.hands)]
+        analysis.gestures = tuple(self._gate.filter(hits, hands, analysis.timestamp, aspect=aspect))
+
+    def reset(self) -> None:
+        self._gate.reset()
+
+    def close(self) -> None:
+        self._model = None
+        self._model_key = ("", "")

@@ -24,9 +24,30 @@ from . import Analysis, FrameError, Stage
 from .segmentation import quiet_mediapipe
 from .tflite import ModelError
 
-__all__ = ["HandsStage", "HandTracker", "detect_hands"]
+__all__ = ["HandsStage", "HandTracker", "detect_hands", "hands_input_size", "HANDS_WIDTH"]
 
 _SWAP = {"left": "right", "right": "left"}
+
+# Hands read the full frame up to this width (wider frames are reduced to it), not the 256 px
+# segmentation image. Measured on the evalset's 1280x720 fist-then-thumbs-up clip (2 shared
+# cores, hands + resize + gestures median): 640 px 61.5 ms, 960 px 69.3 ms, full 1280 px
+# 53.0 ms. MediaPipe resizes for its models itself, so a reduction buys nothing, and at 640 px
+# the defocused thumb is lost long enough (3.1-3.5 s) that the thumbs up fires a second time
+# after its cooldown; at full width it fires once.
+HANDS_WIDTH = 1280
+
+
+def hands_input_size(width: int, height: int) -> Tuple[int, int]:
+    """The size the hands (and gesture) stages read a width x height frame at."""
+    if width <= HANDS_WIDTH:
+        return (width, height)
+    return (HANDS_WIDTH, max(2, round(height * HANDS_WIDTH / width)))
+
+
+def max_hands_for(gestures: Sequence[str]) -> int:
+    """2 when an enabled gesture needs two hands, else 1 (two cost ~3x with one in view)."""
+    from ..results import TWO_HAND_GESTURES
+    return 2 if any(g in TWO_HAND_GESTURES for g in gestures) else 1
 
 
 class HandTracker:
@@ -108,17 +129,20 @@ class HandTracker:
 
 
 class HandsStage(Stage):
-    """Engine stage: tracks hands and sets analysis.extras['hands'] (a tuple of results.Hand).
+    """Engine stage: tracks hands and sets analysis.hands (a tuple of results.Hand).
 
-    The options are those of HandTracker; configure() reads a `hands` section of the settings
-    when one exists (max_hands, model_complexity, mirrored) and rebuilds the tracker only when
-    one of those changed. The model loads on the first frame, not in the constructor.
+    The options are those of HandTracker. configure() follows the gestures settings: one hand
+    unless an enabled gesture needs two (max_hands_for); it rebuilds the tracker only when an
+    option changed. The model loads on the first frame, not in the constructor. While the
+    engine's budget is tight the stage runs every 2nd frame (its result carried forward).
     """
 
     name = "hands"
+    outputs = ("hands",)
+    every_when_tight = 2
 
     def __init__(self, *, max_hands: int = 1, model_complexity: int = 0, static: bool = False,
-                 mirrored: bool = False) -> None:
+                 mirrored: bool = False, threads: Optional[int] = None) -> None:
         self._options = self._check(max_hands, model_complexity, static, mirrored)
         self._tracker: Optional[HandTracker] = None
         self.last: Tuple[Hand, ...] = ()
@@ -136,18 +160,20 @@ class HandsStage(Stage):
     def options(self) -> dict:
         return dict(self._options)
 
-    def enabled(self, settings: Any) -> bool:
-        section = getattr(settings, "hands", None)
-        return bool(getattr(section, "enabled", True)) if section is not None else True
+    def input_size(self, settings: Any, width: int, height: int) -> Tuple[int, int]:
+        return hands_input_size(width, height)
 
     def configure(self, settings: Any) -> None:
-        section = getattr(settings, "hands", None)
-        if section is None:
-            return
-        options = self._check(getattr(section, "max_hands", self._options["max_hands"]),
-                              getattr(section, "model_complexity", self._options["model_complexity"]),
-                              getattr(section, "static", self._options["static"]),
-                              getattr(section, "mirrored", self._options["mirrored"]))
+        gestures = getattr(settings, "gestures", None)
+        section = getattr(settings, "hands", None)   # an explicit hands section wins
+        o = self._options
+        max_hands = o["max_hands"]
+        if gestures is not None and getattr(gestures, "gestures", None) is not None:
+            max_hands = max_hands_for(gestures.gestures)
+        options = self._check(getattr(section, "max_hands", max_hands),
+                              getattr(section, "model_complexity", o["model_complexity"]),
+                              getattr(section, "static", o["static"]),
+                              getattr(section, "mirrored", o["mirrored"]))
         if options != self._options:
             self._options = options
             self.close()
@@ -156,7 +182,7 @@ class HandsStage(Stage):
         if self._tracker is None:
             self._tracker = HandTracker(**self._options)
         self.last = self._tracker(image)
-        analysis.extras["hands"] = self.last
+        analysis.hands = self.last
 
     def reset(self) -> None:
         self.last = ()

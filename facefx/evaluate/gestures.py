@@ -141,6 +141,25 @@ def load_classifier(model: Optional[str], labels: Optional[str]) -> Any:
     return load_gesture_model(model, labels)
 
 
+def _video_engine(model: Optional[str], labels: Optional[str], names: Sequence[str], max_hands: int) -> Any:
+    """The engine's hands and gesture stages and the TriggerBank of the default gesture
+    settings: the path a `facefx process` run takes, so the events reported are those it fires."""
+    from ..analysis import Engine
+    from ..analysis.gestures import GestureStage
+    from ..analysis.hands import HandsStage
+    from ..settings import GestureSettings, Settings
+    from ..triggers import TriggerBank
+
+    gestures = GestureSettings(enabled=True, gestures=tuple(dict.fromkeys(names)),
+                               model=model or "", labels=labels or "")
+    settings = Settings(gestures=gestures)
+    stages = [HandsStage(max_hands=max_hands), GestureStage()]
+    engine = Engine(settings, stages=stages)
+    for stage in stages[:1]:   # the evaluation's own max_hands, not the one the gestures imply
+        stage._options["max_hands"] = max_hands
+    return engine, TriggerBank(gestures.trigger_settings())
+
+
 def predicted_name(hits: Sequence[Any]) -> str:
     if not hits:
         return NONE
@@ -181,9 +200,8 @@ def evaluate(dirs: Sequence[str], *, model: Optional[str] = None, labels: Option
             if not cap.isOpened():
                 raise EvalError(f"{s.path}: cannot open this video; expected {'/'.join(VIDEO_EXTS)}")
             fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-            tracker = HandTracker(max_hands=max_hands, static=False)
-            gate = StabilityGate()
-            bank = TriggerBank()
+            engine, bank = _video_engine(model, labels, getattr(classifier, "labels", BUILTIN_GESTURES),
+                                         max_hands)
             events, frames, index = [], 0, 0
             try:
                 while True:
@@ -192,15 +210,13 @@ def evaluate(dirs: Sequence[str], *, model: Optional[str] = None, labels: Option
                         break
                     t = index / fps
                     index += 1
-                    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                    hands = tracker(rgb)
-                    hits = gate.filter(classifier.classify(hands, rgb), hands, t,
-                                       aspect=rgb.shape[1] / rgb.shape[0])
-                    events += [{"gesture": e.name, "time": round(e.t, 3)} for e in bank.update(hits, t)]
+                    analysis = engine.analyze(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), timestamp=t)
+                    events += [{"gesture": e.name, "time": round(e.t, 3)}
+                               for e in bank.update(analysis.gestures, t)]
                     frames += 1
             finally:
                 cap.release()
-                tracker.close()
+                engine.close()
             report.videos.append({"file": s.path, "label": s.label, "frames": frames,
                                   "duration": round(frames / fps, 3), "events": events})
     finally:

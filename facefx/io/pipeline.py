@@ -369,7 +369,10 @@ class Pipeline:
     def status_text(self) -> str:
         s = self.processor.settings
         mode = s.background.mode
-        return f"{self.source.description}  background: {mode}"
+        text = f"{self.source.description}  background: {mode}"
+        if s.gestures.active:
+            text += "  gestures: " + ("paused" if self.processor.scene.paused else "on")
+        return text
 
     def _handle_preview(self, preview: PreviewSink, item: Frame) -> bool:
         """Process keys; for still pictures wait here until the user moves on. True = quit."""
@@ -384,6 +387,9 @@ class Pipeline:
                         self.processor.reset()
                         preview.status = self.status_text()
                         preview.write(item, self.processor.process(item))
+                if action == "pause_gestures":
+                    self.processor.scene.paused = not self.processor.scene.paused
+                    preview.status = self.status_text()
                 if action == "next" and self.source.stills:
                     return False
             if not self.source.stills:

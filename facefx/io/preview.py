@@ -20,6 +20,7 @@ HELP_LINES = (
     ("f", "fullscreen on / off"),
     ("space / b", "next effect"),
     ("m", "mirror on / off"),
+    ("g", "pause / resume gesture stickers"),
 )
 STILL_HELP = (("n / Enter", "next picture"),)
 
@@ -163,7 +164,7 @@ class PreviewSink(FrameSink):
             text(what, 20 + int(150 * scale), y)
 
     def poll(self, wait_ms: int = 1) -> List[str]:
-        """Handle window events; return pipeline actions ('quit', 'next_effect', 'next')."""
+        """Handle window events; return pipeline actions ('quit', 'next_effect', 'next', 'pause_gestures')."""
         if not self._open:
             return []
         key = cv2.waitKey(max(1, wait_ms))
@@ -176,7 +177,7 @@ class PreviewSink(FrameSink):
 
     def handle_key(self, key: int) -> List[str]:
         """Apply a key code from cv2.waitKey: window-local keys act here, the rest become
-        pipeline actions ('quit', 'next_effect', 'next')."""
+        pipeline actions ('quit', 'next_effect', 'next', 'pause_gestures')."""
         if key < 0:
             return []
         key &= 0xFF
@@ -198,6 +199,8 @@ class PreviewSink(FrameSink):
             self.redraw()
         elif key in (ord("n"), ord("N"), 13, 10):
             actions.append("next")
+        elif key in (ord("g"), ord("G")):
+            actions.append("pause_gestures")
         return actions
 
     def close(self) -> None:
