@@ -51,13 +51,6 @@ class NoActions:
         pass
 
 
-def trigger_bank(g: Any) -> Any:
-    """The Scene's trigger factory: GestureSettings -> facefx.triggers.TriggerBank (the bank
-    takes its own TriggerSettings; the Scene's default passes GestureSettings unchanged)."""
-    from ..triggers import TriggerBank, TriggerSettings
-    return TriggerBank(TriggerSettings(hold=g.hold, cooldown=g.cooldown, enabled=frozenset(g.gestures)))
-
-
 class _SceneInput:
     """What Scene.update() reads from one worker result: hands and gestures, plus `mask` only
     when the result carries one (a results-only result keeps the Scene's last mask)."""
@@ -163,7 +156,7 @@ class FilterInstance:
         self.error = ""
         self.config = config
         if self.scene is None:
-            self.scene = Scene(config.settings, triggers=trigger_bank)
+            self.scene = Scene(config.settings)
         else:
             self.scene.configure(config.settings)
         self.scene.paused = self.gestures_paused

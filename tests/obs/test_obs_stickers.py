@@ -15,7 +15,7 @@ import pytest
 from facefx import ipc
 from facefx import results as R
 from facefx.obs.channel import read_result
-from facefx.obs.filter import NoActions, _SceneInput, trigger_bank
+from facefx.obs.filter import NoActions, _SceneInput
 from facefx.scene import Scene
 from facefx.settings import GestureSettings, Settings
 
@@ -114,7 +114,7 @@ def _scene_result(chan, *gestures, mask=True):
 
 def test_held_gesture_fires_once_and_is_taken_for_actions(chan):
     settings = Settings().replace(gestures=GestureSettings(enabled=True, gestures=("thumbs_up",), hold=0.5))
-    scene = Scene(settings, triggers=trigger_bank)
+    scene = Scene(settings)
     res = _scene_result(chan, "thumbs_up", mask=False)
     fired = []
     for i in range(30):    # 1 s of results at 30 fps
@@ -129,7 +129,7 @@ def test_held_gesture_fires_once_and_is_taken_for_actions(chan):
 
 def test_paused_scene_fires_nothing(chan):
     settings = Settings().replace(gestures=GestureSettings(enabled=True, gestures=("thumbs_up",), hold=0.5))
-    scene = Scene(settings, triggers=trigger_bank)
+    scene = Scene(settings)
     scene.paused = True
     res = _scene_result(chan, "thumbs_up")
     for i in range(30):
