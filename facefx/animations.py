@@ -45,6 +45,12 @@ except ImportError:
     def _sticker_path(name: str) -> str:
         return os.path.join(_STICKERS_DIR, name)
 
+
+def bundled_sticker(name: str) -> str:
+    """Absolute path of a bundled sticker file, installed package or source checkout alike."""
+    return _sticker_path(name)
+
+
 ANIMATIONS = ("hearts", "confetti", "fireworks", "balloons", "rain")
 
 # Which full-frame animation a gesture plays by default (issue 7); other gestures show their

@@ -220,8 +220,10 @@ def sticker_path(effect: GestureEffect) -> str:
     name = effect.sticker or effect.gesture
     if name.lower().endswith(".png"):
         return name
-    from . import stickers  # facefx.stickers: the bundled pack (standard library module)
-    return stickers.path(name + ".png")
+    # facefx.animations resolves the bundled pack both installed (facefx.stickers) and from the
+    # source checkout OBS imports, where the artwork is the top-level stickers/ folder.
+    from .animations import bundled_sticker
+    return bundled_sticker(name + ".png")
 
 
 def hand_anchor(hands: Sequence[Any], indices: Sequence[int]) -> Optional[Tuple[float, float]]:
