@@ -354,10 +354,10 @@ class FilterInstance:
         if frozen:
             t = self.hooks.time
         try:
-            if mask is not None:
-                r.set_mask(mask.seq, mask.data, mask.width, mask.height)
             if mask is not None and not getattr(mask, "has_mask", True):
                 mask = None   # results-only (background off): nothing for the background layer
+            if mask is not None:
+                r.set_mask(mask.seq, mask.data, mask.width, mask.height)
             plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
                               cfg.settings, t, w, h)
             plan = self._with_scene(plan, t, w, h)
