@@ -17,7 +17,7 @@ from collections import OrderedDict, deque
 from typing import Any, Deque, Dict, Optional, Tuple
 
 from . import libobs as lo
-from .images import Decoded
+from .images import ImageLoader
 
 Key = Tuple[str, float]
 MAX_TEXTURES = 32
@@ -25,18 +25,15 @@ GS_BLEND_ONE = 1
 GS_BLEND_INVSRCALPHA = 5
 
 
-class StickerLoader:
-    """Decodes any number of pictures, one after another, on one thread. get(key) never
-    blocks: Decoded (the caller takes ownership), False (cannot be decoded) or None (queued)."""
+class StickerLoader(ImageLoader):
+    """Decodes any number of pictures, one after another, on one thread (ImageLoader keeps
+    only the latest wanted picture). get(key) never blocks: Decoded (the caller takes
+    ownership), False (cannot be decoded) or None (queued). Decoding and close() are
+    ImageLoader's."""
 
     def __init__(self, lib: Any) -> None:
-        self.lib = lib
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
+        super().__init__(lib)
         self._queue: Deque[Key] = deque()
-        self._done: Dict[Key, Any] = {}
-        self._closed = False
-        self._thread: Optional[threading.Thread] = None
 
     def get(self, key: Key) -> Any:
         with self._lock:
@@ -62,9 +59,7 @@ class StickerLoader:
                     self._wake.clear()
                     continue
                 key = self._queue[0]
-            fmt, cx, cy = C.c_int(), C.c_uint32(), C.c_uint32()
-            ptr = self.lib.gs_create_texture_file_data(key[0].encode(), C.byref(fmt), C.byref(cx), C.byref(cy))
-            result: Any = Decoded(ptr, fmt.value, cx.value, cy.value) if ptr else False
+            result: Any = self._decode(key[0])
             with self._lock:
                 if self._queue and self._queue[0] == key:
                     self._queue.popleft()
@@ -73,18 +68,6 @@ class StickerLoader:
                         self.lib.bfree(result.ptr)
                     return
                 self._done[key] = result
-
-    def close(self, timeout: float = 1.0) -> None:
-        with self._lock:
-            self._closed = True
-            done, self._done = self._done, {}
-            thread = self._thread
-        self._wake.set()
-        if thread is not None:
-            thread.join(timeout)
-        for result in done.values():
-            if isinstance(result, Decoded):
-                self.lib.bfree(result.ptr)
 
 
 class SpritePainter:
