@@ -122,6 +122,45 @@ class Ring:
 
 
 @dataclass(frozen=True)
+class Cover:
+    """A region face privacy hides (a face, a head, or the whole frame when results are stale).
+
+    x, y: centre in output pixels; width, height: full size in output pixels; rotation: degrees,
+        positive = clockwise on screen (a rotated ellipse follows head roll).
+    shape: 'ellipse' or 'rect' (settings.PRIVACY_SHAPES).
+    style: 'blur', 'pixelate', 'color', 'emoji' or 'plate' (settings.PRIVACY_STYLES but 'off').
+    strength: the blur's Gaussian sigma or the pixelate block size, in output pixels.
+    color: the 'color' fill (and the fallback of every style whose source is missing).
+    image: the picture for 'emoji' (a PNG path, like Sprite.image); for 'plate' the renderer
+        uses the captured plate it holds (the plan never carries pixels).
+    """
+
+    x: float
+    y: float
+    width: float
+    height: float
+    shape: str = "ellipse"
+    style: str = "blur"
+    strength: float = 16.0
+    color: RGB = (0, 0, 0)
+    image: str = ""
+    rotation: float = 0.0
+
+
+@dataclass(frozen=True)
+class Label:
+    """A line of text (an expression's name): centre x, y and text height in output pixels,
+    colour RGB, drawn on a rounded dark plate for contrast."""
+
+    text: str
+    x: float
+    y: float
+    height: float
+    color: RGB = (255, 255, 255)
+    opacity: float = 1.0
+
+
+@dataclass(frozen=True)
 class RenderPlan:
     """What to draw over one output frame.
 
@@ -131,9 +170,13 @@ class RenderPlan:
     alpha_output: the frame's alpha carries the mask (transparent cut-out).
     refine: refine the upsampled mask at full resolution guided by the frame and remove the
         old background's colour at partial coverage (facefx/render/refine.py).
-    sprites: Sprite items (stickers, animation particles), drawn in order after the background.
-    face_regions: reserved for face privacy covers (drawn before sprites).
+    covers: Cover items (face privacy), drawn right after the background, before everything
+        else, so no sticker or emoji can uncover a face.
+    sprites: Sprite items (stickers, animation particles, emojis), drawn in order after covers.
+    labels: Label items (expression names), drawn after sprites.
     rings: Ring items (gesture arming progress), drawn last.
+    notice: a short reason shown in status lines when the plan is degraded on purpose (e.g.
+        "privacy: whole frame covered, analysis is starting").
     """
 
     width: int
@@ -144,14 +187,17 @@ class RenderPlan:
     edge: Tuple[float, float] = (0.4125, 0.5875)
     alpha_output: bool = False
     refine: bool = False
+    covers: Tuple[Cover, ...] = field(default_factory=tuple)
     sprites: Tuple[Any, ...] = field(default_factory=tuple)
-    face_regions: Tuple[Any, ...] = field(default_factory=tuple)
+    labels: Tuple[Label, ...] = field(default_factory=tuple)
     rings: Tuple[Ring, ...] = field(default_factory=tuple)
+    notice: str = ""
 
     @property
     def passthrough(self) -> bool:
         """Nothing to draw: the renderer may return the frame untouched."""
-        return self.background is None and not self.sprites and not self.face_regions and not self.rings
+        return (self.background is None and not self.covers and not self.sprites and not self.labels
+                and not self.rings)
 
 
 def hologram_at(tint: RGB, t: float, height: int) -> Hologram:
@@ -329,6 +375,8 @@ class Scene:
         self._paused = False
         self._mask: Any = None
         self._hands: Tuple[Any, ...] = ()
+        self._faces: Tuple[Any, ...] = ()     # results.Face items of the latest result
+        self._result_t: Optional[float] = None   # when the latest result arrived (None = none yet)
         self._playing: List[_Playing] = []
         self._fired = 0
         self._fired_events: List[Any] = []
@@ -373,6 +421,8 @@ class Scene:
         if hasattr(result, "mask"):
             self._mask = result.mask
         self._hands = tuple(getattr(result, "hands", ()) or ())
+        self._faces = tuple(getattr(result, "faces", ()) or ())
+        self._result_t = t
         if self._bank is None:
             return
         enabled = self.settings.gestures.gestures
@@ -406,6 +456,8 @@ class Scene:
         """Forget everything from the old stream (new source, seek)."""
         self._mask = None
         self._hands = ()
+        self._faces = ()
+        self._result_t = None
         self._playing.clear()
         if self._bank is not None:
             self._bank = self._trigger_factory(self.settings.gestures) if self._trigger_factory else None
@@ -440,8 +492,21 @@ class Scene:
                 continue
             if sprite is not None:
                 sprites.append(sprite)
-        return RenderPlan(width, height, t, sprites=tuple(sprites), rings=self._rings(t, width, height),
+        covers, notice = self._covers(t, width, height)
+        face_sprites, labels = self._expressions(t, width, height)
+        return RenderPlan(width, height, t, covers=covers, sprites=tuple(face_sprites) + tuple(sprites),
+                          labels=labels, rings=self._rings(t, width, height), notice=notice,
                           **background_layer(self._mask, self.settings, t, width, height))
+
+    def _covers(self, t: float, width: int, height: int) -> Tuple[Tuple[Cover, ...], str]:
+        """Face privacy covers for this output frame and the notice that explains a degraded
+        plan (the face-privacy work fills this in)."""
+        return (), ""
+
+    def _expressions(self, t: float, width: int, height: int) -> Tuple[Tuple[Sprite, ...], Tuple[Label, ...]]:
+        """Expression emoji sprites and labels for this output frame (the expression-emoji work
+        fills this in)."""
+        return (), ()
 
     def _follow(self, p: _Playing) -> Optional[Tuple[float, float]]:
         """The playing sticker's hands in the latest result, found again by handedness."""

@@ -17,7 +17,12 @@ PLACEMENTS = ("follow-hand", "corner", "fullscreen")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 ANIMATIONS = ("hearts", "confetti", "fireworks", "balloons", "rain")
 # Analysis stages an effect can ask for (Settings.stages()); the engine builds only these.
-STAGES = ("segmentation", "hands", "gestures")
+STAGES = ("segmentation", "hands", "gestures", "faces", "expressions")
+FACE_DETECTORS = ("auto", "short", "full")
+EXPRESSION_MODES = ("off", "beside", "replace", "panel")
+PRIVACY_STYLES = ("off", "blur", "pixelate", "color", "emoji", "plate")
+PRIVACY_SHAPES = ("ellipse", "rect")
+KEEP_FACES = ("none", "largest", "center")
 # Built-in gesture names (the same list as results.BUILTIN_GESTURES, kept here so settings stay
 # importable on their own) and the default full-frame animation of those that have one.
 BUILTIN_GESTURES = ("thumbs_up", "thumbs_down", "open_palm", "victory", "pointing_up", "fist", "ok",
@@ -329,12 +334,157 @@ def _effect_from(name: Any, value: Any) -> GestureEffect:
 
 
 @dataclass(frozen=True)
+class FaceSettings:
+    """Face detection and tracking, shared by expression emojis and face privacy.
+
+    detector: 'auto' (short-range first, full-range too when faces are small or none is found),
+        'short' (faces near the camera) or 'full' (faces up to ~5 m away).
+    max_faces: faces tracked per frame (the rest are ignored by expressions; privacy still
+        covers every face the detector finds).
+    min_score: detection confidence below which a box is ignored.
+    """
+
+    detector: str = "auto"
+    max_faces: int = 4
+    min_score: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.detector not in FACE_DETECTORS:
+            raise SettingsError(f"face detector must be one of {', '.join(FACE_DETECTORS)}, got {self.detector!r}")
+        _check_range("max faces", self.max_faces, 1, 8, int)
+        _check_range("face detection confidence", self.min_score, 0.05, 0.95)
+
+
+def _check_path(what: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise SettingsError(f"{what} must be a file path (or empty), got {value!r}")
+
+
+@dataclass(frozen=True)
+class ExpressionSettings:
+    """Expression emojis.
+
+    mode: 'off', 'beside' (an emoji beside each face, following and scaling with the head),
+        'replace' (the emoji covers each face, turned with the head) or 'panel' (the main
+        face's emoji large in a corner, with its label).
+    label: also write the expression's name.
+    model, labels: a custom LiteRT expression model (FER layout or a Teachable Machine image
+        export) and its labels file ('' = beside the model); '' = the bundled FER2013 CNN.
+    emojis: label -> image path (.png, RGBA) overrides of the bundled emoji set; in a settings
+        file {"happy": "my_happy.png", ...}.
+    size: emoji size relative to the face (1 = the face box's height).
+    corner: the panel's corner.
+    min_confidence: below it a face keeps its last (or the neutral) emoji.
+    """
+
+    mode: str = "off"
+    label: bool = False
+    model: str = ""
+    labels: str = ""
+    emojis: Tuple[Tuple[str, str], ...] = ()
+    size: float = 1.0
+    corner: str = "top-right"
+    min_confidence: float = 0.4
+
+    def __post_init__(self) -> None:
+        if self.mode not in EXPRESSION_MODES:
+            raise SettingsError(f"expression mode must be one of {', '.join(EXPRESSION_MODES)}, got {self.mode!r}")
+        if not isinstance(self.label, bool):
+            raise SettingsError(f"expression label must be true or false, got {self.label!r}")
+        _check_path("expression model", self.model)
+        _check_path("expression labels", self.labels)
+        if self.labels and not self.model:
+            raise SettingsError("expression labels needs an expression model (a .tflite file) to go with it")
+        emojis = self.emojis
+        if isinstance(emojis, Mapping):
+            emojis = tuple(emojis.items())
+        if not isinstance(emojis, (tuple, list)) or not all(
+                isinstance(e, (tuple, list)) and len(e) == 2 for e in emojis):
+            raise SettingsError(f"expression emojis must map labels to .png paths, got {self.emojis!r}")
+        for name, path in emojis:
+            _check_gesture_name("expression label", name)
+            if not isinstance(path, str) or not path.lower().endswith(".png"):
+                raise SettingsError(f"emoji for expression {name!r} must be a .png path (RGBA), got {path!r}")
+        object.__setattr__(self, "emojis", tuple((str(n), str(p)) for n, p in emojis))
+        _check_range("expression emoji size", self.size, 0.2, 3.0)
+        if self.corner not in CORNERS:
+            raise SettingsError(f"expression panel corner must be one of {', '.join(CORNERS)}, got {self.corner!r}")
+        _check_range("expression confidence", self.min_confidence, 0.0, 1.0)
+
+    @property
+    def active(self) -> bool:
+        return self.mode != "off"
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["emojis"] = dict(self.emojis)
+        return d
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Face privacy: every face covered, failing closed (cover rather than leak).
+
+    style: 'off', 'blur', 'pixelate', 'color', 'emoji' (an emoji or picture over the face) or
+        'plate' (the captured empty-scene background shows instead of the face).
+    shape: 'ellipse' or 'rect'; margin: extra size around the face box (0.25 = 25% each way).
+    blur: blur strength 0..100; block: pixelate block size in output pixels; color: solid
+        colour; image: the picture for 'emoji' ('' = the bundled neutral emoji).
+    hold: seconds a face keeps its cover after detection loses it (enlarged the way it moved).
+    cover_heads: cover a head the person mask shows where no face is detected.
+    keep_face: 'none' (cover everyone), 'largest' or 'center': leave that one face uncovered.
+    stale_frames: results older than this many frames cover the whole frame.
+    full_analysis: analyse every frame fully (no frame skipping) - for recordings.
+    """
+
+    style: str = "off"
+    shape: str = "ellipse"
+    margin: float = 0.25
+    blur: float = 70.0
+    block: int = 16
+    color: RGB = (0, 0, 0)
+    image: str = ""
+    hold: float = 1.0
+    cover_heads: bool = True
+    keep_face: str = "none"
+    stale_frames: int = 5
+    full_analysis: bool = False
+
+    def __post_init__(self) -> None:
+        if self.style not in PRIVACY_STYLES:
+            raise SettingsError(f"privacy style must be one of {', '.join(PRIVACY_STYLES)}, got {self.style!r}")
+        if self.shape not in PRIVACY_SHAPES:
+            raise SettingsError(f"privacy shape must be one of {', '.join(PRIVACY_SHAPES)}, got {self.shape!r}")
+        _check_range("privacy margin", self.margin, 0.0, 1.0)
+        _check_range("privacy blur strength", self.blur, 1, 100)
+        _check_range("privacy block size", self.block, 2, 128, int)
+        object.__setattr__(self, "color", parse_color(self.color))
+        _check_path("privacy image", self.image)
+        if self.image and not self.image.lower().endswith(".png"):
+            raise SettingsError(f"privacy image must be a .png path (RGBA), got {self.image!r}")
+        _check_range("privacy hold time", self.hold, 0.0, 10.0)
+        if self.keep_face not in KEEP_FACES:
+            raise SettingsError(f"privacy keep-face must be one of {', '.join(KEEP_FACES)}, got {self.keep_face!r}")
+        _check_range("privacy stale frames", self.stale_frames, 1, 120, int)
+        for name in ("cover_heads", "full_analysis"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"privacy {name} must be true or false, got {getattr(self, name)!r}")
+
+    @property
+    def active(self) -> bool:
+        return self.style != "off"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything one FaceFX filter (or one command-line run) is set to."""
 
     segmentation: SegmentationSettings = field(default_factory=SegmentationSettings)
     background: BackgroundSettings = field(default_factory=BackgroundSettings)
     gestures: GestureSettings = field(default_factory=GestureSettings)
+    faces: FaceSettings = field(default_factory=FaceSettings)
+    expressions: ExpressionSettings = field(default_factory=ExpressionSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     def stages(self) -> FrozenSet[str]:
         """The analysis stages the enabled effects need (a subset of STAGES); empty = no effect
@@ -344,6 +494,12 @@ class Settings:
             out.add("segmentation")
         if self.gestures.active:
             out.update(("hands", "gestures"))
+        if self.expressions.active:
+            out.update(("faces", "expressions"))
+        if self.privacy.active:
+            out.add("faces")
+            if self.privacy.cover_heads:
+                out.add("segmentation")   # a head the mask shows but no detection found
         return frozenset(out)
 
     def needs_segmentation(self) -> bool:
@@ -358,15 +514,18 @@ class Settings:
         d["background"]["color"] = color_to_hex(self.background.color)
         d["background"]["hologram_color"] = color_to_hex(self.background.hologram_color)
         d["gestures"] = self.gestures.to_dict()
+        d["expressions"] = self.expressions.to_dict()
+        d["privacy"]["color"] = color_to_hex(self.privacy.color)
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Settings":
         """Build from a nested mapping; unknown keys are errors (they are usually typos)."""
         if not isinstance(data, Mapping):
-            raise SettingsError(f"settings must be an object with sections {{'segmentation', 'background', 'gestures'}}, got {data!r}")
+            raise SettingsError(f"settings must be an object with sections {{'segmentation', 'background', 'gestures', 'faces', 'expressions', 'privacy'}}, got {data!r}")
         sections = {"segmentation": SegmentationSettings, "background": BackgroundSettings,
-                    "gestures": GestureSettings}
+                    "gestures": GestureSettings, "faces": FaceSettings, "expressions": ExpressionSettings,
+                    "privacy": PrivacySettings}
         unknown = set(data) - set(sections)
         if unknown:
             raise SettingsError(f"unknown settings section(s) {sorted(unknown)}; expected {sorted(sections)}")

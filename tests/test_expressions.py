@@ -292,9 +292,9 @@ def test_custom_model_drives_the_stage(teachable):
     img[..., 1] = 255
     from facefx.results import Face
     for n in range(10):
-        a = Analysis(n, n / 30, (200, 200), (200, 200), extras={"faces": [Face(1, (0.2, 0.2, 0.5, 0.5), 0.9)]})
+        a = Analysis(n, n / 30, (200, 200), (200, 200), faces=(Face(1, (0.2, 0.2, 0.5, 0.5), 0.9),))
         stage.process(img, a)
-    assert a.extras["faces"][0].expression == "happy"
+    assert a.faces[0].expression == "happy"
 
 
 def test_bad_models_and_labels_name_the_file_and_the_form(tmp_path, teachable):
@@ -337,10 +337,10 @@ def test_bundled_smiling_photo_is_happy(astronaut_faces):
     stage = ExpressionsStage()
     assert stage.classify_still(img, faces[0])[0] == "happy"
     for n in range(10):                        # the same photo as a 1/3 s video
-        a = Analysis(n, n / 30, img.shape[1::-1], img.shape[1::-1], extras={"faces": faces})
+        a = Analysis(n, n / 30, img.shape[1::-1], img.shape[1::-1], faces=tuple(faces))
         stage.process(img, a)
-    assert a.extras["faces"][0].expression == "happy"
-    assert a.extras["faces"][0].expression_score > 0.4
+    assert a.faces[0].expression == "happy"
+    assert a.faces[0].expression_score > 0.4
 
 
 def test_aligned_crop_levels_the_eyes(astronaut_faces):

@@ -150,10 +150,10 @@ def test_boxes_follow_the_mesh_between_detections(photo):
         s.close()
 
 
-def test_process_fills_extras(stage, photo):
+def test_process_fills_analysis_faces(stage, photo):
     a = Analysis(0, 0.0, (512, 512), (512, 512))
     stage.process(photo, a)
-    assert len(a.extras["faces"]) == 1
+    assert len(a.faces) == 1
 
 
 @pytest.mark.parametrize("kwargs, word", [({"detector": "medium"}, "detector"), ({"max_faces": 0}, "max_faces"),

@@ -27,7 +27,7 @@ def test_no_analysis_or_no_effect_draws_nothing(analysis, settings):
     plan = build_plan(analysis, settings, 0.5, 64, 36)
     assert (plan.width, plan.height, plan.time) == (64, 36, 0.5)
     assert plan.background is None and plan.mask is None and not plan.alpha_output
-    assert plan.sprites == () and plan.face_regions == ()
+    assert plan.sprites == () and plan.covers == () and plan.labels == ()
 
 
 @pytest.mark.parametrize("mode", ["blur", "image", "color", "transparent", "hologram"])

@@ -165,3 +165,22 @@ def test_gesture_section_validation(kwargs, match):
 def test_gesture_effect_validation(kwargs, match):
     with pytest.raises(SettingsError, match=match):
         GestureEffect("ok", **kwargs)
+
+
+def test_face_effects_turn_on_their_stages():
+    from facefx.settings import ExpressionSettings, PrivacySettings
+    assert Settings(expressions=ExpressionSettings(mode="beside")).stages() == {"faces", "expressions"}
+    assert Settings(privacy=PrivacySettings(style="blur")).stages() == {"faces", "segmentation"}
+    assert Settings(privacy=PrivacySettings(style="blur", cover_heads=False)).stages() == {"faces"}
+
+
+def test_face_sections_round_trip_and_name_bad_values():
+    s = Settings.from_dict({"faces": {"max_faces": 2}, "expressions": {"mode": "panel", "emojis": {"happy": "h.png"}},
+                            "privacy": {"style": "pixelate", "color": "#112233"}})
+    assert Settings.from_dict(s.to_dict()) == s
+    with pytest.raises(SettingsError, match="expression mode must be one of off, beside"):
+        Settings.from_dict({"expressions": {"mode": "over"}})
+    with pytest.raises(SettingsError, match="privacy style must be one of off, blur"):
+        Settings.from_dict({"privacy": {"style": "hide"}})
+    with pytest.raises(SettingsError, match="emoji for expression 'happy' must be a .png"):
+        Settings.from_dict({"expressions": {"emojis": {"happy": "h.gif"}}})

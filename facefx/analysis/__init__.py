@@ -100,6 +100,8 @@ STAGE_FACTORIES: Dict[str, Any] = {
     "segmentation": "facefx.analysis.segmentation:SegmentationStage",
     "hands": "facefx.analysis.hands:HandsStage",
     "gestures": "facefx.analysis.gestures:GestureStage",
+    "faces": "facefx.analysis.faces:FacesStage",
+    "expressions": "facefx.analysis.expressions:ExpressionsStage",
 }
 
 

@@ -321,22 +321,44 @@ class ExpressionTracker:
 
 
 class ExpressionsStage(Stage):
-    """Adds an expression to each face in analysis.extras['faces'] (run after FacesStage).
+    """Adds an expression to each face in analysis.faces (run after FacesStage).
 
     mode: 'combined' (CNN + geometry), 'cnn' or 'geometry'.
     model/labels: a custom LiteRT model (FER or Teachable Machine layout) and its labels file.
     """
 
     name = "expressions"
+    outputs = ("faces",)
 
     def __init__(self, *, mode: str = "combined", model: Optional[str] = None, labels: Optional[str] = None,
-                 threads: int = 1, tracker: Optional[ExpressionTracker] = None) -> None:
+                 threads: Optional[int] = None, tracker: Optional[ExpressionTracker] = None) -> None:
         if mode not in ("combined", "cnn", "geometry"):
             raise ValueError(f"mode must be combined, cnn or geometry, got {mode!r}")
         self.mode = mode
-        self.model = None if mode == "geometry" else ExpressionModel(model, labels, threads=threads)
+        self.threads = threads or 1
+        self.model = None if mode == "geometry" else ExpressionModel(model, labels, threads=self.threads)
         self.custom = model is not None
+        self._source = (model or "", labels or "")
         self.tracker = tracker or ExpressionTracker()
+
+    def input_size(self, settings, width: int, height: int) -> Tuple[int, int]:
+        """The faces stage's image: the landmarks and the crop come from the same pixels."""
+        from .hands import hands_input_size
+        return hands_input_size(width, height)
+
+    def configure(self, settings) -> None:
+        """Apply settings.expressions: a custom model (and labels) is loaded when it changes;
+        a bad one raises ExpressionModelError naming the file, and the last model stays."""
+        section = getattr(settings, "expressions", None)
+        if section is None or self.mode == "geometry":
+            return
+        source = (section.model or "", section.labels or "")
+        if source == self._source:
+            return
+        self.model = ExpressionModel(source[0] or None, source[1] or None, threads=self.threads)
+        self.custom = bool(source[0])
+        self._source = source
+        self.tracker.reset()
 
     def frame_probs(self, image: np.ndarray, face: Face, t: Optional[float]) -> Dict[str, float]:
         """One frame's expression distribution for one face (no smoothing)."""
@@ -367,13 +389,12 @@ class ExpressionsStage(Stage):
         return best, probs[best]
 
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
-        faces = analysis.extras.get("faces") or []
         out = []
-        for face in faces:
+        for face in analysis.faces:
             probs = self.frame_probs(image, face, analysis.timestamp)
             label, score = self.tracker.update(face.track_id, probs, analysis.timestamp)
             out.append(replace(face, expression=label, expression_score=float(score)))
-        analysis.extras["faces"] = out
+        analysis.faces = tuple(out)
 
     def recalibrate(self, track_id: Optional[int] = None) -> None:
         self.tracker.recalibrate(track_id)

@@ -45,7 +45,7 @@ def roll_from_landmarks(points: np.ndarray, width: int, height: int) -> float:
 
 
 class FacesStage(Stage):
-    """Finds up to `max_faces` faces per frame and fills analysis.extras['faces'] with
+    """Finds up to `max_faces` faces per frame and fills analysis.faces with
     results.Face items (frame-normalised box and landmarks, roll, stable track_id).
 
     detector: 'auto' (by face size), 'short' or 'full'.
@@ -61,6 +61,7 @@ class FacesStage(Stage):
     """
 
     name = "faces"
+    outputs = ("faces",)
 
     def __init__(self, *, max_faces: int = 4, detector: str = "auto", mesh_budget_ms: float = 4.0,
                  min_score: float = 0.5, min_size: float = 0.02, keep_s: float = 4.0, tiled: bool = False,
@@ -311,8 +312,30 @@ class FacesStage(Stage):
         self._last = faces
         return faces
 
+    def input_size(self, settings, width: int, height: int) -> Tuple[int, int]:
+        """The full frame up to 1280 px wide: the detectors reduce it themselves, and the mesh
+        and expression crops need the face's own pixels (at 256 px a face 1 m away is ~20 px)."""
+        from .hands import hands_input_size
+        return hands_input_size(width, height)
+
+    def configure(self, settings) -> None:
+        """Apply settings.faces (detector, max_faces, min_score); the detectors are rebuilt
+        only when the confidence changes."""
+        section = getattr(settings, "faces", None)
+        if section is None:
+            return
+        if section.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {section.detector!r}")
+        self.detector = section.detector
+        self.max_faces = int(section.max_faces)
+        if float(section.min_score) != self.min_score:
+            self.min_score = float(section.min_score)
+            for d in self._det.values():
+                d.close()
+            self._det.clear()
+
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
-        analysis.extras["faces"] = self.analyse(image, analysis.timestamp)
+        analysis.faces = tuple(self.analyse(image, analysis.timestamp))
 
     def reset(self) -> None:
         self.tracker.reset()

@@ -210,7 +210,8 @@ class GpuRenderer:
             "transparent": self._paint_transparent,
             "hologram": self._paint_hologram,
         }
-        # kind -> painter(plan, item) for RenderPlan.sprites / face_regions (future features).
+        # kind -> painter(plan, item) for RenderPlan.covers, sprites, labels and rings; a kind
+        # without a painter is skipped (it must not stop the frame).
         self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {
             "Sprite": self._paint_sprite,
         }
@@ -396,7 +397,7 @@ class GpuRenderer:
             if painter is None:
                 raise GpuError(f"background mode {layer.mode!r} has no GPU painter")
             painter(plan, frame_tex)
-        for item in tuple(plan.sprites) + tuple(plan.face_regions):
+        for item in tuple(plan.covers) + tuple(plan.sprites) + tuple(plan.labels) + tuple(plan.rings):
             kind = getattr(item, "kind", type(item).__name__)
             paint = self._overlay_painters.get(kind)
             if paint is not None:

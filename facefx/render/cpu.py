@@ -76,7 +76,7 @@ class CpuRenderer:
         when the plan draws nothing); copy it to keep it.
         """
         out = self._render_background(frame, plan)
-        if plan.face_regions or plan.sprites or plan.rings:
+        if plan.covers or plan.sprites or plan.labels or plan.rings:
             out = self._paint_items(frame, out, plan)
         return out
 
@@ -88,7 +88,7 @@ class CpuRenderer:
         if self._painters is None:
             from .painters import Painters
             self._painters = Painters()
-        self._painters.paint(out, tuple(plan.face_regions) + tuple(plan.sprites) + tuple(plan.rings))
+        self._painters.paint(out, tuple(plan.covers) + tuple(plan.sprites) + tuple(plan.labels) + tuple(plan.rings))
         return out
 
     def _render_background(self, frame: np.ndarray, plan: RenderPlan) -> np.ndarray:
