@@ -273,10 +273,11 @@ class Worker:
         src.recalibrations += 1
 
     def _checked_expressions(self, src: _Source, settings: Any) -> Any:
-        """settings, or settings with expressions off when their custom model or labels file
-        cannot be used (missing, not TFLite, a layout FaceFX cannot feed, a label count that
-        differs from the outputs): that is reported once, and the other effects keep working
-        instead of the engine failing on every frame. Checked again only when the files change."""
+        """settings, or settings with the bundled expression model when their custom model or
+        labels file cannot be used (missing, not TFLite, a layout FaceFX cannot feed, a label
+        count that differs from the outputs): that is reported (an error event, and the
+        heartbeat's expressions state while it lasts), and every effect keeps working instead
+        of the engine failing on every frame. Checked again only when the files change."""
         ex = settings.expressions
         if not ex.active or not ex.model:
             src.expr_checked = None
@@ -293,15 +294,16 @@ class Worker:
         problem = src.expr_checked[1]
         if not problem:
             return settings
-        self.out.send(P.EV_ERROR, source=src.id, message=f"expression model not used: {problem}")
+        self.out.send(P.EV_ERROR, source=src.id,
+                      message=f"expression model not used: {problem}; using the bundled FER2013 model")
         import dataclasses
-        return settings.replace(expressions=dataclasses.replace(ex, mode="off"))
+        return settings.replace(expressions=dataclasses.replace(ex, model="", labels=""))
 
     def _expressions_state(self, src: _Source) -> Optional[dict]:
         ex = src.settings.expressions
         if not ex.active:
             return None
-        out = {"model": ex.model, "state": "loading", "calibrating": 0,
+        out = {"model": src.expr_checked[0][0] if src.expr_checked else ex.model, "state": "loading", "calibrating": 0,
                "recalibrations": src.recalibrations, "message": ""}
         if src.expr_checked is not None and src.expr_checked[1]:
             out.update(state="failed", message=src.expr_checked[1])

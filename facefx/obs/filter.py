@@ -76,6 +76,13 @@ class _MaskAnalysis:
         self.mask = mask
 
 
+def _emoji_problems(scene: Any) -> List[str]:
+    """The emoji overrides the Scene's emoji set refused (missing, not a PNG), one message each."""
+    emojis = getattr(getattr(scene, "_emojis", None), "emojis", None)
+    problems = getattr(emojis, "problems", None)
+    return list(problems.values()) if isinstance(problems, dict) else []
+
+
 def _log_level(level: int) -> int:
     if level >= logging.ERROR:
         return lo.LOG_ERROR
@@ -265,6 +272,9 @@ class FilterInstance:
         parts = [line + "."]
         if cfg.expr_warning:
             parts.append("Expressions: %s." % cfg.expr_warning)
+            kind = lo.OBS_TEXT_INFO_WARNING
+        for problem in _emoji_problems(self.scene):
+            parts.append("Expressions: %s; that expression shows no emoji." % problem)
             kind = lo.OBS_TEXT_INFO_WARNING
         bad = self.renderer.sprite_problem if self.renderer is not None else ""
         if bad and any(path in bad for _, path in ex.emojis):
