@@ -303,3 +303,24 @@ def test_bad_emoji_file_passes_the_face_through_with_a_message(obs, astronaut, f
     _save(tmp_path, "bad_emoji.png", shot)
     assert obs.running
     obs.set_filter("Photo", "EmojiFX", {P.emoji_key("happy"): ""})
+
+
+def test_hotkeys_recalibrate_the_baseline_and_toggle_the_emojis(obs, tmp_path):
+    """The recalibrate hotkey (through OBS's hotkey system, as a key press routes it) reaches
+    the worker's ExpressionsStage: the face learns its resting look again, which the status
+    line reports; the toggle hotkey turns the emojis off and on."""
+    obs.set_filter("Photo", "EmojiFX", {"expressions": True, "expr_mode": "replace", "expr_label": False})
+
+    def settled():
+        st = obs.filter_status("EmojiFX") or {}
+        text = st.get("status", "")
+        return "main face: happy" in text and "learning the resting face" not in text and st
+    obs.wait_for(settled, 60, "the face's baseline to be learned")
+    obs.client.trigger_hotkey_by_name("facefx.recalibrate_expressions.EmojiFX")
+    st = _wait_status(obs, "EmojiFX", "learning the resting face of 1 face(s)", timeout=20)
+    assert "recalibrate:" not in st["status"], st["status"]
+    obs.wait_for(settled, 20, "the baseline to be learned again after recalibrating")
+    obs.client.trigger_hotkey_by_name("facefx.toggle_expressions.EmojiFX")
+    _wait_status(obs, "EmojiFX", "All effects are off", timeout=20)
+    obs.client.trigger_hotkey_by_name("facefx.toggle_expressions.EmojiFX")
+    _wait_status(obs, "EmojiFX", "Expressions (replace): 1 face", timeout=60)
