@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes as C
 import sys
 import threading
+import time
 from collections import OrderedDict, deque
 from typing import Any, Deque, Dict, Optional, Tuple
 
@@ -32,6 +33,7 @@ TEXT_SOURCE_IDS = ("text_gdiplus_v2", "text_gdiplus") if sys.platform.startswith
 FONT_FACE = "Arial" if sys.platform.startswith("win") else ("Helvetica" if sys.platform == "darwin" else "DejaVu Sans")
 FONT_PX = 72                # glyphs are laid out at this size and scaled to each label's height
 MAX_TEXTURES = 16
+LAYOUT_WAIT_S = 3.0         # a text source applies its settings at its next tick: wait this long
 PLATE_RGBA = (0.0, 0.0, 0.0, 0.6)
 PAD_X, PAD_Y = 0.35, 0.18   # plate padding, in label heights
 GS_BLEND_ONE = 1
@@ -197,6 +199,7 @@ class LabelPainter:
         self.sources = TextSources(lib)
         self.textures: "OrderedDict[Key, Tuple[Any, int, int]]" = OrderedDict()   # key -> (texrender, w, h)
         self.failed: Dict[Key, bool] = {}
+        self.waiting: Dict[Key, Tuple[int, float]] = {}   # made, not laid out yet: (source, since)
         self._vec2 = lo.Vec2()
         self._vec4 = lo.AlignedVec4()
 
@@ -211,19 +214,27 @@ class LabelPainter:
             return self.lib.gs_texrender_get_texture(hit[0]), hit[1], hit[2]
         if key in self.failed:
             return None
-        src = self.sources.get(key)
+        src, since = self.waiting.pop(key, (None, 0.0))
+        if src is None:
+            src, since = self.sources.get(key), time.monotonic()
         if not src:
             if src is False:
                 self.failed[key] = True
             return None
         lib = self.lib
-        try:
-            w = self.sources.f["obs_source_get_width"](src)
-            h = self.sources.f["obs_source_get_height"](src)
-            if not w or not h:
+        w = self.sources.f["obs_source_get_width"](src)
+        h = self.sources.f["obs_source_get_height"](src)
+        if not w or not h:
+            # libobs applies a video source's settings at its next tick (graphics thread), so a
+            # fresh text source can be 0x0 for a frame or two; a font that never loads stays so.
+            if time.monotonic() - since < LAYOUT_WAIT_S:
+                self.waiting[key] = (src, since)
+            else:
                 self.failed[key] = True
                 self.sources.problem = f"the text source laid out {key[0]!r} as {w}x{h} (is a font installed?)"
-                return None
+                self.sources.release(src)
+            return None
+        try:
             tr = lib.gs_texrender_create(lo.GS_RGBA, lo.GS_ZS_NONE)
             if not tr:
                 return None
@@ -285,4 +296,7 @@ class LabelPainter:
         for tr, _, _ in self.textures.values():
             self.lib.gs_texrender_destroy(tr)
         self.textures.clear()
+        for src, _ in self.waiting.values():
+            self.sources.release(src)
+        self.waiting.clear()
         self.sources.close()
