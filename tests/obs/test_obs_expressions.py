@@ -324,3 +324,26 @@ def test_hotkeys_recalibrate_the_baseline_and_toggle_the_emojis(obs, tmp_path):
     _wait_status(obs, "EmojiFX", "All effects are off", timeout=20)
     obs.client.trigger_hotkey_by_name("facefx.toggle_expressions.EmojiFX")
     _wait_status(obs, "EmojiFX", "Expressions (replace): 1 face", timeout=60)
+
+
+def test_panel_has_the_expression_emojis_group(obs):
+    """The properties panel OBS would show (written by the debug hooks) has the group, its
+    recalibrate button and the seven emoji pickers."""
+    import json
+    path = os.path.join(obs.debug_dir, "EmojiFX.props.json")
+    obs.wait_for(lambda: os.path.exists(path), 20, "the filter's properties panel dump")
+    with open(path) as fh:
+        tree = json.load(fh)
+    groups = {name: (desc, children) for name, desc, _, children in tree}
+    desc, children = groups[P.K_EXPRESSIONS]
+    assert desc == "Expression emojis"
+    names = {c[0]: c[1] for c in children}
+    for key in (P.K_EXPR_MODE, P.K_EXPR_LABEL, P.K_EXPR_SIZE, P.K_EXPR_CORNER, P.K_EXPR_MODEL,
+                P.K_EXPR_LABELS, P.K_FACES_MAX, P.K_FACES_DETECTOR):
+        assert key in names, key
+    assert names[P.K_EXPR_RECALIBRATE] == "Recalibrate expression baseline"
+    assert all(P.emoji_key(e) in names for e in R.EXPRESSIONS)
+    hotkeys = obs.client.get_hotkey_list().hotkeys
+    for name in ("facefx.toggle_expressions.EmojiFX", "facefx.recalibrate_expressions.EmojiFX",
+                 "facefx.pause_gestures.EmojiFX"):
+        assert name in hotkeys, hotkeys
