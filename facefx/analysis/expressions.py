@@ -350,7 +350,10 @@ class ExpressionsStage(Stage):
         """Apply settings.expressions: a custom model (and labels) is loaded when it changes;
         a bad one raises ExpressionModelError naming the file, and the last model stays."""
         section = getattr(settings, "expressions", None)
-        if section is None or self.mode == "geometry":
+        if section is None:
+            return
+        self.tracker.min_confidence = float(section.min_confidence)
+        if self.mode == "geometry":
             return
         source = (section.model or "", section.labels or "")
         if source == self._source:
@@ -390,9 +393,15 @@ class ExpressionsStage(Stage):
 
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
         out = []
+        still = getattr(analysis, "still", False)
         for face in analysis.faces:
-            probs = self.frame_probs(image, face, analysis.timestamp)
-            label, score = self.tracker.update(face.track_id, probs, analysis.timestamp)
+            if still:   # a photo: this frame's reading, against the typical resting face
+                label, score = self.classify_still(image, face)
+                if score < self.tracker.min_confidence:
+                    label = "neutral"     # as a video shows an uncertain new face
+            else:
+                probs = self.frame_probs(image, face, analysis.timestamp)
+                label, score = self.tracker.update(face.track_id, probs, analysis.timestamp)
             out.append(replace(face, expression=label, expression_score=float(score)))
         analysis.faces = tuple(out)
 

@@ -335,7 +335,17 @@ class FacesStage(Stage):
             self._det.clear()
 
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
-        analysis.faces = tuple(self.analyse(image, analysis.timestamp))
+        if not getattr(analysis, "still", False):
+            analysis.faces = tuple(self.analyse(image, analysis.timestamp))
+            return
+        # A photo: every face matters more than speed (tiled detection finds the small faces
+        # of a group photo), and every face is meshed, as `facefx eval expressions` does.
+        tiled, budget = self.tiled, self.mesh_budget_ms
+        self.tiled, self.mesh_budget_ms = True, float("inf")
+        try:
+            analysis.faces = tuple(self.analyse(image, analysis.timestamp))
+        finally:
+            self.tiled, self.mesh_budget_ms = tiled, budget
 
     def reset(self) -> None:
         self.tracker.reset()
