@@ -236,7 +236,8 @@ class ExpressionPlanner:
         s = self.settings
         if s is None or not s.active or self._result_t is None or t - self._result_t > STALE_S:
             return (), ()
-        live = [(tid, tr) for tid, tr in self._tracks.items() if t - tr.seen <= HOLD_S]
+        live = [(tid, tr) for tid, tr in self._tracks.items()
+                if tr.seen >= self._result_t or t - tr.seen <= HOLD_S]
         if not live:
             return (), ()
         for _, tr in live:
@@ -282,9 +283,9 @@ class ExpressionPlanner:
             tr.r += a * _angle_diff(tr.roll, tr.r)
         tr.planned, tr.size = t, (width, height)
 
-    @staticmethod
-    def _opacity(tr: _Track, t: float) -> float:
-        if t - tr.seen <= 1e-9:
+    def _opacity(self, tr: _Track, t: float) -> float:
+        """1 while the face is in the latest result; fading out over HOLD_S once it is not."""
+        if self._result_t is None or tr.seen >= self._result_t:
             return 1.0
         return max(0.0, min(1.0, 1.0 - (t - tr.seen) / HOLD_S))
 
