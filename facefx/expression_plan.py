@@ -8,7 +8,9 @@ Display modes (settings.EXPRESSION_MODES):
 
 - 'beside': each face's emoji next to its face box, `size` face heights tall, at eye level,
   on the side with room (inside the frame, not over this or another face; the side sticks
-  until it no longer fits, so the emoji does not hop). Upright, so it stays readable.
+  until it no longer fits, so the emoji does not hop), else above the head, else shrunk into
+  the roomier side (faces packed edge to edge may still be overlapped). Upright, so it stays
+  readable.
 - 'replace': each face's emoji centred on its face and turned with the head's roll, sized so
   the emoji's opaque disc covers the whole face box (its circumscribed circle), whatever the
   roll. `size` above 1 makes it larger; below 1 it never shrinks under full cover.
@@ -236,7 +238,8 @@ class ExpressionPlanner:
         s = self.settings
         if s is None or not s.active or self._result_t is None or t - self._result_t > STALE_S:
             return (), ()
-        live = [(tid, tr) for tid, tr in self._tracks.items() if t - tr.seen <= HOLD_S]
+        live = [(tid, tr) for tid, tr in self._tracks.items()
+                if tr.seen >= self._result_t or t - tr.seen <= HOLD_S]
         if not live:
             return (), ()
         for _, tr in live:
@@ -282,9 +285,9 @@ class ExpressionPlanner:
             tr.r += a * _angle_diff(tr.roll, tr.r)
         tr.planned, tr.size = t, (width, height)
 
-    @staticmethod
-    def _opacity(tr: _Track, t: float) -> float:
-        if t - tr.seen <= 1e-9:
+    def _opacity(self, tr: _Track, t: float) -> float:
+        """1 while the face is in the latest result; fading out over HOLD_S once it is not."""
+        if self._result_t is None or tr.seen >= self._result_t:
             return 1.0
         return max(0.0, min(1.0, 1.0 - (t - tr.seen) / HOLD_S))
 
@@ -296,37 +299,45 @@ class ExpressionPlanner:
 
     def _beside(self, tr: _Track, emoji: Optional[Emoji], width: int, height: int,
                 others: Sequence[Tuple[float, float, float, float]]) -> Tuple[float, float, float, float, float]:
+        """Beside the face at eye level, on the side with room: the room on a side ends at the
+        frame edge or at the nearest other face in the emoji's band. Full size on the sticky
+        side, else the other side, else above the head, else shrunk (to BESIDE_MIN_SHRINK) into
+        the roomier side; with no room anywhere it overlaps on the roomier side."""
         aspect = emoji.aspect if emoji else BUNDLED_ASPECT
         sh = min(max(MIN_SIDE_PX, float(self.settings.size) * tr.h), 0.6 * height)
-        left_room = tr.x - tr.w / 2
-        right_room = width - (tr.x + tr.w / 2)
+        fx0, fx1 = tr.x - tr.w / 2, tr.x + tr.w / 2
+        fy0 = tr.y - tr.h / 2
+        eye = tr.y - 0.1 * tr.h
+
+        def room(side: int, h: float) -> float:
+            y0, y1 = eye - h / 2, eye + h / 2
+            band = [b for b in others if min(y1, b[3]) > max(y0, b[1])]
+            if side > 0:
+                return min([width] + [b[0] for b in band if b[0] >= tr.x]) - fx1
+            return fx0 - max([0.0] + [b[2] for b in band if b[2] <= tr.x])
 
         def need(h: float) -> float:
             return h * aspect + BESIDE_GAP * h
 
-        def overlaps(side: int, h: float) -> bool:
-            cx = tr.x + side * (tr.w / 2 + BESIDE_GAP * h + h * aspect / 2)
-            x0, x1 = cx - h * aspect / 2, cx + h * aspect / 2
-            y0, y1 = tr.y - 0.1 * tr.h - h / 2, tr.y - 0.1 * tr.h + h / 2
-            return any(min(x1, b[2]) > max(x0, b[0]) and min(y1, b[3]) > max(y0, b[1]) for b in others)
+        def place(side: int, h: float) -> Tuple[float, float, float, float, float]:
+            tr.side = side
+            w = h * aspect
+            x = tr.x + side * (tr.w / 2 + BESIDE_GAP * h + w / 2)
+            x = min(max(x, w / 2), width - w / 2) if w <= width else width / 2
+            y = min(max(eye, h / 2), height - h / 2) if h <= height else height / 2
+            return x, y, w, h, 0.0
 
-        rooms = {1: right_room, -1: left_room}
-        order = [tr.side, -tr.side]
-        side = next((sd for sd in order if rooms[sd] >= need(sh) and not overlaps(sd, sh)), None)
-        if side is None:
-            side = next((sd for sd in order if rooms[sd] >= need(sh)), None)
-        if side is None:   # neither side has room for the full size: shrink on the roomier side
-            side = 1 if right_room >= left_room else -1
-            room = rooms[side]
-            if room >= need(sh * BESIDE_MIN_SHRINK):
-                sh = room / (aspect + BESIDE_GAP)
-        tr.side = side
-        sw = sh * aspect
-        x = tr.x + side * (tr.w / 2 + BESIDE_GAP * sh + sw / 2)
-        x = min(max(x, sw / 2), width - sw / 2) if sw <= width else width / 2
-        y = tr.y - 0.1 * tr.h
-        y = min(max(y, sh / 2), height - sh / 2) if sh <= height else height / 2
-        return x, y, sw, sh, 0.0
+        for side in (tr.side, -tr.side):
+            if room(side, sh) >= need(sh):
+                return place(side, sh)
+        above = fy0 - BESIDE_GAP * sh - sh
+        if above >= 0 and not any(min(tr.x + sh * aspect / 2, b[2]) > max(tr.x - sh * aspect / 2, b[0])
+                                  and min(fy0, b[3]) > max(above, b[1]) for b in others):
+            w = sh * aspect
+            return min(max(tr.x, w / 2), width - w / 2), above + sh / 2, w, sh, 0.0
+        side = max((tr.side, -tr.side), key=lambda sd: room(sd, sh * BESIDE_MIN_SHRINK))
+        fit = room(side, sh * BESIDE_MIN_SHRINK) / (aspect + BESIDE_GAP)
+        return place(side, max(MIN_SIDE_PX, min(sh, fit) if fit >= sh * BESIDE_MIN_SHRINK else sh * BESIDE_MIN_SHRINK))
 
     def _main_face(self, live: List[Tuple[int, _Track]]) -> Tuple[int, _Track]:
         area = {tid: tr.w * tr.h for tid, tr in live}
