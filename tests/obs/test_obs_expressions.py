@@ -372,3 +372,60 @@ def test_panel_mode_shows_the_main_face_in_the_corner(obs, astronaut, face_box, 
     face = np.abs(shot[y0:y1, x0:x1, :3].astype(np.int16) - astronaut[y0:y1, x0:x1]).max(axis=2)
     assert np.percentile(face, 95) < 16, f"the panel must leave the face visible; see {path}"
     obs.set_filter("Photo", "EmojiFX", {"expr_mode": "replace", "expr_corner": "top-right"})
+
+
+TWO_KIDS = os.path.join(ROOT, os.pardir, "shared", "evalset", "faces", "multi_face",
+                        "multi_face__mediapipe_samples_two_kids.jpeg")
+
+
+def test_every_face_of_a_group_photo_gets_its_emoji(obs, tmp_path):
+    """Two faces (an evaluation photo, not copied into the repository): in replace mode each
+    face box MediaPipe finds here is covered by an emoji, and the status line counts both."""
+    import cv2
+    import numpy as np
+    if not os.path.exists(TWO_KIDS):
+        if os.environ.get("CI"):
+            pytest.fail(f"evaluation photo missing under CI: {TWO_KIDS}")
+        pytest.skip(f"evaluation photo not available: {TWO_KIDS}")
+    from mediapipe.python.solutions import face_detection
+    photo = cv2.cvtColor(cv2.imread(TWO_KIDS), cv2.COLOR_BGR2RGB)
+    h, w = photo.shape[:2]
+    with face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5) as det:
+        found = det.process(photo).detections
+    boxes = [(int(b.xmin * w), int(b.ymin * h), int((b.xmin + b.width) * w), int((b.ymin + b.height) * h))
+             for b in (d.location_data.relative_bounding_box for d in found)]
+    assert len(boxes) == 2
+    from .harness import ASTRONAUT
+    obs.client.set_input_settings("Photo", {"file": os.path.abspath(TWO_KIDS)}, True)
+    try:
+        obs.set_filter("Photo", "EmojiFX", {"expressions": True, "expr_mode": "replace", "expr_label": False})
+        _wait_status(obs, "EmojiFX", "Expressions (replace): 2 faces")
+
+        def covered():
+            s = obs.screenshot("Photo")
+            if s.shape[:2] != (h, w):
+                return None
+            shares = [float((np.abs(s[y0:y1, x0:x1, :3].astype(np.int16) - photo[y0:y1, x0:x1]).max(axis=2) > 40).mean())
+                      for x0, y0, x1, y1 in boxes]
+            return [s, shares] if min(shares) > 0.85 else None
+        shot, shares = obs.wait_for(covered, 30, "both faces covered by their emojis")
+        _save(tmp_path, "two_faces.png", shot)
+        print("changed share per face box:", ["%.3f" % v for v in shares])
+    finally:
+        obs.client.set_input_settings("Photo", {"file": ASTRONAUT}, True)
+    _wait_status(obs, "EmojiFX", "Expressions (replace): 1 face")
+
+
+def test_unusable_custom_model_is_named_in_the_status_and_emojis_keep_working(obs, tmp_path):
+    bad = tmp_path / "not_a_model.tflite"
+    bad.write_bytes(b"\0" * 64)
+    obs.set_filter("Photo", "EmojiFX", {"expressions": True, "expr_mode": "replace", P.K_EXPR_MODEL: str(bad)})
+    try:
+        st = _wait_status(obs, "EmojiFX", "not_a_model.tflite cannot be used")
+        assert "bundled FER2013 used instead" in st["status"], st["status"]
+        _wait_status(obs, "EmojiFX", "main face: happy")
+        obs.wait_for(lambda: _yellow(obs.screenshot("Photo"), _emoji_yellow()).mean() > 0.02, 20,
+                     "the emoji drawn with the bundled model")
+        assert obs.running
+    finally:
+        obs.set_filter("Photo", "EmojiFX", {P.K_EXPR_MODEL: ""})
