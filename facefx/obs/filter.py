@@ -37,6 +37,7 @@ from .gpu import MAX_DELAY_FRAMES, GpuError, GpuRenderer
 from .registry import HOTKEY_SHIFT, holder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FACE_ANALYSIS_WIDTH = 640   # frames go to the worker at least this wide while faces are analysed
 STATUS_POLL_S = 0.5          # how often the graphics thread looks at the worker's state
 PROPS_REFRESH_MIN_S = 2.0    # at most one automatic properties-panel refresh per this
 # Hotkeys after the per-effect toggles (index len(P.EFFECTS) + position here).
@@ -74,6 +75,18 @@ class _MaskAnalysis:
 
     def __init__(self, mask: Any) -> None:
         self.mask = mask
+
+
+def staged_size(settings: Any, w: int, h: int) -> tuple:
+    """The size the frame is reduced to on the GPU before it goes to the worker: the
+    segmentation's analysis width, or at least FACE_ANALYSIS_WIDTH while a faces stage runs.
+    At 256 px a face a metre from the camera is ~20 px, too few for the face mesh and the
+    expression crop; the engine reduces the frame further for the stages that want less
+    (segmentation), so the mask is the same size either way."""
+    width = settings.segmentation.analysis_width
+    if "faces" in settings.stages():
+        width = max(width, FACE_ANALYSIS_WIDTH)
+    return P.analysis_size(w, h, width)
 
 
 def _emoji_problems(scene: Any) -> List[str]:
@@ -416,7 +429,7 @@ class FilterInstance:
         frozen = self.hooks.frozen
         channel = self.channel
         if channel is not None and self.hooks.static_mask is None and not frozen:
-            aw, ah = P.analysis_size(w, h, cfg.settings.segmentation.analysis_width)
+            aw, ah = staged_size(cfg.settings, w, h)
             r.stage_analysis(frame, w, h, aw, ah, seq)
             r.map_staged(channel.submit)
         mask = self._next_mask(seq, frozen)

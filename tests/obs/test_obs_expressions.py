@@ -429,3 +429,14 @@ def test_unusable_custom_model_is_named_in_the_status_and_emojis_keep_working(ob
         assert obs.running
     finally:
         obs.set_filter("Photo", "EmojiFX", {P.K_EXPR_MODEL: ""})
+
+
+@pytest.mark.parametrize("values,size", [
+    ({}, (256, 144)),                                              # background only
+    ({P.K_EXPRESSIONS: True}, (640, 360)),                         # faces need their pixels
+    ({P.K_EXPRESSIONS: True, P.K_SEG_WIDTH: 640}, (640, 360)),
+])
+def test_frames_go_to_the_worker_large_enough_for_faces(values, size):
+    from facefx.obs.filter import staged_size
+    assert staged_size(P.settings_from_values(values).settings, 1280, 720) == size
+    assert staged_size(P.settings_from_values(values).settings, 200, 100) == (200, 100)   # never enlarged
