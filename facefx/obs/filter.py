@@ -253,6 +253,16 @@ class FilterInstance:
             self.recalibrate_note = ""
         return self.recalibrate_note
 
+    def _expression_problems(self) -> tuple:
+        """What the status line says is wrong with expressions (a change refreshes the panel)."""
+        cfg = self.config
+        if cfg is None or not cfg.settings.expressions.active:
+            return ()
+        state = (self.channel.stats().get("expressions") if self.channel is not None else None) or {}
+        r = self.renderer
+        return (state.get("state") == "failed", r.label_problem if r is not None else "",
+                r.sprite_problem if r is not None else "", tuple(_emoji_problems(self.scene)))
+
     def expression_status(self) -> Optional[tuple]:
         """(text, kind) of the status line's expressions part, or None while they are off:
         faces seen, the main (largest) face's expression, the model and its baseline state."""
@@ -388,7 +398,8 @@ class FilterInstance:
         client = self.plugin.client
         st = client.status() if client is not None else None
         key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
-               self.actions.error if self.actions is not None else "", A.teach_status(self))
+               self.actions.error if self.actions is not None else "", A.teach_status(self),
+               self._expression_problems())
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
