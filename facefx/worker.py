@@ -258,11 +258,7 @@ class Worker:
     # -- expressions ----------------------------------------------------------------------------
     @staticmethod
     def _stage(src: _Source, name: str) -> Any:
-        engine = src.engine
-        for stage in (engine.stages if engine is not None else ()):
-            if stage.name == name:
-                return stage
-        return None
+        return src.engine.stage(name) if src.engine is not None else None
 
     def _recalibrate(self, src: _Source) -> None:
         """Every face of this source learns its resting expression again (the panel's button and

@@ -34,8 +34,15 @@ FONT_FACE = "Arial" if sys.platform.startswith("win") else ("Helvetica" if sys.p
 FONT_PX = 72                # glyphs are laid out at this size and scaled to each label's height
 MAX_TEXTURES = 16
 LAYOUT_WAIT_S = 3.0         # a text source applies its settings at its next tick: wait this long
-PLATE_RGBA = (0.0, 0.0, 0.0, 0.6)
-PAD_X, PAD_Y = 0.35, 0.18   # plate padding, in label heights
+# The CPU painter's look (facefx/render/painters.py paint_label; OBS's interpreter cannot import
+# it): Label.height is the text's cap height; the plate pads it by LABEL_PAD heights each side
+# (and the descenders by a fifth of a height), is nearly a pill and stays inside the frame.
+LABEL_PLATE = (20, 22, 28)
+LABEL_PLATE_ALPHA = 0.72
+LABEL_PAD = 0.35
+CAP_HEIGHT = 0.73           # cap height / font size of DejaVu Sans and Arial (0.72)
+DESCENT = 0.2               # room under the baseline, in cap heights
+PLATE_ROUND = 0.45          # corner radius / plate height
 GS_BLEND_ONE = 1
 GS_BLEND_INVSRCALPHA = 5
 
@@ -190,6 +197,20 @@ class TextSources:
                 self.f["obs_source_release"](src)
 
 
+def plate_geometry(label: Any, tw: int, th: int, width: int, height: int) -> Tuple[float, float, float, float, float]:
+    """(x0, y0, plate width, plate height, text scale) of a label whose text the text source
+    laid out as tw x th pixels at FONT_PX: centred on (label.x, label.y), moved inside the
+    frame, as the CPU painter places its patch."""
+    cap = float(label.height)
+    scale = cap / (CAP_HEIGHT * FONT_PX)
+    pad = LABEL_PAD * cap + 1.0
+    pw = tw * scale + 2 * pad
+    ph = cap * (1.0 + DESCENT) + 2 * pad
+    x0 = min(max(float(label.x) - pw / 2.0, 0.0), max(width - pw, 0.0))
+    y0 = min(max(float(label.y) - ph / 2.0, 0.0), max(height - ph, 0.0))
+    return x0, y0, pw, ph, scale
+
+
 class LabelPainter:
     """Draws Label items. `problem` names why labels cannot be drawn ("" when they can)."""
 
@@ -268,22 +289,23 @@ class LabelPainter:
         if hit is None:
             return
         tex, tw, th = hit
-        scale = height / th
-        w, h = tw * scale, height
-        pw, ph = w + 2 * PAD_X * height, h + 2 * PAD_Y * height
+        x0, y0, pw, ph, scale = plate_geometry(label, tw, th, plan.width, plan.height)
+        w, h = tw * scale, th * scale
         lib, p = self.lib, self.effect.p
         lib.gs_blend_state_push()
         lib.gs_enable_blending(True)
         lib.gs_blend_function(GS_BLEND_ONE, GS_BLEND_INVSRCALPHA)
         lib.gs_matrix_push()
-        lib.gs_matrix_translate3f(float(label.x) - pw / 2.0, float(label.y) - ph / 2.0, 0.0)
+        lib.gs_matrix_translate3f(x0, y0, 0.0)
         lib.gs_effect_set_vec2(p["size"], self._vec2.set(pw, ph).ptr)
-        lib.gs_effect_set_float(p["radius"], float(min(pw, ph) * 0.3))
-        lib.gs_effect_set_vec4(p["color"], self._vec4.set(PLATE_RGBA).ptr)
+        lib.gs_effect_set_float(p["radius"], float(PLATE_ROUND * ph))
+        lib.gs_effect_set_vec4(p["color"], self._vec4.set(
+            tuple(c / 255.0 for c in LABEL_PLATE) + (LABEL_PLATE_ALPHA,)).ptr)
         lib.gs_effect_set_float(p["opacity"], opacity)
         while lib.gs_effect_loop(self.effect.ptr, b"Plate"):
             lib.gs_draw_sprite(0, 0, int(round(pw)), int(round(ph)))
-        lib.gs_matrix_translate3f(PAD_X * height, PAD_Y * height, 0.0)
+        # The text source's line box (ascender to descender) centred in the plate.
+        lib.gs_matrix_translate3f((pw - w) / 2.0, (ph - h) / 2.0, 0.0)
         lib.gs_effect_set_texture(p["image"], tex)
         lib.gs_effect_set_float(p["opacity"], opacity)
         while lib.gs_effect_loop(self.effect.ptr, b"Text"):

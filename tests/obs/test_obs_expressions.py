@@ -440,3 +440,17 @@ def test_frames_go_to_the_worker_large_enough_for_faces(values, size):
     from facefx.obs.filter import staged_size
     assert staged_size(P.settings_from_values(values).settings, 1280, 720) == size
     assert staged_size(P.settings_from_values(values).settings, 200, 100) == (200, 100)   # never enlarged
+
+
+def test_label_plate_matches_the_cpu_painters_and_stays_inside_the_frame():
+    from facefx.obs import labels as L
+    from facefx.render import painters
+    from facefx.scene import Label
+    assert (L.LABEL_PLATE, L.LABEL_PLATE_ALPHA, L.LABEL_PAD) == (
+        painters.LABEL_PLATE, painters.LABEL_PLATE_ALPHA, painters.LABEL_PAD)
+    x0, y0, pw, ph, scale = L.plate_geometry(Label("Happy", 320, 180, 20), 260, 88, 640, 360)
+    cpu = painters.label_patch("Happy", 20, (255, 255, 255))
+    assert abs(ph - cpu.shape[0]) <= 0.15 * cpu.shape[0], (ph, cpu.shape)
+    assert abs(x0 + pw / 2 - 320) < 1e-6 and abs(y0 + ph / 2 - 180) < 1e-6
+    x0, y0, pw, ph, _ = L.plate_geometry(Label("Happy", 630, 355, 20), 260, 88, 640, 360)
+    assert x0 + pw <= 640 and y0 + ph <= 360 and x0 >= 0 and y0 >= 0
