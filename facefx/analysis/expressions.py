@@ -368,14 +368,16 @@ class ExpressionsStage(Stage):
         """One frame's expression distribution for one face (no smoothing)."""
         h, w = image.shape[:2]
         cnn = geo = None
-        if face.landmarks and len(face.landmarks) >= 468:
-            feats = geometry_features(face.landmarks, (w, h))
+        # One array for the features and the crop: converting 468 point tuples costs ~0.15 ms.
+        pts = np.asarray(face.landmarks, np.float64) if len(face.landmarks) >= 468 else None
+        if pts is not None:
+            feats = geometry_features(pts, (w, h))
             base = self.tracker.observe_geometry(face.track_id, feats, t) if t is not None else None
             if not self.custom:
                 geo = geometry_scores(feats, base)
         if self.model is not None:
-            if face.landmarks and len(face.landmarks) >= 468:
-                crop = aligned_crop(image, face.landmarks, max(self.model.size, 96))
+            if pts is not None:
+                crop = aligned_crop(image, pts, max(self.model.size, 96))
             else:
                 crop = box_crop(image, face.box)
             if crop.size:

@@ -287,29 +287,29 @@ class FacesStage(Stage):
         return ((box[0] - x0) / mw, (box[1] - y0) / mh, box[2] / mw, box[3] / mh)
 
     def _follow_meshes(self, image: np.ndarray, t: float) -> List[Face]:
-        """A frame without detection: each face's mesh runs on its last box; the mesh's
+        """A frame without detection: each face's mesh runs on its predicted box; the mesh's
         bounds (framed like the detector's box) become the new box. A lost mesh drops the face.
         Meshes run oldest first within mesh_budget_ms (at least one per frame); a face left
-        over moves its last mesh with its track's predicted box until its turn comes."""
+        over moves its last mesh (or, without one, its box) with its track until its turn."""
         h, w = image.shape[:2]
         found = []
         start = time.perf_counter()
+        ran = 0
         order = sorted(self._last, key=lambda f: self._meshes.get(f.track_id, (None, None, -1))[2])
-        for n, face in enumerate(order):
-            fit = self._fit.get(face.track_id)
-            if fit is None:
-                continue
+        for face in order:
             track = self.tracker.tracks.get(face.track_id)
             guess = tuple(track.predicted(t)) if track is not None else tuple(face.box)
             known = self._meshes.get(face.track_id)
-            if n > 0 and known is not None and (time.perf_counter() - start) * 1000.0 >= self.mesh_budget_ms:
-                pts = self._moved(known[0], known[1], guess)
-                found.append((guess, face.score, pts, known[2]))
+            if ran > 0 and (time.perf_counter() - start) * 1000.0 >= self.mesh_budget_ms:
+                pts = self._moved(known[0], known[1], guess) if known is not None else None
+                found.append((guess, face.score, pts, known[2] if known is not None else -1, face.roll))
                 continue
             self._angles[guess] = face.roll
             pts = self.mesh(image, guess)   # on the predicted box: the mesh leans to its crop's centre
+            ran += 1
             if pts is None:
                 continue
+            fit = self._fit.get(face.track_id) or self._box_fit(pts, guess)
             (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
             mw, mh = x1 - x0, y1 - y0
             box = (float(x0 + fit[0] * mw), float(y0 + fit[1] * mh), float(fit[2] * mw), float(fit[3] * mh))
@@ -317,16 +317,21 @@ class FacesStage(Stage):
             box = (bx0, by0, min(box[0] + box[2], 1.0) - bx0, min(box[1] + box[3], 1.0) - by0)
             if box[2] <= 0 or box[3] <= 0:
                 continue
-            found.append((box, face.score, pts, self._frame))
+            self._fit.setdefault(face.track_id, fit)
+            found.append((box, face.score, pts, self._frame, roll_from_landmarks(pts, w, h)))
         ids = self.tracker.update([f[0] for f in found], t)
         faces = []
         self.meshed = set()
-        for (box, score, pts, frame), tid in zip(found, ids):
-            self._meshes[tid] = (pts, box, frame)
+        for (box, score, pts, frame, roll), tid in zip(found, ids):
+            landmarks: Tuple[Tuple[float, float], ...] = ()
+            if pts is not None:
+                self._meshes[tid] = (pts, box, frame)
+                landmarks = tuple(map(tuple, pts.tolist()))
+                roll = roll_from_landmarks(pts, w, h)
             if frame == self._frame:
                 self.meshed.add(tid)
-            faces.append(Face(track_id=tid, box=tuple(float(v) for v in box), score=score,
-                              roll=roll_from_landmarks(pts, w, h), landmarks=tuple(map(tuple, pts.tolist()))))
+            faces.append(Face(track_id=tid, box=tuple(float(v) for v in box), score=score, roll=roll,
+                              landmarks=landmarks))
         self._last = faces
         return faces
 
