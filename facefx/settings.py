@@ -379,7 +379,8 @@ class ExpressionSettings:
         file {"happy": "my_happy.png", ...}.
     size: emoji size relative to the face (1 = the face box's height).
     corner: the panel's corner.
-    min_confidence: below it a face keeps its last (or the neutral) emoji.
+    min_confidence: below it a face in a video keeps its last (or the neutral) emoji (a photo shows
+        its most likely expression).
     """
 
     mode: str = "off"
