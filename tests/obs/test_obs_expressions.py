@@ -267,24 +267,32 @@ def test_beside_mode_puts_the_emoji_next_to_the_face_with_its_label(obs, astrona
     assert np.percentile(face, 95) < 16, "beside mode must leave the face visible"
     obs.set_filter("Photo", "EmojiFX", {"expr_label": True})
 
-    def labelled():
-        # The plate darkens the photo where the label is (60% black); the text on it is white.
-        s = obs.screenshot("Photo")
-        darker = (plain[:, :, :3].astype(np.int16) - s[:, :, :3]).min(axis=2) > 50
-        return [s, darker] if darker.sum() > 200 else None
-    shot, darker = obs.wait_for(labelled, 20, "the expression label's plate in OBS's output")
-    path = _save(tmp_path, "beside_label.png", shot)
-    # The plate is the largest darkened blob (the emoji's outline may shift by a pixel too).
     import cv2
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(darker.astype(np.uint8), connectivity=8)
-    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    ys, xs = np.nonzero(comp == biggest)
-    region = shot[ys.min():ys.max() + 1, xs.min():xs.max() + 1, :3].astype(np.int16)
-    white = (region.min(axis=2) > 200).mean()
+
+    def plate(s):
+        """The largest blob the label darkened (its 72% dark plate) and the white share inside it;
+        the emoji's outline may move by a pixel between screenshots and darken a sliver too."""
+        darker = (plain[:, :, :3].astype(np.int16) - s[:, :, :3]).min(axis=2) > 50
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(darker.astype(np.uint8), connectivity=8)
+        if n < 2:
+            return None
+        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        ys, xs = np.nonzero(comp == biggest)
+        region = s[ys.min():ys.max() + 1, xs.min():xs.max() + 1, :3].astype(np.int16)
+        return xs, ys, float((region.min(axis=2) > 200).mean())
+
+    def labelled():
+        s = obs.screenshot("Photo")
+        found = plate(s)
+        if found is None:
+            return None
+        xs, ys, white = found
+        wide = xs.max() - xs.min() > 1.5 * (ys.max() - ys.min()) and len(xs) > 200
+        return [s, xs, ys, white] if wide and white > 0.05 else None
+    shot, xs, ys, white = obs.wait_for(labelled, 20, "the expression label (white text on a dark plate)")
+    path = _save(tmp_path, "beside_label.png", shot)
     print("label plate x %d..%d y %d..%d, white share %.3f" % (xs.min(), xs.max(), ys.min(), ys.max(), white))
-    assert xs.max() - xs.min() > 1.5 * (ys.max() - ys.min()), "the label's plate is not a line of text"
-    assert ys.min() > face_box[1], "the label sits above the face"
-    assert white > 0.05, f"no white text on the label's dark plate; see {path}"
+    assert ys.min() > face_box[1], f"the label sits above the face; see {path}"
     st = obs.filter_status("EmojiFX")
     assert "Expression labels:" not in st["status"], st["status"]
 
