@@ -30,6 +30,7 @@ from typing import Any, Deque, Dict, List, Optional
 from ..scene import Scene, build_plan
 from ..settings import SettingsError
 from . import actions as A
+from . import expressions as E
 from . import libobs as lo
 from . import props as P
 from .debug import DebugHooks
@@ -87,13 +88,6 @@ def staged_size(settings: Any, w: int, h: int) -> tuple:
     if "faces" in settings.stages():
         width = max(width, FACE_ANALYSIS_WIDTH)
     return P.analysis_size(w, h, width)
-
-
-def _emoji_problems(scene: Any) -> List[str]:
-    """The emoji overrides the Scene's emoji set refused (missing, not a PNG), one message each."""
-    emojis = getattr(getattr(scene, "_emojis", None), "emojis", None)
-    problems = getattr(emojis, "problems", None)
-    return list(problems.values()) if isinstance(problems, dict) else []
 
 
 def _log_level(level: int) -> int:
@@ -241,75 +235,8 @@ class FilterInstance:
             scene.paused = self.gestures_paused
 
     def recalibrate_expressions(self) -> str:
-        """The recalibrate button and hotkey (UI / hotkey thread): the worker's ExpressionsStage
-        learns every face's resting expression again. Returns "" or why it could not be asked."""
-        cfg = self.config
-        if cfg is None or not cfg.settings.expressions.active:
-            self.recalibrate_note = "recalibrate: turn expression emojis on first"
-        elif self.channel is None:
-            self.recalibrate_note = "recalibrate: the worker is not running for this source"
-        else:
-            self.channel.recalibrate_expressions()
-            self.recalibrate_note = ""
-        return self.recalibrate_note
-
-    def _expression_problems(self) -> tuple:
-        """What the status line says is wrong with expressions (a change refreshes the panel)."""
-        cfg = self.config
-        if cfg is None or not cfg.settings.expressions.active:
-            return ()
-        state = (self.channel.stats().get("expressions") if self.channel is not None else None) or {}
-        r = self.renderer
-        return (state.get("state") == "failed", r.label_problem if r is not None else "",
-                r.sprite_problem if r is not None else "", tuple(_emoji_problems(self.scene)))
-
-    def expression_status(self) -> Optional[tuple]:
-        """(text, kind) of the status line's expressions part, or None while they are off:
-        faces seen, the main (largest) face's expression, the model and its baseline state."""
-        cfg = self.config
-        if cfg is None or not cfg.settings.expressions.active:
-            return None
-        ex = cfg.settings.expressions
-        kind = lo.OBS_TEXT_INFO_NORMAL
-        res = self.history[-1] if self.history else None
-        faces = tuple(res.results.faces) if res is not None and res.results is not None else ()
-        line = "Expressions (%s): " % ex.mode
-        if not self.history:
-            line += "waiting for the first result"
-        elif not faces:
-            line += "no face seen"
-        else:
-            main = max(faces, key=lambda f: f.box[2] * f.box[3])
-            line += "%d face%s; main face: %s" % (len(faces), "" if len(faces) == 1 else "s",
-                                                  "%s (%d%%)" % (main.expression, round(main.expression_score * 100))
-                                                  if main.expression else "no expression yet")
-        state = (self.channel.stats().get("expressions") if self.channel is not None else None) or {}
-        model = os.path.basename(ex.model) if ex.model else "bundled FER2013 + face geometry"
-        if state.get("state") == "failed":
-            line += "; model: %s cannot be used (%s), bundled FER2013 used instead" % (model, state.get("message"))
-            kind = lo.OBS_TEXT_INFO_WARNING
-        else:
-            line += "; model: %s (%s)" % (model, state.get("state") or "starting")
-        if state.get("calibrating"):
-            line += "; learning the resting face of %d face(s)" % state["calibrating"]
-        parts = [line + "."]
-        if cfg.expr_warning:
-            parts.append("Expressions: %s." % cfg.expr_warning)
-            kind = lo.OBS_TEXT_INFO_WARNING
-        for problem in _emoji_problems(self.scene):
-            parts.append("Expressions: %s; that expression shows no emoji." % problem)
-            kind = lo.OBS_TEXT_INFO_WARNING
-        bad = self.renderer.sprite_problem if self.renderer is not None else ""
-        if bad and any(path in bad for _, path in ex.emojis):
-            parts.append("Expressions: %s; that expression shows no emoji." % bad.replace("sticker image", "emoji image"))
-            kind = lo.OBS_TEXT_INFO_WARNING
-        label_problem = self.renderer.label_problem if self.renderer is not None else ""
-        if label_problem and ex.label:
-            parts.append("Expression labels: %s." % label_problem)
-            kind = lo.OBS_TEXT_INFO_WARNING
-        if self.recalibrate_note:
-            parts.append("Expressions: %s." % self.recalibrate_note)
-        return "\n".join(parts), kind
+        """The recalibrate button and hotkey (see facefx.obs.expressions.recalibrate)."""
+        return E.recalibrate(self)
 
     # ------------------------------------------------------------------ status
     def status(self) -> tuple:
@@ -334,7 +261,7 @@ class FilterInstance:
         if sprite_problem and cfg is not None and cfg.settings.gestures.active:
             parts.append("Stickers: %s (other stickers keep working)" % sprite_problem)
             kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
-        expressions = self.expression_status()
+        expressions = E.status(self)
         if expressions is not None:
             parts.append(expressions[0])
             kind = max(kind, expressions[1])
@@ -399,7 +326,7 @@ class FilterInstance:
         st = client.status() if client is not None else None
         key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
                self.actions.error if self.actions is not None else "", A.teach_status(self),
-               self._expression_problems())
+               E.problems(self))
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
