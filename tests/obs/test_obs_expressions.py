@@ -462,3 +462,34 @@ def test_label_plate_matches_the_cpu_painters_and_stays_inside_the_frame():
     assert abs(x0 + pw / 2 - 320) < 1e-6 and abs(y0 + ph / 2 - 180) < 1e-6
     x0, y0, pw, ph, _ = L.plate_geometry(Label("Happy", 630, 355, 20), 260, 88, 640, 360)
     assert x0 + pw <= 640 and y0 + ph <= 360 and x0 >= 0 and y0 >= 0
+
+
+def test_label_count_that_differs_from_the_model_is_reported_and_a_good_pair_is_used(tmp_path):
+    """A Teachable Machine layout model with three outputs (generated): two labels are refused
+    with the count named, its own three labels are used as they are."""
+    import numpy as np
+
+    from facefx.obs import protocol
+    from facefx.worker import Worker
+    from tests.test_expressions import build_model
+    n = 224 * 224 * 3
+    model = tmp_path / "model_unquant.tflite"
+    model.write_bytes(build_model([1, 224, 224, 3], np.zeros((3, n), np.float32), np.zeros(3)))
+    short, good = tmp_path / "two.txt", tmp_path / "labels.txt"
+    short.write_text("0 Happy\n1 Sad\n")
+    good.write_text("0 Angry\n1 Happy\n2 Sad\n")
+    out = _Out()
+    w = Worker(out)
+    w.handle(protocol.op(protocol.OP_OPEN, "s"))
+    for labels, fails in ((short, True), (good, False)):
+        settings = P.settings_from_values({P.K_EXPRESSIONS: True, P.K_BACKGROUND: False,
+                                           P.K_EXPR_MODEL: str(model), P.K_EXPR_LABELS: str(labels)}).settings
+        w.handle(protocol.op(protocol.OP_SETTINGS, "s", settings=settings.to_dict()))
+        src = w.sources["s"]
+        state = w._expressions_state(src)
+        if fails:
+            assert state["state"] == "failed" and "2 labels" in state["message"] and "3" in state["message"], state
+            assert src.settings.expressions.model == ""
+        else:
+            assert state["state"] != "failed" and src.settings.expressions.model == str(model), state
+            assert src.settings.expressions.labels == str(good)
