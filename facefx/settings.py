@@ -379,7 +379,8 @@ class ExpressionSettings:
         file {"happy": "my_happy.png", ...}.
     size: emoji size relative to the face (1 = the face box's height).
     corner: the panel's corner.
-    min_confidence: below it a face keeps its last (or the neutral) emoji.
+    min_confidence: below it a face in a video keeps its last (or the neutral) emoji (a photo shows
+        its most likely expression).
     """
 
     mode: str = "off"
@@ -407,7 +408,9 @@ class ExpressionSettings:
                 isinstance(e, (tuple, list)) and len(e) == 2 for e in emojis):
             raise SettingsError(f"expression emojis must map labels to .png paths, got {self.emojis!r}")
         for name, path in emojis:
-            _check_gesture_name("expression label", name)
+            if not isinstance(name, str) or not name.strip() or len(name.encode("utf-8")) > MAX_GESTURE_NAME_BYTES:
+                raise SettingsError(f"expression label must be 1 to {MAX_GESTURE_NAME_BYTES} bytes (angry, disgust, "
+                                    f"fear, happy, sad, surprise, neutral, or a custom model's label), got {name!r}")
             if not isinstance(path, str) or not path.lower().endswith(".png"):
                 raise SettingsError(f"emoji for expression {name!r} must be a .png path (RGBA), got {path!r}")
         object.__setattr__(self, "emojis", tuple((str(n), str(p)) for n, p in emojis))
