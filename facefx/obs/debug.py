@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .filter import FilterInstance
 
 K_DEBUG_SPRITES = "debug_sprites"   # JSON list of facefx.scene.Sprite fields drawn every frame
+K_DEBUG_RINGS = "debug_rings"       # JSON list of facefx.scene.Ring fields drawn every frame
 DEBUG_ENV = "FACEFX_DEBUG_DIR"
 EFFECTS_ENV = "FACEFX_DEBUG_EFFECTS_DIR"   # shaders from here instead (compile-failure tests)
 
@@ -54,6 +55,7 @@ class DebugHooks:
         self.settings: Dict[str, Any] = {}
         self.static_mask: Optional[StaticMask] = None
         self.sprites: tuple = ()        # fixed plan items (renderer parity tests)
+        self.rings: tuple = ()
         self.frozen_mask: Any = None
         self.dumped = False
         self._last_write = 0.0
@@ -88,13 +90,14 @@ class DebugHooks:
         if not freeze:
             self.frozen_mask = None
             self.dumped = False
-        raw = lib.get_str(data, K_DEBUG_SPRITES)
-        try:
-            from ..scene import Sprite
-            self.sprites = tuple(Sprite(**item) for item in json.loads(raw)) if raw else ()
-        except (TypeError, ValueError) as exc:
-            self.sprites = ()
-            return f"debug sprites: {exc}"
+        from ..scene import Ring, Sprite
+        for key, attr, kind in ((K_DEBUG_SPRITES, "sprites", Sprite), (K_DEBUG_RINGS, "rings", Ring)):
+            raw = lib.get_str(data, key)
+            try:
+                setattr(self, attr, tuple(kind(**item) for item in json.loads(raw)) if raw else ())
+            except (TypeError, ValueError) as exc:
+                setattr(self, attr, ())
+                return f"debug {attr}: {exc}"
         try:
             self.static_mask = StaticMask(mask_path) if mask_path else None
         except (OSError, ValueError) as exc:
@@ -127,6 +130,7 @@ class DebugHooks:
                 "mask_seq": mask.seq, "mask_frame_seq": mask.frame_seq, "shown_frame_seq": shown_seq,
                 "keep_in_sync": bool(cfg and cfg.keep_in_sync),
                 "sprites": [dataclasses.asdict(sp) for sp in plan.sprites],
+                "rings": [dataclasses.asdict(r) for r in plan.rings],
                 "settings": cfg.settings.to_dict() if cfg else None}
         tmp = base + ".json.tmp"
         with open(tmp, "w") as fh:

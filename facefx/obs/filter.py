@@ -361,8 +361,9 @@ class FilterInstance:
             plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
                               cfg.settings, t, w, h)
             plan = self._with_scene(plan, t, w, h)
-            if self.hooks.sprites:
-                plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites)
+            if self.hooks.sprites or self.hooks.rings:
+                plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites,
+                                           rings=tuple(plan.rings) + self.hooks.rings)
             if frozen and not self.hooks.dumped:
                 self.hooks.dump(self, plan, out_tex, w, h, shown)
             r.draw(plan, out_tex)

@@ -11,7 +11,8 @@ shader does for the same item:
   resizing and warping keeps the colour of transparent pixels out of the edges (no dark or
   white fringe). out = src * opacity + out * (1 - alpha * opacity). Only the sprite's bounding
   box is touched, clipped to the frame.
-- Ring: an anti-aliased arc from 12 o'clock clockwise over `progress` of the circle.
+- Ring: an anti-aliased arc with round ends from 12 o'clock clockwise over `progress` of the
+  circle, computed per pixel (ring_coverage) exactly as effects/ring.effect does.
 
 Images are cached by (path, modification time) and by drawn size, least recently used first
 out, within a bound on entries and bytes: animations draw a handful of particle images at many
@@ -170,7 +171,27 @@ def paint_sprite(out: np.ndarray, sprite: Sprite, cache: ImageCache) -> None:
     _composite(out, x0, y0, patch, opacity)
 
 
-RING_SHIFT = 4   # cv2 drawing with 4 fractional bits: sub-pixel centre and radius
+def ring_coverage(ring: Ring, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+    """Coverage 0..1 (float32, h x w) of the ring over the patch at (x0, y0): the distance to
+    the filled arc (clockwise from 12 o'clock; past its end, to the nearer end point, so both
+    ends are round) against half the line width, with a one-pixel anti-aliasing ramp. The same
+    formula as facefx/obs/effects/ring.effect, so both renderers draw the plan's width (OpenCV's
+    anti-aliased thick arcs come out about 2.5 px wider than asked)."""
+    progress = min(1.0, max(0.0, float(ring.progress)))
+    half = max(1, int(round(ring.thickness))) / 2.0
+    px = np.arange(w, dtype=np.float32) + (x0 + 0.5 - float(ring.x))   # pixel centres
+    py = np.arange(h, dtype=np.float32)[:, None] + (y0 + 0.5 - float(ring.y))
+    r = np.float32(ring.radius)
+    dist = np.abs(np.hypot(px, py) - r)
+    angle = np.arctan2(np.broadcast_to(px, (h, w)), -py)
+    angle[angle < 0] += np.float32(2 * math.pi)
+    end = np.float32(progress * 2 * math.pi)
+    outside = angle > end
+    if outside.any():
+        ex, ey = math.sin(end) * r, -math.cos(end) * r
+        to_ends = np.minimum(np.hypot(px, py + r), np.hypot(px - ex, py - ey))
+        dist = np.where(outside, to_ends, dist)
+    return np.clip(half - dist + 0.5, 0.0, 1.0)
 
 
 def paint_ring(out: np.ndarray, ring: Ring, cache: ImageCache) -> None:
@@ -184,13 +205,8 @@ def paint_ring(out: np.ndarray, ring: Ring, cache: ImageCache) -> None:
     if box is None:
         return
     x0, y0, x1, y1 = box
-    cover = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    f = 1 << RING_SHIFT
-    centre = (int(round((ring.x - 0.5 - x0) * f)), int(round((ring.y - 0.5 - y0) * f)))
-    r = int(round(ring.radius * f))
-    # OpenCV's angles run clockwise on screen from the +x axis: 12 o'clock is -90 degrees.
-    cv2.ellipse(cover, centre, (r, r), 0.0, -90.0, -90.0 + 360.0 * progress, 255, thick, cv2.LINE_AA, RING_SHIFT)
-    color = np.array(tuple(ring.color) + (255,), np.float32) / 255.0
+    cover = ring_coverage(ring, x0, y0, x1 - x0, y1 - y0)
+    color = np.array(tuple(ring.color) + (255,), np.float32)
     patch = (cover[:, :, None] * color + 0.5).astype(np.uint8)   # premultiplied colour
     _composite(out, x0, y0, patch, opacity)
 
