@@ -124,6 +124,11 @@ class ActionRunner:
         self.debug_taught = ""
         self.teach_error = ""      # a teach request that could not be sent (status line)
 
+    @property
+    def performer(self) -> Any:
+        """What performs the actions (ObsPerformer in OBS; its hotkey names fill the panel)."""
+        return self._performer
+
     def configure(self, values: Mapping[str, Any], gestures: Iterable[str] = BUILTIN_GESTURES) -> None:
         actions, problems = actions_from_values(values, gestures)
         with self._lock:
@@ -471,7 +476,7 @@ def add_properties(inst: Any, props: int, callbacks: Mapping[str, int],
     """The "Gesture actions" group: per gesture an action kind and its target list."""
     lib = inst.lib
     runner = getattr(inst, "actions", None)
-    lists = ObsLists(lib, runner._performer if runner is not None else None)
+    lists = ObsLists(lib, runner.performer if runner is not None else None)
     from .libobs import OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_NORMAL
     group = lib.obs_properties_create()
     values = getattr(inst, "action_values", {})
@@ -493,7 +498,7 @@ def refresh_targets(inst: Any, props: int, data: int, gestures: Iterable[str] = 
     """An action kind changed in the panel: refill each target list for its kind."""
     lib = inst.lib
     runner = getattr(inst, "actions", None)
-    lists = ObsLists(lib, runner._performer if runner is not None else None)
+    lists = ObsLists(lib, runner.performer if runner is not None else None)
     for g in gestures:
         prop = lib.obs_properties_get(props, target_key(g).encode())
         if prop:
@@ -524,8 +529,7 @@ def _settings_str(inst: Any, key: str) -> str:
 
 def _worker_stats(inst: Any) -> Dict[str, Any]:
     ch = getattr(inst, "channel", None)
-    stats = getattr(ch, "_worker_stats", None) if ch is not None else None
-    return stats if isinstance(stats, dict) else {}
+    return ch.worker_stats() if ch is not None else {}
 
 
 def send_teach_op(inst: Any, op_name: str, name: str, **fields: Any) -> str:
@@ -537,9 +541,10 @@ def send_teach_op(inst: Any, op_name: str, name: str, **fields: Any) -> str:
     ch = getattr(inst, "channel", None)
     if ch is None:
         return "teaching needs the worker running: turn on an effect first"
-    msg = protocol.op(op_name, ch.source_id, **fields)
-    msg["name"] = name          # protocol.op's own first parameter is called name
-    ch._client._send(msg)
+    if op_name == protocol.OP_TEACH:
+        ch.teach(name, fields.get("seconds", TEACH_SECONDS))
+    else:
+        ch.forget(name)
     return ""
 
 

@@ -17,9 +17,10 @@ name exists once, here, so the two sides cannot drift apart by a typo.
   worker -> OBS (stdout)
     {"event": "ready", "pid": n, "protocol": VERSION}
     {"event": "heartbeat", "sources": {id: {"fps", "stage_ms", "frames", "result_seq",
-                                            "model", "error", "teach", "taught"}}}  every HEARTBEAT_S
+                                            "model", "error", "teach", "taught", "labels"}}}  every HEARTBEAT_S
         teach: {"name", "state": recording|training|taught|failed, "remaining", "samples",
-                "message"} or null; taught: the taught gesture names
+                "message"} or null; taught: the taught gesture names; labels: the gesture
+                names the source's custom or taught model adds (its "none" class left out)
     {"event": "busy", "source": id, "seconds": s}   the next analysis may load a model: no
                                                      heartbeat for up to s seconds
     {"event": "error", "source": id or null, "message": text}

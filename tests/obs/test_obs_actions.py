@@ -7,6 +7,7 @@ and frontend API.
 from __future__ import annotations
 
 import ctypes as C
+import dataclasses
 import json
 import os
 
@@ -378,6 +379,113 @@ def test_recorded_hands_are_trained_in_the_worker_and_reported(data_dir):
     beat = [json.loads(line) for line in stream.getvalue().splitlines() if '"heartbeat"' in line][-1]
     assert beat["sources"]["s1"]["taught"] == ["wave"]
     assert beat["sources"]["s1"]["teach"]["state"] == "taught"
+
+
+def test_the_channel_sends_teach_and_forget_and_reports_the_workers_stats():
+    """What actions.py asks of a SourceChannel, through its public methods only."""
+    from facefx.obs import protocol
+    from facefx.obs.channel import SourceChannel
+
+    class Client:
+        def __init__(self):
+            self.sent = []
+
+        def _send(self, msg):
+            self.sent.append(msg)
+
+    client = Client()
+    ch = SourceChannel(client, "3:Cam", 0)
+    assert ch.worker_stats() == {}
+
+    class Inst:
+        channel = ch
+        actions = None
+
+    assert A.send_teach_op(Inst(), protocol.OP_TEACH, " wave ", seconds=2.5) == ""
+    assert A.send_teach_op(Inst(), protocol.OP_FORGET, "wave") == ""
+    assert "type a name" in A.send_teach_op(Inst(), protocol.OP_TEACH, "  ")
+    assert client.sent == [{"op": "teach", "source": "3:Cam", "seconds": 2.5, "name": "wave"},
+                           {"op": "forget", "source": "3:Cam", "name": "wave"}]
+    ch._worker_stats = {"taught": ["wave"], "labels": ["wave"]}   # what the client's reader sets
+    stats = ch.worker_stats()
+    stats["taught"] = []
+    assert A.taught_names(Inst()) == ["wave"], "worker_stats() must hand out a copy"
+
+
+def test_a_gesture_taught_in_the_worker_fires_there_without_a_restart(data_dir, tmp_path):
+    """Teach 'wave' from the palm photo's hands, then the same worker's frames (through its
+    shared-memory channel, as OBS sends them) carry 'wave' hits: the rebuilt engine uses the
+    taught model although the settings name none, and the heartbeat lists its label."""
+    mp = pytest.importorskip("mediapipe")
+    import numpy as np
+
+    from facefx import ipc
+    from facefx.obs.channel import read_result
+    from facefx.results import FrameResults
+    from facefx.settings import GestureSettings, Settings
+    from tests.test_classifiers import photo_hands
+    from tests.test_teach import PALM
+    if not os.path.exists(PALM):
+        pytest.skip(f"evalset photo absent: {PALM}")
+    with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=1) as hands_model:
+        rgb, hands = photo_hands(hands_model, PALM)
+    assert hands, "the evalset palm photo must show a hand"
+    h, w = rgb.shape[:2]
+    frame = np.ascontiguousarray(np.dstack([rgb, np.full((h, w), 255, np.uint8)]))
+    chan = ipc.ChannelFile.create(str(tmp_path / "c.shm"), frame.nbytes)
+    worker, src, stream = _worker()
+    settings = Settings().replace(gestures=GestureSettings(enabled=True, gestures=("wave",)))
+    settings = settings.replace(background=dataclasses.replace(settings.background, mode="none"))
+    worker.handle({"op": "settings", "source": "s1", "settings": settings.to_dict()})
+    worker.handle({"op": "attach", "source": "s1", "path": chan.path, "seq": 0})
+    seq = [0]
+
+    def names_over(frames):
+        """Gesture names in the results of `frames` more frames (time runs as at 30 fps)."""
+        found = set()
+        for _ in range(frames):
+            seq[0] += 1
+            chan.frames.write(frame, width=w, height=h, stride=w * 4, frame_seq=seq[0])
+            assert worker._process(src, seq[0] / 30.0), src.error
+            _, res, problem = read_result(chan.results, 0)
+            assert problem == "" and res is not None, problem
+            found |= {g.name for g in res.results.gestures}
+        return found
+
+    try:
+        assert "wave" not in names_over(6) and src.labels == ()   # nothing taught yet
+        worker.handle({"op": "teach", "source": "s1", "name": "wave", "seconds": 2})
+        until = src.teaching.until
+        for i in range(12):
+            worker._teach_collect(src, FrameResults(hands=hands), (w, h), until - 1.0 + i * 0.05)
+        worker._teach_collect(src, FrameResults(hands=hands), (w, h), until + 0.01)
+        assert src.teach_state["state"] == "taught", src.teach_state
+        assert "wave" in names_over(8), "the taught gesture must fire from the next frames on"
+        assert src.labels == ("wave",)
+        worker.heartbeat(until + 0.1)
+        beat = [json.loads(line) for line in stream.getvalue().splitlines() if '"heartbeat"' in line][-1]
+        assert beat["sources"]["s1"]["labels"] == ["wave"] and beat["sources"]["s1"]["taught"] == ["wave"]
+    finally:
+        worker.sources.pop("s1").close()
+        chan.close()
+
+
+def test_a_custom_model_that_cannot_be_used_is_named_and_the_rest_keeps_working(data_dir, tmp_path):
+    from facefx import ipc
+    from facefx.settings import GestureSettings, Settings
+    bad = tmp_path / "model.tflite"
+    bad.write_bytes(b"not a model")
+    worker, src, _ = _worker()
+    settings = Settings().replace(gestures=GestureSettings(enabled=True, model=str(bad)))
+    settings = settings.replace(background=dataclasses.replace(settings.background, mode="blur"))
+    worker.handle({"op": "settings", "source": "s1", "settings": settings.to_dict()})
+    engine = worker._make_engine(src)
+    try:
+        assert "gesture model not used" in src.model_error and "model.tflite" in src.model_error
+        assert {st.name for st in engine.stages} >= {"segmentation", "hands", "gestures"}
+        assert src.labels == ()
+    finally:
+        engine.close()
 
 
 def test_teaching_from_obs_reaches_the_worker_and_its_outcome_shows_in_the_status(obs):
