@@ -308,7 +308,9 @@ class GestureSettings:
         """The one mapping from these settings to facefx.triggers.TriggerSettings (the Scene,
         `facefx eval gestures` and the OBS side all build their TriggerBank from it)."""
         from .triggers import TriggerSettings
-        return TriggerSettings(hold=self.hold, cooldown=self.cooldown, enabled=frozenset(self.gestures))
+        return TriggerSettings(hold=self.hold, cooldown=self.cooldown, enabled=frozenset(self.gestures),
+                               holds={e.gesture: e.hold for e in self.effects if e.hold is not None},
+                               cooldowns={e.gesture: e.cooldown for e in self.effects if e.cooldown is not None})
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
