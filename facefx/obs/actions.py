@@ -214,8 +214,9 @@ def update_filter(inst: Any, lib: Any, data: int) -> None:
     runner = getattr(inst, "actions", None)
     if runner is None:
         return
-    inst.action_values = read_action_values(lib, data)
-    runner.configure(inst.action_values)
+    names = inst.gesture_names() if hasattr(inst, "gesture_names") else BUILTIN_GESTURES
+    inst.action_values = read_action_values(lib, data, names)
+    runner.configure(inst.action_values, names)
     if getattr(inst, "hooks", None) is not None and inst.hooks.enabled:
         token = lib.get_str(data, K_DEBUG_FIRE)
         if token and token != runner.debug_fired:
@@ -481,7 +482,7 @@ def add_properties(inst: Any, props: int, callbacks: Mapping[str, int],
     group = lib.obs_properties_create()
     values = getattr(inst, "action_values", {})
     for g in gestures:
-        label = g.replace("_", " ")
+        label = g.replace("_", " ") if g in BUILTIN_GESTURES else g
         kind_prop = lib.obs_properties_add_list(group, action_key(g).encode(), label.capitalize().encode(),
                                                 OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
         for value, text in ACTION_KINDS:
@@ -513,6 +514,7 @@ K_TEACH_BUTTON = "teach_start"
 K_TAUGHT = "taught_gesture"
 K_FORGET_BUTTON = "teach_forget"
 K_DEBUG_TEACH = "debug_teach"     # test hook like K_DEBUG_FIRE: a new value starts a recording
+K_TEACH_SECONDS = "teach_seconds"   # recording length (protocol.TEACH_SECONDS bounds it)
 TEACH_SECONDS = 3.0
 
 
@@ -523,6 +525,22 @@ def _settings_str(inst: Any, key: str) -> str:
         return ""
     try:
         return lib.get_str(data, key)
+    finally:
+        lib.obs_data_release(data)
+
+
+def set_defaults(lib: Any, data: int) -> None:
+    """The teach group's defaults (OBS's get_defaults)."""
+    lib.obs_data_set_default_double(data, K_TEACH_SECONDS.encode(), TEACH_SECONDS)
+
+
+def _settings_float(inst: Any, key: str) -> float:
+    lib = inst.lib
+    data = lib.obs_source_get_settings(inst.source)
+    if not data:
+        return 0.0
+    try:
+        return float(lib.obs_data_get_double(data, key.encode()))
     finally:
         lib.obs_data_release(data)
 
@@ -582,7 +600,8 @@ def button(inst: Any, prop: int) -> None:
     raw = inst.lib.obs_property_name(prop)
     which = raw.decode() if raw else ""
     if which == K_TEACH_BUTTON:
-        start_teaching(inst, _settings_str(inst, K_TEACH_NAME))
+        seconds = _settings_float(inst, K_TEACH_SECONDS) or TEACH_SECONDS
+        start_teaching(inst, _settings_str(inst, K_TEACH_NAME), seconds)
     elif which == K_FORGET_BUTTON:
         problem = send_teach_op(inst, protocol.OP_FORGET, _settings_str(inst, K_TAUGHT))
         if inst.actions is not None:
@@ -594,8 +613,11 @@ def add_teach_properties(inst: Any, props: int, callbacks: Mapping[str, int]) ->
     lib = inst.lib
     group = lib.obs_properties_create()
     lib.obs_properties_add_text(group, K_TEACH_NAME.encode(), b"New gesture name", 0)
-    lib.obs_properties_add_button(group, K_TEACH_BUTTON.encode(),
-                                  ("Teach it (hold the gesture for %g s)" % TEACH_SECONDS).encode(),
+    from .protocol import TEACH_SECONDS as BOUNDS
+    seconds = lib.obs_properties_add_float_slider(group, K_TEACH_SECONDS.encode(), b"Recording length",
+                                                  BOUNDS[0], BOUNDS[1], 0.5)
+    lib.obs_property_float_set_suffix(seconds, b" s")
+    lib.obs_properties_add_button(group, K_TEACH_BUTTON.encode(), b"Teach it (hold the gesture while it records)",
                                   callbacks["button"])
     taught = lib.obs_properties_add_list(group, K_TAUGHT.encode(), b"Taught gestures",
                                          OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)

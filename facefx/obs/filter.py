@@ -30,6 +30,7 @@ from typing import Any, Deque, Dict, List, Optional
 from ..scene import Scene, build_plan
 from ..settings import SettingsError
 from . import actions as A
+from . import gesture_props as G
 from . import libobs as lo
 from . import props as P
 from .debug import DebugHooks
@@ -119,6 +120,11 @@ class FilterInstance:
         self._scene_seq = 0                  # the newest result the Scene was fed
         self.last_fired = ""                 # for the status line
         self.gestures_paused = False         # the pause hotkey
+        self.custom_labels: tuple = ()       # gesture names the worker's custom/taught model adds
+
+    def gesture_names(self) -> tuple:
+        """Every gesture the panel offers: the custom/taught labels, then the built-ins."""
+        return G.names(self.custom_labels)
 
     def wants_analysis(self) -> bool:
         """Any effect on (background, gestures, ...): the stages the settings need."""
@@ -140,14 +146,14 @@ class FilterInstance:
 
     def update(self, data: int) -> None:
         lib = self.lib
-        self.values = P.read_values(lib, data)
+        self.values = P.read_values(lib, data, self.custom_labels)
         A.update_filter(self, lib, data)
         if self.hooks.enabled:
             problem = self.hooks.read(lib, data)
             if problem:
                 self.error = problem
         try:
-            config = P.settings_from_values(self.values)
+            config = P.settings_from_values(self.values, self.custom_labels)
         except (SettingsError, ValueError) as exc:
             self.config = None
             self.error = f"Settings: {exc}"
@@ -282,8 +288,9 @@ class FilterInstance:
     def properties(self) -> int:
         text, kind = self.status()
         mode = self.values.get(P.K_BG_MODE) or P.DEFAULTS[P.K_BG_MODE]
-        props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
-        A.add_properties(self, props, holder().callbacks)
+        props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode,
+                                   self.custom_labels, self.values)
+        A.add_properties(self, props, holder().callbacks, self.gesture_names())
         A.add_teach_properties(self, props, holder().callbacks)
         return props
 
@@ -295,10 +302,12 @@ class FilterInstance:
         self._last_poll = now
         if self.fid not in holder().hotkeys:
             self._register_hotkeys()
+        self._follow_labels()
         client = self.plugin.client
         st = client.status() if client is not None else None
         key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
-               self.actions.error if self.actions is not None else "", A.teach_status(self))
+               self.actions.error if self.actions is not None else "", A.teach_status(self),
+               self.custom_labels)
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
@@ -307,6 +316,18 @@ class FilterInstance:
                 self._last_refresh = now
             self._status_key = key
         self.hooks.tick(self, now)
+
+    def _follow_labels(self) -> None:
+        """The worker loaded another custom or taught model (a gesture was just taught, a model
+        picked): re-read the settings with its labels, so they can fire, get stickers and
+        actions, and show in the panel, without a restart."""
+        labels = self.channel.worker_stats().get("labels") if self.channel is not None else None
+        if not isinstance(labels, list):
+            return
+        labels = tuple(str(n) for n in labels if isinstance(n, str) and n.strip())
+        if labels != self.custom_labels:
+            self.custom_labels = labels
+            self.load_settings()
 
     def render(self) -> None:
         lib = self.lib
@@ -540,6 +561,7 @@ class Plugin:
 
     def defaults(self, data: int) -> None:
         P.set_defaults(self.lib, data)
+        A.set_defaults(self.lib, data)
 
     def properties(self, fid: int) -> Optional[int]:
         inst = self._inst(fid)
@@ -601,7 +623,8 @@ class Plugin:
         P.apply_mode_visibility(self.lib, props, self.lib.get_str(data, P.K_BG_MODE))
         inst = self.filters.get(fid)
         if inst is not None:
-            A.refresh_targets(inst, props, data)
+            G.apply_visibility(self.lib, props, inst.gesture_names(), G.data_getter(self.lib, data))
+            A.refresh_targets(inst, props, data, inst.gesture_names())
         return True
 
     def close(self) -> None:
