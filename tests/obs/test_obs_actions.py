@@ -260,6 +260,33 @@ def test_toggle_source_flips_its_visibility_in_the_current_scene(obs):
     obs.wait_for(enabled, 10, "the Clip source to be shown again")
 
 
+def test_recording_and_hotkey_actions_start_and_stop_recording(obs):
+    """The recording action and a hotkey action (OBS's own Stop Recording hotkey) through the
+    UI-thread queue of a real OBS; OBS writes a file into the profile's recording folder."""
+    recording = lambda: obs.client.get_record_status().output_active  # noqa: E731
+    if recording():
+        obs.client.stop_record()
+        obs.wait_for(lambda: not recording(), 30, "an earlier recording to stop")
+    _fire(obs, "ok", 20, ok=("record", "start"))
+    obs.wait_for(recording, 30, "the recording action to start recording")
+    _fire(obs, "ok", 21, ok=("record", "start"))      # start while recording: nothing changes
+    _fire(obs, "ok", 22, ok=("hotkey", "OBSBasic.StopRecording"))
+    obs.wait_for(lambda: not recording(), 30, "the Stop Recording hotkey action to stop it")
+    videos = [f for f in os.listdir(obs.tmp) if f.rsplit(".", 1)[-1] in ("mkv", "mp4", "flv", "mov")]
+    assert videos, f"no recording in {obs.tmp}: {os.listdir(obs.tmp)}"
+    st = obs.filter_status("ActFX") or {}
+    assert "Gesture actions" not in st.get("status", ""), st.get("status")
+    _fire(obs, "ok", 23, ok=("record", "toggle"))
+    obs.wait_for(recording, 30, "the toggle to start recording")
+    _fire(obs, "ok", 24, ok=("record", "toggle"))
+    obs.wait_for(lambda: not recording(), 30, "the toggle to stop it again")
+    _fire(obs, "ok", 25, ok=("hotkey", "No.Such.Hotkey"))
+    st = obs.wait_for(lambda: "No.Such.Hotkey" in (obs.filter_status("ActFX") or {}).get("status", "")
+                      and obs.filter_status("ActFX"), 10, "the missing hotkey in the status line")
+    assert "hotkey 'No.Such.Hotkey' does not exist" in st["status"]
+    obs.set_filter("Clip", "ActFX", {A.action_key("ok"): "none"})
+
+
 def _props(obs):
     path = os.path.join(obs.debug_dir, "ActFX.props.json")
     try:
@@ -286,6 +313,21 @@ def test_panel_has_a_gesture_actions_group_with_target_lists_for_set_kinds(obs):
     g = obs.wait_for(group, 10, "the Gesture actions group with the ok target shown")
     assert g[A.action_key("fist")][2] and not g[A.target_key("fist")][2]
     assert set(g) >= {A.action_key(n) for n in ("thumbs_up", "two_victories")}
+
+
+def test_panel_shows_the_picked_gestures_controls_and_the_model_pickers(obs):
+    from facefx.obs import gesture_props as G
+    from facefx.obs import props as P
+    obs.set_filter("Clip", "ActFX", {G.K_GEST_EDIT: "ok", G.shows_key("ok"): "corner"})
+
+    def group():
+        g = _group(_props(obs), P.K_GESTURES)
+        return g if g and g.get(G.shows_key("ok"), [0, 0, False])[2] and g[G.corner_key("ok")][2] else None
+    g = obs.wait_for(group, 10, "the ok gesture's controls (corner shown) in the Gesture stickers group")
+    assert {P.K_GEST_MODEL, P.K_GEST_LABELS, G.K_GEST_EDIT} <= set(g)
+    assert not g[G.shows_key("thumbs_up")][2] and not g[G.hold_key("ok")][2]
+    assert g[P.gesture_key("thumbs_up")][2], "the enable checkboxes stay visible"
+    obs.set_filter("Clip", "ActFX", {G.K_GEST_EDIT: "thumbs_up", G.shows_key("ok"): ""})
 
 
 def test_target_choices_follow_the_kind():
