@@ -176,22 +176,28 @@ def ring_coverage(ring: Ring, x0: int, y0: int, w: int, h: int) -> np.ndarray:
     the filled arc (clockwise from 12 o'clock; past its end, to the nearer end point, so both
     ends are round) against half the line width, with a one-pixel anti-aliasing ramp. The same
     formula as facefx/obs/effects/ring.effect, so both renderers draw the plan's width (OpenCV's
-    anti-aliased thick arcs come out about 2.5 px wider than asked)."""
+    anti-aliased thick arcs come out about 2.5 px wider than asked). The angle is only worked
+    out on the circle's band: an end point lies on the circle, so no pixel off the band is
+    nearer to it than to the circle."""
     progress = min(1.0, max(0.0, float(ring.progress)))
-    half = max(1, int(round(ring.thickness))) / 2.0
-    px = np.arange(w, dtype=np.float32) + (x0 + 0.5 - float(ring.x))   # pixel centres
-    py = np.arange(h, dtype=np.float32)[:, None] + (y0 + 0.5 - float(ring.y))
+    edge = max(1, int(round(ring.thickness))) / 2.0 + 0.5
+    px = np.arange(w, dtype=np.float32) + np.float32(x0 + 0.5 - float(ring.x))   # pixel centres
+    py = np.arange(h, dtype=np.float32)[:, None] + np.float32(y0 + 0.5 - float(ring.y))
     r = np.float32(ring.radius)
-    dist = np.abs(np.hypot(px, py) - r)
-    angle = np.arctan2(np.broadcast_to(px, (h, w)), -py)
-    angle[angle < 0] += np.float32(2 * math.pi)
-    end = np.float32(progress * 2 * math.pi)
-    outside = angle > end
-    if outside.any():
-        ex, ey = math.sin(end) * r, -math.cos(end) * r
-        to_ends = np.minimum(np.hypot(px, py + r), np.hypot(px - ex, py - ey))
-        dist = np.where(outside, to_ends, dist)
-    return np.clip(half - dist + 0.5, 0.0, 1.0)
+    cover = np.float32(edge) - np.abs(np.sqrt(px * px + py * py) - r)
+    if progress < 1.0:
+        ys, xs = np.nonzero(cover > 0)
+        bx, by = px[xs], py[ys, 0]
+        angle = np.arctan2(bx, -by)
+        angle[angle < 0] += np.float32(2 * math.pi)
+        past = angle > np.float32(progress * 2 * math.pi)
+        if past.any():
+            end = progress * 2 * math.pi
+            ex, ey = math.sin(end) * r, -math.cos(end) * r
+            bx, by = bx[past], by[past]
+            near = np.minimum(np.hypot(bx, by + r), np.hypot(bx - ex, by - ey))
+            cover[ys[past], xs[past]] = np.float32(edge) - near
+    return np.clip(cover, 0.0, 1.0, out=cover)
 
 
 def paint_ring(out: np.ndarray, ring: Ring, cache: ImageCache) -> None:
@@ -205,9 +211,9 @@ def paint_ring(out: np.ndarray, ring: Ring, cache: ImageCache) -> None:
     if box is None:
         return
     x0, y0, x1, y1 = box
-    cover = ring_coverage(ring, x0, y0, x1 - x0, y1 - y0)
-    color = np.array(tuple(ring.color) + (255,), np.float32)
-    patch = (cover[:, :, None] * color + 0.5).astype(np.uint8)   # premultiplied colour
+    cover = cv2.convertScaleAbs(ring_coverage(ring, x0, y0, x1 - x0, y1 - y0), alpha=255.0)
+    r, g, b = (min(255, max(0, int(c))) / 255.0 for c in ring.color)
+    patch = cv2.multiply(cv2.merge([cover] * 4), (r, g, b, 1.0))   # premultiplied colour
     _composite(out, x0, y0, patch, opacity)
 
 
