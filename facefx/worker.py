@@ -272,8 +272,13 @@ class Worker:
             import dataclasses
             g = dataclasses.replace(settings.gestures, model="", labels="")
             engine = self._Engine(settings.replace(gestures=g), threads=WORKER_INFERENCE_THREADS)
-        src.labels = tuple(next((getattr(st, "labels", ()) for st in engine.stages if st.name == "gestures"), ()))
+        src.labels = self._labels(engine)
         return engine
+
+    @staticmethod
+    def _labels(engine: Any) -> tuple:
+        """The gesture names the engine's custom or taught model adds."""
+        return tuple(next((getattr(st, "labels", ()) for st in engine.stages if st.name == "gestures"), ()))
 
     def _taught(self) -> list:
         try:
@@ -315,6 +320,7 @@ class Worker:
             try:
                 src.engine.update(self._engine_settings(src))  # a model reloads only if its setting changed
                 src.model_error = ""
+                src.labels = self._labels(src.engine)
             except self._GestureModelError:
                 src.engine.close()
                 src.engine = None   # rebuilt at the next frame, without the model, naming it

@@ -238,7 +238,7 @@ class FilterInstance:
                 g += "; last fired: %s" % self.last_fired
             parts.append(g + ".")
         if cfg is not None and cfg.warning:
-            parts.append("Stickers: %s" % cfg.warning)
+            parts.append("Gestures: %s (the rest works as set)" % cfg.warning)
             kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
         sprite_problem = self.renderer.sprite_problem if self.renderer is not None else ""
         if sprite_problem:

@@ -512,6 +512,26 @@ def test_a_gesture_taught_in_the_worker_fires_there_without_a_restart(data_dir, 
         chan.close()
 
 
+def test_labels_follow_a_model_picked_while_the_engine_runs(data_dir):
+    from facefx.settings import GestureSettings, Settings
+    kinivi = os.path.join(os.path.dirname(__file__), "..", "..", "models", "kinivi_keypoint_classifier",
+                          "keypoint_classifier.tflite")
+    worker, src, _ = _worker()
+    base = Settings().replace(gestures=GestureSettings(enabled=True))
+    base = base.replace(background=dataclasses.replace(base.background, mode="none"))
+    worker.handle({"op": "settings", "source": "s1", "settings": base.to_dict()})
+    src.engine = worker._make_engine(src)
+    try:
+        assert src.labels == ()
+        picked = base.replace(gestures=dataclasses.replace(base.gestures, model=os.path.abspath(kinivi)))
+        worker.handle({"op": "settings", "source": "s1", "settings": picked.to_dict()})
+        assert src.engine is not None and src.labels == ("Open", "Close", "Pointer", "OK")
+        worker.handle({"op": "settings", "source": "s1", "settings": base.to_dict()})
+        assert src.labels == ()
+    finally:
+        worker.sources.pop("s1").close()
+
+
 def test_a_custom_model_that_cannot_be_used_is_named_and_the_rest_keeps_working(data_dir, tmp_path):
     from facefx import ipc
     from facefx.settings import GestureSettings, Settings

@@ -59,6 +59,7 @@ def _gesture_group(obs):
 
 
 def test_teach_button_then_the_taught_gesture_fires_and_forget_removes_it(obs):
+    obs.set_filter("Clip", "TeachFX", {P.K_GEST_MODEL: "", P.K_GEST_LABELS: ""})   # taught gestures apply
     obs.wait_results("TeachFX", 3)
     group = obs.wait_for(lambda: _gesture_group(obs), 20, "the Gesture stickers group in the panel")
     assert P.gesture_key("wave") not in group
@@ -82,3 +83,25 @@ def test_teach_button_then_the_taught_gesture_fires_and_forget_removes_it(obs):
     obs.wait_for(lambda: P.gesture_key("wave") not in (_gesture_group(obs) or {P.gesture_key("wave"): 1}),
                  30, "the forgotten gesture to leave the panel")
     assert obs.running
+
+
+KINIVI = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models",
+                      "kinivi_keypoint_classifier", "keypoint_classifier.tflite")
+
+
+def test_a_custom_models_labels_become_gestures_with_actions(obs):
+    """The panel's model picker with kinivi's landmark classifier (labels found beside it):
+    its labels appear as gestures, and the clip's fist ("Close") switches the scene."""
+    obs.client.create_scene("Fist seen")
+    obs.client.set_current_program_scene("Scene")
+    try:
+        obs.set_filter("Clip", "TeachFX", {P.K_GEST_MODEL: KINIVI, A.action_key("Close"): "scene",
+                                           A.target_key("Close"): "Fist seen"})
+        group = obs.wait_for(lambda: (_gesture_group(obs) or {}).get(P.gesture_key("Close")) and _gesture_group(obs),
+                             60, "kinivi's labels in the panel")
+        assert {P.gesture_key(n) for n in ("Open", "Pointer", "OK")} <= set(group)
+        obs.wait_for(lambda: obs.client.get_current_program_scene().current_program_scene_name == "Fist seen",
+                     90, "the fist (kinivi's Close) to switch the scene")
+    finally:
+        obs.set_filter("Clip", "TeachFX", {P.K_GEST_MODEL: "", A.action_key("Close"): "none"})
+        obs.client.set_current_program_scene("Scene")
