@@ -163,7 +163,7 @@ def _effect(name: str, v: Mapping[str, Any], warnings: List[str]) -> GestureEffe
                             f"(or empty for its default), got {shows!r}")
     own = bool(get(own_timing_key(name), False))
     return GestureEffect(
-        name, sticker=sticker, placement=placement, animation=animation,
+        name, sticker=sticker or d.sticker, placement=placement, animation=animation,
         corner=str(get(corner_key(name), d.corner) or d.corner),
         size=float(get(size_key(name), d.size * 100)) / 100.0,
         duration=float(get(duration_key(name), d.duration * 1000)) / 1000.0,

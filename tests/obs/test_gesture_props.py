@@ -61,6 +61,14 @@ def test_custom_labels_are_gestures_like_the_built_ins():
     assert "thumbs_up" in G.names(("thumbs_up",)) and len(G.names(("thumbs_up",))) == 12
 
 
+def test_custom_labels_show_the_sparkles_sticker_unless_given_one():
+    from facefx.scene import sticker_path
+    fist = os.path.join(STICKERS, "fist.png")
+    g = cfg(("Wave", "Spock"), **{P.gesture_sticker_key("Spock"): fist}).settings.gestures
+    assert g.effect("Wave").sticker == "sparkles" and os.path.isfile(sticker_path(g.effect("Wave")))
+    assert g.effect("Spock").sticker == fist and g.effect("thumbs_up").sticker == ""
+
+
 def test_custom_model_and_labels_files(tmp_path):
     model, labels = tmp_path / "model_unquant.tflite", tmp_path / "labels.txt"
     model.write_bytes(b"x")
