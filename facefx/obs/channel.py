@@ -142,6 +142,10 @@ class SourceChannel:
         ws = self._worker_stats
         return dict(ws) if isinstance(ws, dict) else {}
 
+    def recalibrate_expressions(self) -> None:
+        """Ask the worker to learn this source's faces' resting expressions again."""
+        self._client._send(protocol.op(protocol.OP_RECALIBRATE, self.source_id))
+
     # -- frames -------------------------------------------------------------------------------
     def submit(self, ptr: int, width: int, height: int, linesize: int, frame_seq: int,
                *, bgra: bool = False) -> bool:
@@ -245,6 +249,7 @@ class SourceChannel:
             "model": ws.get("model"),
             "error": self._local_error or self._result_error or self._worker_error,
             "result_seq": newest.seq if newest else self._result_seq,
+            "expressions": ws.get("expressions"),
         }
 
     def close(self) -> None:
