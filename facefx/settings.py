@@ -224,13 +224,17 @@ class GestureEffect:
             _check_range(f"cooldown for {self.gesture!r}", self.cooldown, 0.0, 600.0)
 
 
+CUSTOM_GESTURE_STICKER = "sparkles"   # the bundled sticker of a custom model's or a taught gesture
+
+
 def default_effect(gesture: str) -> GestureEffect:
     """The effect a gesture has unless configured: its full-frame animation when it has one,
-    else its bundled sticker above the hand."""
+    else its bundled sticker above the hand (sparkles for a custom model's or a taught gesture,
+    which has no sticker of its own)."""
     anim = DEFAULT_ANIMATIONS.get(gesture)
     if anim:
         return GestureEffect(gesture, placement="fullscreen", animation=anim)
-    return GestureEffect(gesture)
+    return GestureEffect(gesture, sticker="" if gesture in BUILTIN_GESTURES else CUSTOM_GESTURE_STICKER)
 
 
 @dataclass(frozen=True)
@@ -308,7 +312,9 @@ class GestureSettings:
         """The one mapping from these settings to facefx.triggers.TriggerSettings (the Scene,
         `facefx eval gestures` and the OBS side all build their TriggerBank from it)."""
         from .triggers import TriggerSettings
-        return TriggerSettings(hold=self.hold, cooldown=self.cooldown, enabled=frozenset(self.gestures))
+        return TriggerSettings(hold=self.hold, cooldown=self.cooldown, enabled=frozenset(self.gestures),
+                               holds={e.gesture: e.hold for e in self.effects if e.hold is not None},
+                               cooldowns={e.gesture: e.cooldown for e in self.effects if e.cooldown is not None})
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

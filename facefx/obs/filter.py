@@ -30,6 +30,7 @@ from typing import Any, Deque, Dict, List, Optional
 from ..scene import Scene, build_plan
 from ..settings import SettingsError
 from . import actions as A
+from . import gesture_props as G
 from . import libobs as lo
 from . import props as P
 from .debug import DebugHooks
@@ -130,6 +131,11 @@ class FilterInstance:
         self.last_fired = ""                 # for the status line
         self.gestures_paused = False         # the pause hotkey
         self.recalibrate_note = ""           # why the last recalibrate request could not be sent
+        self.custom_labels: tuple = ()       # gesture names the worker's custom/taught model adds
+
+    def gesture_names(self) -> tuple:
+        """Every gesture the panel offers: the custom/taught labels, then the built-ins."""
+        return G.names(self.custom_labels)
 
     def wants_analysis(self) -> bool:
         """Any effect on (background, gestures, ...): the stages the settings need."""
@@ -151,14 +157,14 @@ class FilterInstance:
 
     def update(self, data: int) -> None:
         lib = self.lib
-        self.values = P.read_values(lib, data)
+        self.values = P.read_values(lib, data, self.custom_labels)
         A.update_filter(self, lib, data)
         if self.hooks.enabled:
             problem = self.hooks.read(lib, data)
             if problem:
                 self.error = problem
         try:
-            config = P.settings_from_values(self.values)
+            config = P.settings_from_values(self.values, self.custom_labels)
         except (SettingsError, ValueError) as exc:
             self.config = None
             self.error = f"Settings: {exc}"
@@ -305,7 +311,7 @@ class FilterInstance:
                 g += "; last fired: %s" % self.last_fired
             parts.append(g + ".")
         if cfg is not None and cfg.warning:
-            parts.append("Stickers: %s" % cfg.warning)
+            parts.append("Gestures: %s (the rest works as set)" % cfg.warning)
             kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
         sprite_problem = self.renderer.sprite_problem if self.renderer is not None else ""
         if sprite_problem and cfg is not None and cfg.settings.gestures.active:
@@ -359,8 +365,9 @@ class FilterInstance:
     def properties(self) -> int:
         text, kind = self.status()
         mode = self.values.get(P.K_BG_MODE) or P.DEFAULTS[P.K_BG_MODE]
-        props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
-        A.add_properties(self, props, holder().callbacks)
+        props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode,
+                                   self.custom_labels, self.values)
+        A.add_properties(self, props, holder().callbacks, self.gesture_names())
         A.add_teach_properties(self, props, holder().callbacks)
         return props
 
@@ -372,10 +379,12 @@ class FilterInstance:
         self._last_poll = now
         if self.fid not in holder().hotkeys:
             self._register_hotkeys()
+        self._follow_labels()
         client = self.plugin.client
         st = client.status() if client is not None else None
         key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
-               self.actions.error if self.actions is not None else "", A.teach_status(self))
+               self.actions.error if self.actions is not None else "", A.teach_status(self),
+               self.custom_labels)
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
@@ -384,6 +393,18 @@ class FilterInstance:
                 self._last_refresh = now
             self._status_key = key
         self.hooks.tick(self, now)
+
+    def _follow_labels(self) -> None:
+        """The worker loaded another custom or taught model (a gesture was just taught, a model
+        picked): re-read the settings with its labels, so they can fire, get stickers and
+        actions, and show in the panel, without a restart."""
+        labels = self.channel.worker_stats().get("labels") if self.channel is not None else None
+        if not isinstance(labels, list):
+            return
+        labels = tuple(str(n) for n in labels if isinstance(n, str) and n.strip())
+        if labels != self.custom_labels:
+            self.custom_labels = labels
+            self.load_settings()
 
     def render(self) -> None:
         lib = self.lib
@@ -438,8 +459,9 @@ class FilterInstance:
             plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
                               cfg.settings, t, w, h)
             plan = self._with_scene(plan, t, w, h)
-            if self.hooks.sprites:
-                plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites)
+            if self.hooks.sprites or self.hooks.rings:
+                plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites,
+                                           rings=tuple(plan.rings) + self.hooks.rings)
             if frozen and not self.hooks.dumped:
                 self.hooks.dump(self, plan, out_tex, w, h, shown)
             r.draw(plan, out_tex)
@@ -617,6 +639,7 @@ class Plugin:
 
     def defaults(self, data: int) -> None:
         P.set_defaults(self.lib, data)
+        A.set_defaults(self.lib, data)
 
     def properties(self, fid: int) -> Optional[int]:
         inst = self._inst(fid)
@@ -684,7 +707,8 @@ class Plugin:
         P.apply_mode_visibility(self.lib, props, self.lib.get_str(data, P.K_BG_MODE))
         inst = self.filters.get(fid)
         if inst is not None:
-            A.refresh_targets(inst, props, data)
+            G.apply_visibility(self.lib, props, inst.gesture_names(), G.data_getter(self.lib, data))
+            A.refresh_targets(inst, props, data, inst.gesture_names())
         return True
 
     def close(self) -> None:

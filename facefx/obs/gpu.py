@@ -215,11 +215,29 @@ class GpuRenderer:
         self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {
             "Sprite": self._paint_sprite,
             "Label": self._paint_label,
+            "Ring": self._paint_ring,
         }
         self._sprites: Any = None       # facefx.obs.sprites.SpritePainter, made on first use
         self._sprite_effect: Optional[_Effect] = None
         self._labels: Any = None        # facefx.obs.labels.LabelPainter, made on first use
         self._label_effect: Optional[_Effect] = None
+        self._rings: Any = None         # facefx.obs.sprites.RingPainter, made on first use
+        self._ring_effect: Optional[_Effect] = None
+        self._ring_error = ""
+
+    def _paint_ring(self, plan: RenderPlan, item: Any) -> None:
+        if self._rings is None:
+            from .sprites import RingPainter
+            if self._ring_error:        # remembered, as in _effects(): no recompile per frame
+                raise GpuError(self._ring_error)
+            try:
+                self._ring_effect = _Effect(self.lib, os.path.join(self._effects_dir, "ring.effect"),
+                                            RingPainter.PARAMS)
+            except GpuError as exc:
+                self._ring_error = str(exc)
+                raise
+            self._rings = RingPainter(self.lib, self._ring_effect)
+        self._rings.paint(plan, item)
 
     def _paint_sprite(self, plan: RenderPlan, item: Any) -> None:
         if self._sprites is None:
@@ -303,15 +321,15 @@ class GpuRenderer:
         sprites, self._sprites = self._sprites, None
         if sprites is not None:
             sprites.close()
-        if self._sprite_effect is not None:
-            self._sprite_effect.destroy()
-            self._sprite_effect = None
         labels, self._labels = self._labels, None
         if labels is not None:
             labels.close()
-        if self._label_effect is not None:
-            self._label_effect.destroy()
-            self._label_effect = None
+        self._rings = None
+        for attr in ("_sprite_effect", "_label_effect", "_ring_effect"):
+            eff = getattr(self, attr)
+            if eff is not None:
+                eff.destroy()
+            setattr(self, attr, None)
 
     # ------------------------------------------------------------------ capture
     def capture(self, source: int, target: int, parent: int, w: int, h: int,

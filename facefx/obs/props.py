@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from ..results import BUILTIN_GESTURES, EXPRESSIONS
 from ..settings import Settings, SettingsError, analysis_size, color_to_obs, default_effect  # noqa: F401
+from . import gesture_props as G
+from .gesture_props import (K_GEST_COOLDOWN, K_GEST_EDIT, K_GEST_HOLD, K_GEST_LABELS,  # noqa: F401
+                            K_GEST_MODEL, K_GEST_RING, K_GESTURES, gesture_key, gesture_sticker_key)
 from .libobs import (OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_CHECKABLE,
                      OBS_GROUP_NORMAL, OBS_PATH_FILE, OBS_TEXT_INFO)
 
@@ -32,10 +35,6 @@ K_SEG_THRESHOLD = "seg_threshold"
 K_SEG_SOFTNESS = "seg_softness"
 K_SYNC = "keep_in_sync"
 K_SEG_REFINE = "seg_refine"
-K_GESTURES = "gestures"            # checkable group: gesture stickers on/off
-K_GEST_HOLD = "gestures_hold_ms"
-K_GEST_COOLDOWN = "gestures_cooldown_ms"
-K_GEST_RING = "gestures_ring"
 K_EXPRESSIONS = "expressions"     # checkable group: expression emojis on/off
 K_EXPR_MODE = "expr_mode"
 K_EXPR_LABEL = "expr_label"
@@ -89,26 +88,8 @@ DEFAULTS: Dict[str, Any] = {
     K_SEG_SOFTNESS: int(round(_DEF.segmentation.softness * 100)),
     K_SYNC: False,
     K_SEG_REFINE: _DEF.segmentation.refine,
-    K_GESTURES: False,
-    K_GEST_HOLD: int(round(_DEF.gestures.hold * 1000)),
-    K_GEST_COOLDOWN: int(round(_DEF.gestures.cooldown * 1000)),
-    K_GEST_RING: _DEF.gestures.arming_ring,
 }
-
-
-def gesture_key(name: str) -> str:
-    """The per-gesture enable checkbox ("gesture_<name>")."""
-    return "gesture_" + name
-
-
-def gesture_sticker_key(name: str) -> str:
-    """The per-gesture custom sticker path ("gesture_<name>_sticker"; "" = bundled effect)."""
-    return "gesture_%s_sticker" % name
-
-
-for _g in BUILTIN_GESTURES:
-    DEFAULTS[gesture_key(_g)] = True
-    DEFAULTS[gesture_sticker_key(_g)] = ""
+DEFAULTS.update(G.defaults())     # gesture stickers: the section and every built-in gesture
 
 
 def emoji_key(expression: str) -> str:
@@ -142,12 +123,15 @@ class FilterConfig:
     expr_warning: str = ""   # the same for expression emojis (a missing model or emoji file)
 
 
-def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
-    """Convert the filter's OBS values to a validated FilterConfig.
+def settings_from_values(values: Mapping[str, Any], labels: Sequence[str] = ()) -> FilterConfig:
+    """Convert the filter's OBS values to a validated FilterConfig. labels: the gesture names
+    the custom or taught model adds (the worker reports them), offered like the built-ins.
 
     Raises SettingsError (one line naming the bad value and what is expected)."""
     v = dict(DEFAULTS)
-    v.update({k: values[k] for k in values if k in DEFAULTS})
+    for label in labels:
+        v.update(G.gesture_defaults(label) if label not in BUILTIN_GESTURES else {})
+    v.update({k: values[k] for k in values if k in v})
     mode = str(v[K_BG_MODE]) if v[K_BACKGROUND] else "none"
     data = {
         "segmentation": {
@@ -166,26 +150,7 @@ def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
             "hologram_color": int(v[K_HOLO_COLOR]) & 0xFFFFFFFF,
         },
     }
-    effects = {}
-    warnings = []
-    for g in BUILTIN_GESTURES:
-        path = str(v[gesture_sticker_key(g)] or "")
-        if path and v[gesture_key(g)]:
-            if not os.path.isfile(path):
-                # That gesture keeps its bundled sticker; everything else works as set.
-                warnings.append(f"sticker image for {g} not found: {path} (expected a PNG file)")
-                continue
-            e = default_effect(g)
-            effects[g] = {"sticker": path, "placement": "follow-hand" if e.placement == "fullscreen" else e.placement,
-                          "corner": e.corner, "size": e.size, "duration": e.duration}
-    data["gestures"] = {
-        "enabled": bool(v[K_GESTURES]),
-        "gestures": [g for g in BUILTIN_GESTURES if v[gesture_key(g)]],
-        "hold": int(v[K_GEST_HOLD]) / 1000.0,
-        "cooldown": int(v[K_GEST_COOLDOWN]) / 1000.0,
-        "arming_ring": bool(v[K_GEST_RING]),
-        "effects": effects,
-    }
+    data["gestures"], warnings = G.section(v, labels)
     data["faces"], data["expressions"], expr_warnings = expression_sections(v)
     settings = Settings.from_dict(data)
     image = settings.background.image
@@ -238,9 +203,11 @@ def expression_sections(v: Mapping[str, Any]) -> tuple:
 
 
 # ---------------------------------------------------------------------------- OBS glue
-def read_values(lib: Any, data: int) -> Dict[str, Any]:
-    """Read the FaceFX keys from an obs_data_t* into a plain dict."""
-    out: Dict[str, Any] = {}
+def read_values(lib: Any, data: int, labels: Sequence[str] = ()) -> Dict[str, Any]:
+    """Read the FaceFX keys from an obs_data_t* into a plain dict (with the keys of the
+    custom gesture labels, which get their defaults first)."""
+    G.set_label_defaults(lib, data, labels)
+    out: Dict[str, Any] = G.read_label_values(lib, data, labels)
     for key, default in DEFAULTS.items():
         k = key.encode()
         if isinstance(default, bool):
@@ -279,7 +246,8 @@ def apply_mode_visibility(lib: Any, props: int, mode: str) -> None:
 
 
 def build_properties(lib: Any, fid: int, callbacks: Mapping[str, int], status: str,
-                     status_kind: int, mode: Optional[str]) -> int:
+                     status_kind: int, mode: Optional[str], labels: Sequence[str] = (),
+                     values: Optional[Mapping[str, Any]] = None) -> int:
     """Create the filter's obs_properties_t*.
 
     callbacks: stable C pointers from the registry ('button', 'modified'); fid is passed back to
@@ -331,17 +299,7 @@ def build_properties(lib: Any, fid: int, callbacks: Mapping[str, int], status: s
                 "lines up with the pixels exactly."))
     lib.obs_properties_add_group(p, b("segmentation"), b("Person segmentation"), OBS_GROUP_NORMAL, seg)
 
-    gest = lib.obs_properties_create()
-    for key, label, hi in ((K_GEST_HOLD, "Hold before firing", 3000), (K_GEST_COOLDOWN, "Cooldown", 30000)):
-        prop = lib.obs_properties_add_int_slider(gest, b(key), b(label), 0, hi, 50)
-        lib.obs_property_int_set_suffix(prop, b(" ms"))
-    lib.obs_properties_add_bool(gest, b(K_GEST_RING), b("Show the arming ring"))
-    for g in BUILTIN_GESTURES:
-        label = g.replace("_", " ").capitalize()
-        lib.obs_properties_add_bool(gest, b(gesture_key(g)), b(label))
-        lib.obs_properties_add_path(gest, b(gesture_sticker_key(g)), b("%s: custom sticker" % label),
-                                    OBS_PATH_FILE, b("PNG images (*.png);;All files (*.*)"), None)
-    lib.obs_properties_add_group(p, b(K_GESTURES), b("Gesture stickers"), OBS_GROUP_CHECKABLE, gest)
+    G.add_group(lib, p, fid, callbacks, labels, values or {})
     add_expression_group(lib, p, callbacks)
     return p
 
