@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .filter import FilterInstance
 
 K_DEBUG_SPRITES = "debug_sprites"   # JSON list of facefx.scene.Sprite fields drawn every frame
+K_DEBUG_COVERS = "debug_covers"     # JSON list of facefx.scene.Cover fields drawn every frame
 DEBUG_ENV = "FACEFX_DEBUG_DIR"
 EFFECTS_ENV = "FACEFX_DEBUG_EFFECTS_DIR"   # shaders from here instead (compile-failure tests)
 
@@ -54,6 +55,7 @@ class DebugHooks:
         self.settings: Dict[str, Any] = {}
         self.static_mask: Optional[StaticMask] = None
         self.sprites: tuple = ()        # fixed plan items (renderer parity tests)
+        self.covers: tuple = ()
         self.frozen_mask: Any = None
         self.dumped = False
         self._last_write = 0.0
@@ -95,6 +97,14 @@ class DebugHooks:
         except (TypeError, ValueError) as exc:
             self.sprites = ()
             return f"debug sprites: {exc}"
+        raw = lib.get_str(data, K_DEBUG_COVERS)
+        try:
+            from ..scene import Cover
+            self.covers = tuple(Cover(**dict(item, color=tuple(item.get("color", (0, 0, 0)))))
+                                for item in json.loads(raw)) if raw else ()
+        except (TypeError, ValueError) as exc:
+            self.covers = ()
+            return f"debug covers: {exc}"
         try:
             self.static_mask = StaticMask(mask_path) if mask_path else None
         except (OSError, ValueError) as exc:
@@ -163,6 +173,7 @@ class DebugHooks:
             "frame_seq": inst.frame_seq, "results": len(inst.history),
             "result_seq": inst.history[-1].seq if inst.history else None,
             "delay": inst.delay, "error": inst.error or inst.gpu_error, "status": inst.status()[0],
+            "privacy_reason": inst.privacy_reason,
             "analysis": inst.channel.stats() if inst.channel is not None else None,
             "worker": None if st is None else {"state": st.state, "pid": st.pid, "restarts": st.restarts},
             "heavy_modules": sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules),

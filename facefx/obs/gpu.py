@@ -214,7 +214,9 @@ class GpuRenderer:
         # without a painter is skipped (it must not stop the frame).
         self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {
             "Sprite": self._paint_sprite,
+            "Cover": self._paint_cover,
         }
+        self._covers: Any = None        # facefx.obs.covers.CoverPainter, made on first use
         self._sprites: Any = None       # facefx.obs.sprites.SpritePainter, made on first use
         self._sprite_effect: Optional[_Effect] = None
 
@@ -225,6 +227,35 @@ class GpuRenderer:
                                           ["image", "opacity"])
             self._sprites = SpritePainter(self.lib, self._sprite_effect)
         self._sprites.paint(plan, item)
+
+    # ------------------------------------------------------------------ face privacy
+    def _cover_painter(self) -> Any:
+        if self._covers is None:
+            from .covers import CoverPainter
+            self._covers = CoverPainter(self)
+        return self._covers
+
+    def _paint_cover(self, plan: RenderPlan, item: Any) -> None:
+        self._cover_painter().paint(plan, item)
+
+    def capture_plate(self, frame_tex: int, w: int, h: int) -> bool:
+        """Keep a copy of this frame as the privacy plate (GPU copy, no readback)."""
+        return self._cover_painter().capture_plate(frame_tex, w, h)
+
+    @property
+    def plate_size(self) -> Tuple[int, int]:
+        """The captured plate's size, (0, 0) when none was captured."""
+        return self._covers.plate_size if self._covers is not None else (0, 0)
+
+    @property
+    def cover_problem(self) -> str:
+        """Why a cover last fell back to the colour fill ("" if none), for the status line."""
+        return self._covers.problem if self._covers is not None else ""
+
+    def fill(self, w: int, h: int, color: Tuple[int, int, int] = (0, 0, 0)) -> None:
+        """Fail closed: the whole output in one colour (OBS's solid effect, no shader of ours)."""
+        from ..scene import Cover
+        self._cover_painter().fill(Cover(w / 2.0, h / 2.0, float(w), float(h), "rect", "color", color=color))
 
     @property
     def sprite_problem(self) -> str:
@@ -290,6 +321,9 @@ class GpuRenderer:
         if self._sprite_effect is not None:
             self._sprite_effect.destroy()
             self._sprite_effect = None
+        covers, self._covers = self._covers, None
+        if covers is not None:
+            covers.close()
 
     # ------------------------------------------------------------------ capture
     def capture(self, source: int, target: int, parent: int, w: int, h: int,
@@ -397,6 +431,8 @@ class GpuRenderer:
             if painter is None:
                 raise GpuError(f"background mode {layer.mode!r} has no GPU painter")
             painter(plan, frame_tex)
+        if plan.covers:
+            self._cover_painter().begin_frame(frame_tex, plan.width, plan.height)
         for item in tuple(plan.covers) + tuple(plan.sprites) + tuple(plan.labels) + tuple(plan.rings):
             kind = getattr(item, "kind", type(item).__name__)
             paint = self._overlay_painters.get(kind)

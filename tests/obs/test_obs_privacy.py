@@ -1,0 +1,307 @@
+"""Face privacy in a real, headless OBS Studio: the GPU cover painter and the filter's
+fail-closed behaviour (issue 9, the OBS part).
+
+Painter tests draw fixed Cover items through the filter's debug_covers hook on an exact
+input (a static all-person mask, no ML) and compare the screenshot with the bare frame:
+inside every cover nothing of the frame is left as it was, outside nothing changed.
+Fail-closed tests run the real worker on a face photo and check screenshots and a real OBS
+recording: the face is covered on the first frame after enabling, after a resolution change,
+and on every frame recorded while the worker is killed and restarted.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import signal
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from facefx.obs.covers import FEATHER_PX
+
+from .conftest import require_obs
+from .harness import ASTRONAUT, ObsSession, facefx_filter, image_source, pid_alive
+
+STICKERS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "stickers")
+COVERED_MAD = 12.0     # mean |shot - bare| over the face box at least this: the face is covered
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("privacy")
+    person = d / "person.pgm"
+    with open(person, "wb") as fh:   # an all-person mask: the background layer changes nothing
+        fh.write(b"P5 64 64 255\n" + b"\xff" * 64 * 64)
+    img = cv2.imread(ASTRONAUT)
+    wide = d / "astronaut-wide.png"
+    cv2.imwrite(str(wide), cv2.resize(img, (640, 400), interpolation=cv2.INTER_AREA))
+    stripes = d / "stripes.png"
+    s = np.zeros((512, 512, 3), np.uint8)
+    s[:, ::8] = (0, 0, 255)
+    cv2.imwrite(str(stripes), s)
+    return {"person": str(person), "wide": str(wide), "stripes": str(stripes), "dir": str(d)}
+
+
+@pytest.fixture(scope="module")
+def obs(files):
+    require_obs()
+    session = ObsSession({"Main": [
+        image_source("Paint", ASTRONAUT, [facefx_filter("PaintFX", background=True, bg_mode="color",
+                                                         debug_mask=files["person"])]),
+        image_source("Face", ASTRONAUT, [facefx_filter("PrivFX", background=False, privacy=False)]),
+    ]})
+    session.start()
+    try:
+        yield session
+    finally:
+        session.stop()
+        session.cleanup()
+
+
+def _rgb(shot):
+    return shot[:, :, :3].astype(np.int16)
+
+
+def _save(tmp_path, name, img):
+    path = str(tmp_path / name)
+    cv2.imwrite(path, cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def _shape_masks(h, w, cover, grow):
+    """(inside, outside): pixels well inside the cover and pixels clear of its soft edge."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64) + 0.5
+    a = math.radians(cover.get("rotation", 0.0))
+    dx, dy = xx - cover["x"], yy - cover["y"]
+    lx, ly = dx * math.cos(a) + dy * math.sin(a), -dx * math.sin(a) + dy * math.cos(a)
+    hw, hh = cover["width"] / 2.0, cover["height"] / 2.0
+
+    def within(m):
+        if cover.get("shape", "ellipse") == "rect":
+            return (np.abs(lx) <= hw + m) & (np.abs(ly) <= hh + m)
+        return (lx / (hw + m)) ** 2 + (ly / (hh + m)) ** 2 <= 1.0
+    return within(-2.0), ~within(grow)
+
+
+def _covers_shot(obs, covers):
+    obs.set_filter("Paint", "PaintFX", {"debug_covers": json.dumps(covers)})
+
+    def drawn():
+        st = obs.filter_status("PaintFX") or {}
+        return not st.get("error") and st
+    obs.wait_for(drawn, 20, "PaintFX to draw")
+    time.sleep(0.2)   # settings apply on the next video tick; one more frame renders them
+    return obs.screenshot("Paint")
+
+
+def _wait_bare(obs):
+    obs.set_filter("Paint", "PaintFX", {"debug_covers": ""})
+    ref = cv2.cvtColor(cv2.imread(ASTRONAUT), cv2.COLOR_BGR2RGB).astype(np.int16)
+    out = []
+
+    def bare():
+        shot = obs.screenshot("Paint")
+        if np.abs(_rgb(shot) - ref).max() <= 3:
+            out.append(shot)
+            return True
+        return False
+    obs.wait_for(bare, 20, "the painter source without covers")
+    return out[-1]
+
+
+STYLE_CASES = [
+    dict(style="color", shape="ellipse", rotation=30.0, color=[255, 0, 255]),
+    dict(style="color", shape="rect", rotation=-20.0, color=[0, 255, 0]),
+    dict(style="blur", shape="ellipse", rotation=0.0, strength=18.0),
+    dict(style="pixelate", shape="rect", rotation=0.0, strength=16.0),
+    dict(style="emoji", shape="ellipse", rotation=15.0, image=os.path.join(STICKERS, "ok.png"), color=[20, 20, 20]),
+    dict(style="plate", shape="ellipse", rotation=0.0, strength=18.0),   # no plate captured: blur
+]
+
+
+@pytest.mark.parametrize("case", STYLE_CASES, ids=lambda c: "%s-%s-%g" % (c["style"], c["shape"], c["rotation"]))
+def test_cover_styles_hide_the_inside_and_leave_the_outside(obs, tmp_path, case):
+    bare = _rgb(_wait_bare(obs))
+    cover = dict(x=250.5, y=150.0, width=150.0, height=190.0, **case)   # over the astronaut's face
+    shot = _covers_shot(obs, [cover])
+    for _ in range(20):   # an emoji picture is decoded off the render thread: a frame or two
+        if case["style"] != "emoji" or np.abs(_rgb(shot) - np.array(case["color"])).max(axis=2).mean() > 0:
+            break
+        time.sleep(0.2)
+        shot = obs.screenshot("Paint")
+    print("screenshot:", _save(tmp_path, "cover.png", shot))
+    s = _rgb(shot)
+    h, w = s.shape[:2]
+    inside, outside = _shape_masks(h, w, cover, FEATHER_PX + 2)
+    diff = np.abs(s - bare).max(axis=2)
+    assert diff[outside].mean() < 0.5 and np.percentile(diff[outside], 99.9) <= 3, "outside the cover changed"
+    if case["style"] == "color":
+        assert np.abs(s[inside] - np.array(case["color"])).max() <= 2
+    elif case["style"] in ("blur", "plate"):
+        # Strong: far from the frame, and smooth (little of the frame's fine detail left).
+        assert np.abs(s - bare)[inside].mean() > COVERED_MAD
+        grad = lambda im: np.abs(np.diff(im, axis=1))[inside[:, 1:]].mean()  # noqa: E731
+        assert grad(s) < 0.25 * grad(bare), (grad(s), grad(bare))
+    elif case["style"] == "pixelate":
+        n = math.ceil(w / case["strength"])
+        cell = w / n
+        ys, xs = np.nonzero(inside)
+        keys = (ys // cell).astype(int) * 1000 + (xs // cell).astype(int)
+        vals = s[inside]
+        for k in np.unique(keys)[::7]:
+            block = vals[keys == k]
+            assert np.ptp(block, axis=0).max() <= 2, "a pixelate block is not one colour"
+        assert len(np.unique(keys)) > 50
+    elif case["style"] == "emoji":
+        # The picture (yellow, the bundled "ok" emoji) over the colour, both far from the face.
+        assert (diff[inside] > 20).mean() > 0.9
+        yellow = (s[inside][:, 0] > 200) & (s[inside][:, 1] > 150) & (s[inside][:, 2] < 80)
+        assert yellow.mean() > 0.2
+
+
+def test_many_covers_and_a_whole_frame_cover(obs, tmp_path):
+    bare = _rgb(_wait_bare(obs))
+    covers = [dict(x=100.0 + 80 * i, y=120.0 + 40 * (i % 2), width=70.0, height=90.0, style="pixelate",
+                   strength=10.0) for i in range(4)]
+    covers.append(dict(x=256.0, y=256.0, width=512.0, height=512.0, shape="rect", style="blur", strength=24.0))
+    shot = _covers_shot(obs, covers)
+    print("screenshot:", _save(tmp_path, "full.png", shot))
+    s = _rgb(shot)
+    assert np.abs(s - bare).max(axis=2).mean() > COVERED_MAD
+
+
+# ---------------------------------------------------------------------------- fail-closed
+_FACE_BOX = {}
+
+
+def _face_box(img):
+    """The face's box (x0, y0, x1, y1) in an RGB picture, by MediaPipe's full-range detector
+    (the same model family as the worker, run here on the bare picture), grown by 10%."""
+    key = img.shape
+    if key not in _FACE_BOX:
+        import mediapipe as mp
+        with mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as fd:
+            res = fd.process(np.ascontiguousarray(img[:, :, :3]).astype(np.uint8))
+        assert res.detections, "no face found in the test picture"
+        b = res.detections[0].location_data.relative_bounding_box
+        h, w = img.shape[:2]
+        x0, y0 = b.xmin * w, b.ymin * h
+        x1, y1 = x0 + b.width * w, y0 + b.height * h
+        mx, my = 0.1 * (x1 - x0), 0.1 * (y1 - y0)
+        _FACE_BOX[key] = (max(0, int(x0 - mx)), max(0, int(y0 - my)), min(w, int(x1 + mx)), min(h, int(y1 + my)))
+    return _FACE_BOX[key]
+
+
+def _face_mad(shot, bare):
+    x0, y0, x1, y1 = _face_box(bare)
+    return float(np.abs(_rgb(shot)[y0:y1, x0:x1] - bare[y0:y1, x0:x1].astype(np.int16)).mean())
+
+
+def _priv(obs, **values):
+    obs.set_filter("Face", "PrivFX", values)
+
+
+def _bare_face(obs):
+    _priv(obs, privacy=False, background=False)
+    ref = cv2.cvtColor(cv2.imread(ASTRONAUT), cv2.COLOR_BGR2RGB)
+    obs.wait_for(lambda: np.abs(_rgb(obs.screenshot("Face")) - ref).max() <= 3, 20, "the face source bare")
+    return ref
+
+
+def test_face_is_covered_from_the_first_frame_after_enabling(obs, tmp_path):
+    bare = _bare_face(obs)
+    _priv(obs, privacy=True, privacy_style="color", privacy_color=0xFF00FF00)
+    worst, shots, start = 1e9, 0, time.monotonic()
+    first = None
+    while time.monotonic() - start < 8.0:
+        shot = obs.screenshot("Face")
+        mad = _face_mad(shot, bare)
+        if first is None:
+            first = shot
+        if mad < worst:
+            worst, worst_shot = mad, shot
+        shots += 1
+    print("first:", _save(tmp_path, "first.png", first), "least covered:", _save(tmp_path, "worst.png", worst_shot),
+          "%d screenshots, least face difference %.1f" % (shots, worst))
+    st = obs.filter_status("PrivFX")
+    print("status:", st and st["status"])
+    assert shots >= 10
+    assert worst > COVERED_MAD, f"a frame showed the face (mean difference {worst:.1f}); see {tmp_path}"
+
+
+def test_resolution_change_is_covered(obs, tmp_path, files):
+    bare = _bare_face(obs)
+    _priv(obs, privacy=True, privacy_style="color", privacy_color=0xFF00FF00)
+    obs.wait_results("PrivFX", 3)
+    wide = cv2.cvtColor(cv2.imread(files["wide"]), cv2.COLOR_BGR2RGB)
+    obs.client.set_input_settings("Face", {"file": files["wide"]}, True)
+    try:
+        worst, n, start = 1e9, 0, time.monotonic()
+        while time.monotonic() - start < 5.0:
+            shot = obs.screenshot("Face")
+            if shot.shape[:2] != wide.shape[:2]:
+                assert _face_mad(shot, bare) > COVERED_MAD
+                continue
+            n += 1
+            mad = _face_mad(shot, wide)
+            if mad < worst:
+                worst, worst_shot = mad, shot
+        print("least covered:", _save(tmp_path, "resized.png", worst_shot), "difference %.1f over %d" % (worst, n))
+        assert n >= 5 and worst > COVERED_MAD
+    finally:
+        obs.client.set_input_settings("Face", {"file": ASTRONAUT}, True)
+
+
+def _record(obs):
+    obs.client.start_record()
+    obs.wait_for(lambda: obs.client.get_record_status().output_active, 10, "the recording to start")
+
+
+def _stop_record(obs):
+    path = obs.client.stop_record().output_path
+    obs.wait_for(lambda: not obs.client.get_record_status().output_active, 20, "the recording to stop")
+    return path
+
+
+def test_every_frame_recorded_while_the_worker_restarts_is_covered(obs, tmp_path):
+    """Kill the worker with privacy on while OBS records the program output; every recorded
+    frame shows the face covered (whole-frame blur while the worker is gone, face covers
+    before and after)."""
+    _bare_face(obs)
+    canvas_bare = obs.screenshot("Scene", obs.width, obs.height)
+    _priv(obs, privacy=True, privacy_style="color", privacy_color=0xFF00FF00)
+    st = obs.wait_results("PrivFX", 3)
+    old = st["worker"]["pid"]
+    _record(obs)
+    try:
+        time.sleep(1.0)
+        os.kill(old, signal.SIGKILL)
+        obs.wait_for(lambda: not pid_alive(old), 5, "the worker to die")
+        obs.wait_for(lambda: (lambda s: s and s["worker"]["state"] == "running"
+                              and s["worker"]["pid"] not in (None, old) and s)(obs.filter_status("PrivFX")),
+                     60, "a restarted worker")
+        obs.wait_results("PrivFX", 3)
+        time.sleep(1.0)
+    finally:
+        path = _stop_record(obs)
+    cap = cv2.VideoCapture(path)
+    mads = []
+    worst = None
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        mad = _face_mad(rgb, canvas_bare[:, :, :3])
+        if worst is None or mad < worst[0]:
+            worst = (mad, rgb)
+        mads.append(mad)
+    cap.release()
+    print("recording:", path, "frames %d, least face difference %.1f, median %.1f"
+          % (len(mads), worst[0], float(np.median(mads))), _save(tmp_path, "worst.png", worst[1]))
+    assert len(mads) > 60, f"only {len(mads)} frames recorded"
+    assert worst[0] > COVERED_MAD, f"a recorded frame showed the face (difference {worst[0]:.1f})"
