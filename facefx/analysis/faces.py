@@ -26,6 +26,12 @@ from . import Analysis, Stage
 from .tracking import FaceTracker, colour_descriptor, iou
 
 DETECTORS = ("auto", "short", "full")
+# Face privacy covers every face it can find: more faces, a lower confidence (a false cover is
+# harmless, a missed face is a leak), and for recordings (full_analysis) every frame detected
+# with both models and the tiles, and every face meshed.
+PRIVACY_MAX_FACES = 8
+PRIVACY_MIN_SCORE = 0.4
+FULL_ANALYSIS_MIN_SCORE = 0.3
 
 
 def _nms(dets: List[Tuple[Tuple[float, float, float, float], float]], thr: float = 0.4):
@@ -86,6 +92,7 @@ class FacesStage(Stage):
         self.min_score = float(min_score)
         self.min_size = float(min_size)
         self.tiled = bool(tiled)
+        self._defaults = (self.tiled, self.detect_every, self.mesh_budget_ms)
         self.tracker = FaceTracker(keep_s=keep_s)
         self._det: Dict[int, object] = {}
         self._mesh = None
@@ -328,8 +335,17 @@ class FacesStage(Stage):
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {section.detector!r}")
         self.detector = section.detector
         self.max_faces = int(section.max_faces)
-        if float(section.min_score) != self.min_score:
-            self.min_score = float(section.min_score)
+        min_score = float(section.min_score)
+        privacy = getattr(settings, "privacy", None)
+        self.tiled, self.detect_every, self.mesh_budget_ms = self._defaults
+        if privacy is not None and privacy.active:
+            self.max_faces = max(self.max_faces, PRIVACY_MAX_FACES)
+            min_score = min(min_score, PRIVACY_MIN_SCORE)
+            if privacy.full_analysis:
+                min_score = min(min_score, FULL_ANALYSIS_MIN_SCORE)
+                self.tiled, self.detect_every, self.mesh_budget_ms = True, 1, 1e9
+        if min_score != self.min_score:
+            self.min_score = min_score
             for d in self._det.values():
                 d.close()
             self._det.clear()

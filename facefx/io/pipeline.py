@@ -56,6 +56,13 @@ class Processor:
         self.engine = engine or Engine(settings)
         self.renderer = renderer or CpuRenderer()
         self.scene = Scene(settings)
+        self.last_notice = ""          # the latest plan's notice (status lines)
+
+    def set_plate(self, rgb: Optional[np.ndarray]) -> None:
+        """Face privacy's plate (the empty scene; None forgets it): covers with style 'plate'
+        show it, rescaled to the frame when its size differs."""
+        self.renderer.set_plate(rgb)
+        self.scene.plate_ready = rgb is not None
 
     def update(self, settings: Settings) -> None:
         self.settings = settings
@@ -81,6 +88,7 @@ class Processor:
         h, w = rgb.shape[:2]
         self.scene.update(analysis, frame.time)
         plan = self.scene.plan(frame.time, w, h)
+        self.last_notice = plan.notice
         out = self.renderer.render(rgb, plan)
         if out is rgb:
             return rgb
@@ -372,6 +380,11 @@ class Pipeline:
         text = f"{self.source.description}  background: {mode}"
         if s.gestures.active:
             text += "  gestures: " + ("paused" if self.processor.scene.paused else "on")
+        if s.privacy.active:
+            text += f"  privacy: {s.privacy.style}"
+            notice = getattr(self.processor, "last_notice", "")
+            if notice:
+                text += f" ({notice})"
         return text
 
     def _handle_preview(self, preview: PreviewSink, item: Frame) -> bool:
@@ -387,6 +400,9 @@ class Pipeline:
                         self.processor.reset()
                         preview.status = self.status_text()
                         preview.write(item, self.processor.process(item))
+                if action == "capture_plate":
+                    self.processor.set_plate(item.image)
+                    preview.status = self.status_text() + "  privacy: background captured"
                 if action == "pause_gestures":
                     self.processor.scene.paused = not self.processor.scene.paused
                     preview.status = self.status_text()
