@@ -173,7 +173,7 @@ class DebugHooks:
             "frame_seq": inst.frame_seq, "results": len(inst.history),
             "result_seq": inst.history[-1].seq if inst.history else None,
             "delay": inst.delay, "error": inst.error or inst.gpu_error, "status": inst.status()[0],
-            "privacy_reason": inst.privacy_reason,
+            "privacy_reason": inst.privacy_reason, "privacy_notice": inst.privacy_notice,
             "analysis": inst.channel.stats() if inst.channel is not None else None,
             "worker": None if st is None else {"state": st.state, "pid": st.pid, "restarts": st.restarts},
             "heavy_modules": sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules),

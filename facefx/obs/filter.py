@@ -58,11 +58,19 @@ class _SceneInput:
     """What Scene.update() reads from one worker result: hands and gestures, plus `mask` only
     when the result carries one (a results-only result keeps the Scene's last mask)."""
 
-    def __init__(self, res: Any) -> None:
+    def __init__(self, res: Any, source_size: Any = None) -> None:
         fr = res.results
         self.hands = fr.hands if fr is not None else ()
         self.gestures = fr.gestures if fr is not None else ()
+        # Face privacy: the faces stage's own record (has_faces), heads, the analysed frame's
+        # size and how old the faces are (facefx.results.FrameResults).
         self.faces = fr.faces if fr is not None else ()
+        self.heads = fr.heads if fr is not None else ()
+        self.has_faces = bool(fr is not None and fr.has_faces)
+        # The worker sees the frame reduced to analysis size; the Scene compares frame_size with
+        # the output size, so it gets the source's size when that frame was captured.
+        self.frame_size = source_size or (fr.frame_size if fr is not None else (0, 0))
+        self.faces_age = fr.faces_age if fr is not None else 0.0
         if getattr(res, "has_mask", True):
             self.mask = res
 
@@ -130,9 +138,11 @@ class FilterInstance:
         self.gestures_paused = False         # the pause hotkey
         self.privacy = PrivacyGuard()        # face privacy: when to cover the whole frame
         self.privacy_reason = ""             # why the whole frame is covered now ("" = it is not)
+        self.privacy_notice = ""             # the drawn plan's notice (the Scene's reasons too)
         self.plate_wanted = False            # capture button/hotkey: copy the next frame as plate
         self.plate_note = ""                 # about the plate, for the status line
         self._last_size = (0, 0)             # the output size of the last frame drawn
+        self._sizes: Deque[Any] = deque(maxlen=8)   # (first frame seq, (w, h)) per size change
 
     def wants_analysis(self) -> bool:
         """Any effect on (background, gestures, ...): the stages the settings need."""
@@ -318,9 +328,10 @@ class FilterInstance:
                                         else " (video passes through unchanged)"))
                 kind = lo.OBS_TEXT_INFO_ERROR
         if self.privacy_on():
+            notice = self.privacy_notice.replace("privacy: ", "", 1) if self.privacy_notice else ""
             line = "Face privacy: %s." % (
                 "whole frame covered, " + self.privacy_reason if self.privacy_reason
-                else "on (%s)" % (cfg.settings.privacy.style if cfg is not None else "?"))
+                else notice or "on (%s)" % (cfg.settings.privacy.style if cfg is not None else "?"))
             notes = [n for n in (self._privacy_notes(*self._last_size),
                                  self.renderer.cover_problem if self.renderer is not None else "") if n]
             if notes:
@@ -401,7 +412,7 @@ class FilterInstance:
         client = self.plugin.client
         st = client.status() if client is not None else None
         key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
-               self.privacy_reason,
+               self.privacy_reason, self.privacy_notice,
                self.actions.error if self.actions is not None else "", A.teach_status(self))
         if st is not None:
             self.worker_state = st.state
@@ -433,6 +444,8 @@ class FilterInstance:
             lib.obs_source_skip_video_filter(src)
             return
         self._last_size = (w, h)
+        if not self._sizes or self._sizes[-1][1] != (w, h):
+            self._sizes.append((self.frame_seq + 1, (w, h)))
         if self.renderer is None:
             self.renderer = GpuRenderer(lib, self.hooks.effects_dir) if self.hooks.effects_dir else GpuRenderer(lib)
         r = self.renderer
@@ -479,6 +492,7 @@ class FilterInstance:
             plan = self._with_scene(plan, t, w, h)
             if priv.active:
                 plan = ensure_covered(plan, priv, reason, r.plate_size != (0, 0))
+                self.privacy_notice = plan.notice
             if self.hooks.sprites:
                 plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites)
             if self.hooks.covers:
@@ -500,6 +514,14 @@ class FilterInstance:
         self.gpu_error = ""
         if mask is not None:
             self.frames_drawn += 1      # frames that got the effect
+
+    def _size_of(self, frame_seq: int) -> Any:
+        """The source's size when frame `frame_seq` was captured (None if not known)."""
+        size = None
+        for first, wh in self._sizes:
+            if first <= frame_seq:
+                size = wh
+        return size
 
     def _privacy_check(self, seq: int, shown: int, w: int, h: int) -> str:
         """Why the whole frame must be covered this frame ("" = the results can be used); the
@@ -538,7 +560,7 @@ class FilterInstance:
         hist = self.history
         if hist and hist[-1].seq != self._scene_seq and getattr(hist[-1], "results", None) is not None:
             self._scene_seq = hist[-1].seq
-            scene.update(_SceneInput(hist[-1]), t)
+            scene.update(_SceneInput(hist[-1], self._size_of(hist[-1].frame_seq)), t)
             actions = getattr(self.plugin, "actions", None) or NoActions()
             for fired in scene.take_fired():
                 self.last_fired = fired.name

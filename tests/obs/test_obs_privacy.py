@@ -206,30 +206,53 @@ def _priv(obs, **values):
 
 
 def _bare_face(obs):
-    _priv(obs, privacy=False, background=False)
+    _priv(obs, privacy=False, background=False, debug_covers="")
     ref = cv2.cvtColor(cv2.imread(ASTRONAUT), cv2.COLOR_BGR2RGB)
     obs.wait_for(lambda: np.abs(_rgb(obs.screenshot("Face")) - ref).max() <= 3, 20, "the face source bare")
     return ref
 
 
-def test_face_is_covered_from_the_first_frame_after_enabling(obs, tmp_path):
-    bare = _bare_face(obs)
-    _priv(obs, privacy=True, privacy_style="color", privacy_color=0xFF00FF00)
-    worst, shots, start = 1e9, 0, time.monotonic()
-    first = None
-    while time.monotonic() - start < 8.0:
-        shot = obs.screenshot("Face")
+MARK = dict(x=4.0, y=4.0, width=8.0, height=8.0, shape="rect", style="color", color=[255, 0, 255])
+
+
+def _marked(shot):
+    """The frame was drawn with the new settings: they carry a magenta marker cover (top left)."""
+    return bool(np.abs(_rgb(shot)[1:3, 1:3] - np.array(MARK["color"])).max() <= 8)
+
+
+def _enable(obs, **values):
+    """Turn privacy on together with the marker, so a screenshot shows which settings drew it
+    (OBS applies a filter's new settings on its next video tick, after the request returns)."""
+    _priv(obs, privacy=True, debug_covers=json.dumps([MARK]), **values)
+
+
+def _watch(obs, source, bare, seconds, tmp_path, name):
+    """Screenshots for `seconds`; returns (marked shots, least face difference among them)."""
+    worst, worst_shot, marked, series = 1e9, None, 0, []
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        shot = obs.screenshot(source)
+        if not _marked(shot) or shot.shape[:2] != bare.shape[:2]:
+            series.append("-")
+            continue
+        marked += 1
         mad = _face_mad(shot, bare)
-        if first is None:
-            first = shot
+        series.append("%.0f" % mad)
         if mad < worst:
             worst, worst_shot = mad, shot
-        shots += 1
-    print("first:", _save(tmp_path, "first.png", first), "least covered:", _save(tmp_path, "worst.png", worst_shot),
-          "%d screenshots, least face difference %.1f" % (shots, worst))
+    print("%s: %d marked screenshots, least face difference %.1f; series %s" % (name, marked, worst, " ".join(series)))
+    if worst_shot is not None:
+        print("least covered:", _save(tmp_path, name + ".png", worst_shot))
+    return marked, worst
+
+
+def test_face_is_covered_from_the_first_frame_after_enabling(obs, tmp_path):
+    bare = _bare_face(obs)
+    _enable(obs, privacy_style="color", privacy_color=0xFF00FF00)
+    marked, worst = _watch(obs, "Face", bare, 8.0, tmp_path, "enabling")
     st = obs.filter_status("PrivFX")
     print("status:", st and st["status"])
-    assert shots >= 10
+    assert marked >= 10
     assert worst > COVERED_MAD, f"a frame showed the face (mean difference {worst:.1f}); see {tmp_path}"
 
 
@@ -272,7 +295,10 @@ def test_every_frame_recorded_while_the_worker_restarts_is_covered(obs, tmp_path
     frame shows the face covered (whole-frame blur while the worker is gone, face covers
     before and after)."""
     _bare_face(obs)
-    canvas_bare = obs.screenshot("Scene", obs.width, obs.height)
+    # The canvas shows the sources side by side; "Face" is the right half.
+    half = obs.width // 2
+    canvas_bare = obs.screenshot("Scene", obs.width, obs.height)[:, half:, :3]
+    bx0, by0, bx1, by1 = _face_box(canvas_bare)
     _priv(obs, privacy=True, privacy_style="color", privacy_color=0xFF00FF00)
     st = obs.wait_results("PrivFX", 3)
     old = st["worker"]["pid"]
@@ -289,19 +315,21 @@ def test_every_frame_recorded_while_the_worker_restarts_is_covered(obs, tmp_path
     finally:
         path = _stop_record(obs)
     cap = cv2.VideoCapture(path)
-    mads = []
+    mads, whole = [], 0
     worst = None
     while True:
         ok, frame = cap.read()
         if not ok:
             break
-        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        mad = _face_mad(rgb, canvas_bare[:, :, :3])
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)[:, half:]
+        mad = _face_mad(rgb, canvas_bare)
+        # Whole frame covered (not just the face): the picture's top left corner is blurred too.
+        whole += np.abs(rgb[by0:by1, :bx0 // 2].astype(np.int16) - canvas_bare[by0:by1, :bx0 // 2]).mean() > 8
         if worst is None or mad < worst[0]:
             worst = (mad, rgb)
         mads.append(mad)
     cap.release()
-    print("recording:", path, "frames %d, least face difference %.1f, median %.1f"
-          % (len(mads), worst[0], float(np.median(mads))), _save(tmp_path, "worst.png", worst[1]))
+    print("recording:", path, "frames %d (%d with the whole frame covered), least face difference %.1f, "
+          "median %.1f" % (len(mads), whole, worst[0], float(np.median(mads))), _save(tmp_path, "worst.png", worst[1]))
     assert len(mads) > 60, f"only {len(mads)} frames recorded"
     assert worst[0] > COVERED_MAD, f"a recorded frame showed the face (difference {worst[0]:.1f})"
