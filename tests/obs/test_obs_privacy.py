@@ -333,3 +333,120 @@ def test_every_frame_recorded_while_the_worker_restarts_is_covered(obs, tmp_path
           "median %.1f" % (len(mads), whole, worst[0], float(np.median(mads))), _save(tmp_path, "worst.png", worst[1]))
     assert len(mads) > 60, f"only {len(mads)} frames recorded"
     assert worst[0] > COVERED_MAD, f"a recorded frame showed the face (difference {worst[0]:.1f})"
+
+
+def _status_has(obs, name, text, timeout=20):
+    return obs.wait_for(lambda: (lambda st: st and text in st["status"] and st)(obs.filter_status(name)),
+                        timeout, f"{text!r} in {name}'s status line")
+
+
+def test_plate_is_captured_by_the_hotkey_and_shows_where_faces_are(obs, tmp_path, files):
+    """Capture background of the 'empty scene' (the stripes picture), then the astronaut comes
+    in: wherever her face is covered the stripes show. Before the capture: blur, and the status
+    line says so."""
+    _bare_face(obs)
+    obs.client.set_input_settings("Face", {"file": files["stripes"]}, True)
+    try:
+        # A generous lag limit: on a loaded machine the whole frame is covered (with the
+        # plate too) most of the time otherwise, and the face covers are what this is about.
+        _enable(obs, privacy_style="plate", privacy_stale_frames=60)
+        _status_has(obs, "PrivFX", "no background captured yet")
+        obs.client.trigger_hotkey_by_name("facefx.capture_background.PrivFX")
+        _status_has(obs, "PrivFX", "background captured at 512x512")
+        obs.client.set_input_settings("Face", {"file": ASTRONAUT}, True)
+        bare = cv2.cvtColor(cv2.imread(ASTRONAUT), cv2.COLOR_BGR2RGB)
+        stripes = cv2.cvtColor(cv2.imread(files["stripes"]), cv2.COLOR_BGR2RGB).astype(np.int16)
+        x0, y0, x1, y1 = _face_box(bare)
+        obs.wait_results("PrivFX", 3)
+        seen, worst = 0, 0.0
+        for _ in range(8):
+            shot = obs.screenshot("Face")
+            if not _marked(shot) or _face_mad(shot, bare) < COVERED_MAD:
+                assert _face_mad(shot, bare) > COVERED_MAD, "a frame showed the face"
+                continue
+            seen += 1
+            # Inside the face box (well within the cover) the plate shows: the stripes.
+            inner = _rgb(shot)[y0 + 15:y1 - 15, x0 + 15:x1 - 15]
+            worst = max(worst, float(np.abs(inner - stripes[y0 + 15:y1 - 15, x0 + 15:x1 - 15]).mean()))
+        print("plate:", _save(tmp_path, "plate.png", shot), "largest difference from the plate %.1f" % worst)
+        assert seen >= 3 and worst < 6.0
+    finally:
+        obs.client.set_input_settings("Face", {"file": ASTRONAUT}, True)
+
+
+def test_plate_of_another_size_is_rescaled_with_a_note(obs, files):
+    _bare_face(obs)
+    obs.client.set_input_settings("Face", {"file": files["wide"]}, True)
+    try:
+        _enable(obs, privacy_style="plate")
+        obs.wait_for(lambda: obs.screenshot("Face").shape[:2] == (400, 640), 20, "the wide picture")
+        obs.client.trigger_hotkey_by_name("facefx.capture_background.PrivFX")
+        _status_has(obs, "PrivFX", "background captured at 640x400")
+        obs.client.set_input_settings("Face", {"file": ASTRONAUT}, True)
+        _status_has(obs, "PrivFX", "background captured at 640x400, rescaled to 512x512")
+    finally:
+        obs.client.set_input_settings("Face", {"file": ASTRONAUT}, True)
+
+
+def test_panel_has_the_face_privacy_group(obs):
+    _bare_face(obs)
+    _priv(obs, privacy=True, privacy_style="pixelate")
+    path = os.path.join(obs.debug_dir, "PrivFX.props.json")
+
+    def group():
+        try:
+            with open(path) as fh:
+                props = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        found = [p for p in props if p[0] == "privacy"]
+        return found and {c[0]: c[2] for c in found[0][3]}
+    # visible flags follow the style: pixelate shows the block size, not the picture
+    children = obs.wait_for(lambda: (lambda g: g and g.get("privacy_block") and g)(group()), 20,
+                            "the Face privacy group in the panel")
+    for key in ("privacy_style", "privacy_shape", "privacy_margin", "privacy_blur", "privacy_block",
+                "privacy_color", "privacy_image", "privacy_hold_ms", "privacy_cover_heads",
+                "privacy_keep_face", "privacy_capture"):
+        assert key in children, key
+    assert children["privacy_block"] and not children["privacy_image"] and not children["privacy_capture"]
+
+
+def test_privacy_shader_that_does_not_compile_fills_instead_of_showing_the_face(tmp_path):
+    """Fail closed at the last resort: with privacy.effect (and the background's composite)
+    broken, covers become OBS's solid-colour fill; never the bare face. Nothing leaks."""
+    require_obs()
+    import shutil
+
+    from facefx.obs.gpu import EFFECTS_DIR
+    effects = tmp_path / "effects"
+    shutil.copytree(EFFECTS_DIR, effects)
+    (effects / "privacy.effect").write_text("this is not HLSL {\n")
+    (effects / "composite.effect").write_text("nor this {\n")
+    green = 0xFF00FF00
+    session = ObsSession({"Main": [
+        image_source("Only", ASTRONAUT, [facefx_filter("OnlyFX", background=False, privacy=True,
+                                                       privacy_style="blur", privacy_color=green)]),
+        image_source("Both", ASTRONAUT, [facefx_filter("BothFX", bg_mode="color", privacy=True,
+                                                       privacy_style="blur", privacy_color=green)]),
+    ]}, env={"FACEFX_DEBUG_EFFECTS_DIR": str(effects)})
+    bare = cv2.cvtColor(cv2.imread(ASTRONAUT), cv2.COLOR_BGR2RGB)
+    try:
+        session.start()
+        session.wait_for(lambda: (lambda s: s and "could not compile privacy.effect" in s["status"])(
+            session.filter_status("OnlyFX")), 60, "the privacy shader's failure in the status line")
+        session.wait_results("BothFX", 2, timeout=90)
+        for name in ("Only", "Both"):
+            for _ in range(3):
+                shot = session.screenshot(name)
+                x0, y0, x1, y1 = _face_box(bare)
+                face = _rgb(shot)[y0:y1, x0:x1]
+                assert (np.abs(face - np.array([0, 255, 0])).max(axis=2) <= 2).mean() > 0.95, \
+                    _save(tmp_path, name + ".png", shot)
+        st = session.filter_status("BothFX")
+        assert "whole frame is covered" in st["status"] or "whole frame covered" in st["status"], st["status"]
+    finally:
+        rc = session.stop()
+        log = session.log_text()
+        session.cleanup()
+    assert rc == 0, log[-2000:]
+    assert "Number of memory leaks: 0" in log, [ln for ln in log.splitlines() if "leak" in ln]
