@@ -32,7 +32,7 @@ MAX_RADIUS = 16
 OBS_EFFECT_SOLID = 3
 GS_BLEND_ONE = 1
 GS_BLEND_INVSRCALPHA = 5
-_PARAMS = ["image", "color", "origin", "quad", "center", "halfsize", "rot", "shape", "feather", "size",
+_PARAMS = ["image", "under", "color", "origin", "quad", "center", "halfsize", "rot", "shape", "feather", "size",
            "cells", "radius", "sigma"]
 
 
@@ -74,6 +74,7 @@ class CoverPainter:
         self.plate: Any = None            # _Target holding the captured background
         self.plate_size = (0, 0)
         self._pictures: Any = None        # facefx.obs.sprites.SpritePainter as a texture cache
+        self._under: Dict[Any, Any] = {}  # (path, texture) -> 1x1 _Target of its mean colour
         self._vec4 = lo.AlignedVec4()
         self._vec2 = lo.Vec2()
 
@@ -131,6 +132,7 @@ class CoverPainter:
         eff = self._effect()
         style = cover.style
         tex: Optional[int] = None
+        under: Optional[int] = None
         technique = b"Color"
         if style == "blur" or (style == "plate" and self.plate is None):
             tex, technique = self._blur(float(cover.strength)), b"Sampled"
@@ -141,13 +143,16 @@ class CoverPainter:
         elif style == "emoji":
             tex = self._picture(cover.image)
             technique = b"Picture" if tex else b"Color"
+            under = self._underlay((cover.image, tex), tex) if tex else None
         if technique != b"Color" and not tex:
             self.problem = "%s cover had no source: covering with a solid colour" % style
             technique, tex = b"Color", None
-        self._draw(eff, technique, tex, plan, cover)
+        self._draw(eff, technique, tex, plan, cover, under)
 
-    def _draw(self, eff: Any, technique: bytes, tex: Optional[int], plan: Any, cover: Any) -> None:
+    def _draw(self, eff: Any, technique: bytes, tex: Optional[int], plan: Any, cover: Any,
+              under: Optional[int] = None) -> None:
         lib, p = self.lib, eff.p
+        lib.gs_effect_set_texture(p["under"], under)
         x0, y0, x1, y1 = cover_bounds(cover)
         a = math.radians(float(cover.rotation or 0.0))
         lib.gs_effect_set_texture(p["image"], tex)
@@ -274,12 +279,42 @@ class CoverPainter:
                 "sticker image", "privacy picture")
         return tex
 
+    def _underlay(self, key: Any, tex: int) -> Optional[int]:
+        """1x1: the picture's alpha-weighted mean colour, premultiplied (made once per picture)."""
+        t = self._under.get(key)
+        if t is not None:
+            return t.texture
+        from .gpu import _Target
+        lib = self.lib
+        pw, ph = lib.gs_texture_get_width(tex), lib.gs_texture_get_height(tex)
+        pre, t = _Target(lib), _Target(lib)
+        try:
+            if not pre.begin(pw, ph):
+                t.destroy()
+                return None
+            eff = self._effect()
+            lib.gs_effect_set_texture(eff.p["image"], tex)
+            while lib.gs_effect_loop(eff.ptr, b"Premultiply"):
+                lib.gs_draw_sprite(tex, 0, pw, ph)
+            pre.end()
+            if not t.begin(1, 1):
+                t.destroy()
+                return None
+            self.r._draw_area(pre.texture, (pw, ph), (1, 1), b"Draw")
+            t.end()
+        finally:
+            pre.destroy()
+        while len(self._under) >= 8:   # pictures come and go with the settings: keep a few
+            self._under.pop(next(iter(self._under))).destroy()
+        self._under[key] = t
+        return t.texture
+
     def close(self) -> None:
         """Graphics context current. Safe to call twice."""
-        for t in self._halves + list(self._gauss.values()) + [self._pix]:
+        for t in self._halves + list(self._gauss.values()) + [self._pix] + list(self._under.values()):
             if t is not None:
                 t.destroy()
-        self._halves, self._gauss, self._pix = [], {}, None
+        self._halves, self._gauss, self._pix, self._under = [], {}, None, {}
         self.drop_plate()
         if self._pictures is not None:
             self._pictures.close()

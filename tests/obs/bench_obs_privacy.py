@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Benchmark face privacy's cost in a real, headless OBS (software rendering on this machine).
+
+One OBS process at 1280x720 30 fps runs one image source (the bundled photo, cover-fitted) with
+a FaceFX filter on the image background; OBS's average frame render time is sampled for each
+phase: image background alone, then with face privacy on (blur; pixelate; four extra face
+covers through the debug_covers hook, i.e. up to five faces), then the image background again.
+Ratios are privacy over the image background from the same run. Target: <= 1.5x.
+
+With privacy on the frame is covered whole whenever analysis lags by more than stale_frames
+(often, on a loaded machine): the phase's share of such frames is printed beside it.
+
+    .venv/bin/python tests/obs/bench_obs_privacy.py [--size 1280x720] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from tests.obs.bench_obs import _picture  # noqa: E402
+from tests.obs.harness import ObsSession, filter_entry, image_source, obs_available  # noqa: E402
+
+TARGET_RATIO = 1.5
+
+
+def _faces(w: int, h: int, style: str) -> str:
+    return json.dumps([dict(x=w * (0.2 + 0.2 * i), y=h * 0.35, width=0.12 * w, height=0.2 * h,
+                            rotation=10.0 * i, style=style, strength=16.0 if style == "pixelate" else 24.0)
+                       for i in range(4)])
+
+
+def _sample(obs: ObsSession, settle: float, samples: int) -> Dict[str, float]:
+    """Median of OBS's 1-second average frame render time, and the share of status samples
+    that found the whole frame covered."""
+    time.sleep(settle)
+    values: List[float] = []
+    whole = 0
+    for _ in range(samples):
+        time.sleep(1.05)
+        values.append(float(obs.client.get_stats().average_frame_render_time))
+        st = obs.filter_status("FaceFX") or {}
+        whole += bool(st.get("privacy_reason") or "whole frame" in (st.get("privacy_notice") or ""))
+    return {"ms": statistics.median(values), "whole_share": whole / samples}
+
+
+def bench(w: int, h: int, tmp: str, settle: float, samples: int) -> Dict[str, object]:
+    cam = _picture(os.path.join(tmp, f"cam{h}.png"), w, h)
+    bg = _picture(os.path.join(tmp, f"bg{h}.png"), w, h, flip=True)
+    session = ObsSession({"Bench": [image_source("Cam", cam, [filter_entry(
+        "facefx_filter", "FaceFX", {"bg_mode": "image", "bg_image": bg})])]}, width=w, height=h, fps=30)
+    out: Dict[str, object] = {}
+    try:
+        session.start()
+        session.wait_results("FaceFX", 5)
+        out["image"] = _sample(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"privacy": True, "privacy_style": "blur"})
+        session.wait_results("FaceFX", 5)
+        out["privacy_blur"] = _sample(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"privacy_style": "pixelate"})
+        out["privacy_pixelate"] = _sample(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"privacy_style": "blur", "debug_covers": _faces(w, h, "blur")})
+        out["privacy_blur_5faces"] = _sample(session, settle, samples)
+        session.set_filter("Cam", "FaceFX", {"privacy": False, "debug_covers": ""})
+        out["image_again"] = _sample(session, settle, samples)
+        st = session.filter_status("FaceFX") or {}
+        out["analysis"] = st.get("analysis")
+    finally:
+        session.stop()
+        session.cleanup()
+    base = (out["image"]["ms"] + out["image_again"]["ms"]) / 2
+    for k in ("privacy_blur", "privacy_pixelate", "privacy_blur_5faces"):
+        out[k]["ratio"] = out[k]["ms"] / base
+    return out
+
+
+def main(argv: List[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", default="1280x720")
+    ap.add_argument("--settle", type=float, default=3.0)
+    ap.add_argument("--samples", type=int, default=6)
+    ap.add_argument("--json", metavar="FILE")
+    a = ap.parse_args(argv)
+    reason = obs_available()
+    if reason:
+        print(f"cannot benchmark: {reason}", file=sys.stderr)
+        return 2
+    w, h = (int(v) for v in a.size.split("x"))
+    with tempfile.TemporaryDirectory(prefix="facefx-bench-") as tmp:
+        r = bench(w, h, tmp, a.settle, a.samples)
+    print(f"{a.size}: render ms  image {r['image']['ms']:.2f}/{r['image_again']['ms']:.2f}")
+    for k in ("privacy_blur", "privacy_pixelate", "privacy_blur_5faces"):
+        print(f"{a.size}: image + {k.replace('_', ' ')} {r[k]['ms']:.2f} ms: {r[k]['ratio']:.2f}x "
+              f"(target <= {TARGET_RATIO}x); whole frame covered in {100 * r[k]['whole_share']:.0f}% of samples")
+    an = r.get("analysis") or {}
+    print("analysis: %.1f fps, %s" % (an.get("fps", 0.0), an.get("stage_ms")))
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(r, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
