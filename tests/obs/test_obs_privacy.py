@@ -484,3 +484,33 @@ def test_gpu_covers_look_like_the_cpu_painter(obs, tmp_path, case, mean_tol, sha
     diff = np.abs(_rgb(shot) - ref.astype(np.int16)).max(axis=2)[inside]
     print("%s: mean %.2f, within 24: %.3f" % (case["style"], diff.mean(), (diff <= 24).mean()))
     assert diff.mean() < mean_tol and (diff <= 24).mean() > share
+
+
+def test_without_the_script_a_privacy_filter_shows_nothing_rather_than_the_face():
+    """The script unloads (here: a scene collection without it, as during a reload or after
+    removing it): a FaceFX filter with privacy on draws nothing, one without passes through."""
+    require_obs()
+    from facefx.obs import props as P
+    from facefx.obs.registry import PRIVACY_KEY
+    assert PRIVACY_KEY.decode() == P.K_PRIVACY
+    session = ObsSession({
+        "Main": [image_source("Face", ASTRONAUT, [facefx_filter("PrivFX", background=False, privacy=True)])],
+        "NoScript": [image_source("Kept", ASTRONAUT, [facefx_filter("KeptFX", background=False, privacy=True)]),
+                     image_source("Plain", ASTRONAUT, [facefx_filter("PlainFX", bg_mode="color")])],
+    }, script_map={"NoScript": []})
+    bare = cv2.cvtColor(cv2.imread(ASTRONAUT), cv2.COLOR_BGR2RGB)
+    try:
+        session.start()
+        session.wait_results("PrivFX", 2, timeout=90)
+        session.client.set_current_scene_collection("NoScript")
+        session.wait_for(lambda: "Unloaded python script: obs_facefx.py" in session.log_text(), 20,
+                         "the script to unload")
+        plain = session.wait_for(lambda: (lambda s: np.abs(_rgb(s) - bare).max() <= 3 and s)(
+            session.screenshot("Plain")) is not False, 20, "the filter without privacy to pass video through")
+        assert plain
+        for _ in range(5):
+            shot = session.screenshot("Kept")
+            assert _face_mad(shot, bare) > COVERED_MAD, "the face showed without the script"
+    finally:
+        session.stop()
+        session.cleanup()
