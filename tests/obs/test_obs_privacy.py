@@ -215,24 +215,24 @@ def _bare_face(obs):
 MARK = dict(x=4.0, y=4.0, width=8.0, height=8.0, shape="rect", style="color", color=[255, 0, 255])
 
 
-def _marked(shot):
-    """The frame was drawn with the new settings: they carry a magenta marker cover (top left)."""
-    return bool(np.abs(_rgb(shot)[1:3, 1:3] - np.array(MARK["color"])).max() <= 8)
+def _marked(shot, color=MARK["color"]):
+    """The frame was drawn with the new settings: they carry a marker cover (top left)."""
+    return bool(np.abs(_rgb(shot)[1:3, 1:3] - np.array(color)).max() <= 8)
 
 
-def _enable(obs, **values):
+def _enable(obs, color=MARK["color"], **values):
     """Turn privacy on together with the marker, so a screenshot shows which settings drew it
     (OBS applies a filter's new settings on its next video tick, after the request returns)."""
-    _priv(obs, privacy=True, debug_covers=json.dumps([MARK]), **values)
+    _priv(obs, privacy=True, debug_covers=json.dumps([dict(MARK, color=color)]), **values)
 
 
-def _watch(obs, source, bare, seconds, tmp_path, name):
+def _watch(obs, source, bare, seconds, tmp_path, name, color=MARK["color"]):
     """Screenshots for `seconds`; returns (marked shots, least face difference among them)."""
     worst, worst_shot, marked, series = 1e9, None, 0, []
     start = time.monotonic()
     while time.monotonic() - start < seconds:
         shot = obs.screenshot(source)
-        if not _marked(shot) or shot.shape[:2] != bare.shape[:2]:
+        if not _marked(shot, color) or shot.shape[:2] != bare.shape[:2]:
             series.append("-")
             continue
         marked += 1
@@ -514,3 +514,48 @@ def test_without_the_script_a_privacy_filter_shows_nothing_rather_than_the_face(
     finally:
         session.stop()
         session.cleanup()
+
+
+def test_settings_change_is_covered(obs, tmp_path):
+    """A new margin and style: results analysed under the old settings no longer decide; the
+    frames drawn with the new ones (a new marker colour) are all covered."""
+    bare = _bare_face(obs)
+    _enable(obs, privacy_style="color", privacy_color=0xFF00FF00)
+    obs.wait_results("PrivFX", 3)
+    _enable(obs, color=[0, 255, 255], privacy_style="pixelate", privacy_margin=5, privacy_shape="rect")
+    marked, worst = _watch(obs, "Face", bare, 5.0, tmp_path, "changed", color=[0, 255, 255])
+    assert marked >= 5 and worst > COVERED_MAD
+
+
+def test_stalled_worker_covers_the_whole_frame_and_says_why(obs, tmp_path):
+    """SIGSTOP the worker (alive but silent): results go stale, the whole frame is covered
+    and the status line says the analysis is behind; SIGCONT and face covers return."""
+    bare = _bare_face(obs)
+    _enable(obs, privacy_style="color", privacy_color=0xFF00FF00)
+    st = obs.wait_results("PrivFX", 3)
+    pid = st["worker"]["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        st = _status_has(obs, "PrivFX", "frames behind", timeout=20)
+        print("status:", st["status"])
+        marked, worst = _watch(obs, "Face", bare, 3.0, tmp_path, "stalled")
+        shot = obs.screenshot("Face")
+        # Whole frame: the corner away from the face is blurred too.
+        assert np.abs(_rgb(shot)[20:80, 440:500] - bare[20:80, 440:500]).mean() > 8
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert marked >= 3 and worst > COVERED_MAD
+    obs.wait_results("PrivFX", 3)
+
+
+def test_filter_removed_and_added_again_covers_from_its_first_frame(obs, tmp_path):
+    bare = _bare_face(obs)
+    obs.client.remove_source_filter("Face", "PrivFX")
+    try:
+        obs.client.create_source_filter("Face", "PrivFX", "facefx_filter",
+                                        {"background": False, "privacy": True, "privacy_style": "color",
+                                         "debug_covers": json.dumps([MARK])})
+        marked, worst = _watch(obs, "Face", bare, 5.0, tmp_path, "re-added")
+        assert marked >= 5 and worst > COVERED_MAD
+    finally:
+        _priv(obs, privacy=False, debug_covers="")
