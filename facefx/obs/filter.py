@@ -142,6 +142,7 @@ class FilterInstance:
         self.plate_wanted = False            # capture button/hotkey: copy the next frame as plate
         self.plate_note = ""                 # about the plate, for the status line
         self._last_size = (0, 0)             # the output size of the last frame drawn
+        self._kept_plate: Any = None         # the plate while the renderer is released (hidden)
         self._sizes: Deque[Any] = deque(maxlen=8)   # (first frame seq, (w, h)) per size change
 
     def wants_analysis(self) -> bool:
@@ -294,7 +295,7 @@ class FilterInstance:
             return
         self.privacy_reason = reason
         if self.renderer is None:
-            self.renderer = GpuRenderer(lib, self.hooks.effects_dir) if self.hooks.effects_dir else GpuRenderer(lib)
+            self.renderer = self._new_renderer()
         self.frame_seq += 1
         frame = self.renderer.capture(src, target, parent, w, h, self.frame_seq, 1)
         self._draw_covered(frame, w, h, reason)
@@ -447,7 +448,7 @@ class FilterInstance:
         if not self._sizes or self._sizes[-1][1] != (w, h):
             self._sizes.append((self.frame_seq + 1, (w, h)))
         if self.renderer is None:
-            self.renderer = GpuRenderer(lib, self.hooks.effects_dir) if self.hooks.effects_dir else GpuRenderer(lib)
+            self.renderer = self._new_renderer()
         r = self.renderer
         self.frame_seq += 1
         seq = self.frame_seq
@@ -624,7 +625,7 @@ class FilterInstance:
         self.active = active
         if not active:
             self.release_channel()
-            self.release_gpu()
+            self.release_gpu(keep_plate=True)
             self.history.clear()
             self.latencies.clear()
             self.delay = 0
@@ -637,15 +638,28 @@ class FilterInstance:
         if ch is not None:
             ch.close()
 
-    def release_gpu(self) -> None:
+    def _new_renderer(self) -> GpuRenderer:
+        r = GpuRenderer(self.lib, self.hooks.effects_dir) if self.hooks.effects_dir else GpuRenderer(self.lib)
+        plate, self._kept_plate = self._kept_plate, None
+        if plate is not None:
+            r.put_plate(plate)
+        return r
+
+    def release_gpu(self, keep_plate: bool = False) -> None:
         """Free the renderer. It is taken inside the graphics context: render() runs only
         there, so a frame still drawing (script unload comes from the UI thread) finishes
-        first and cannot recreate a renderer after this one is freed."""
+        first and cannot recreate a renderer after this one is freed. keep_plate: the captured
+        privacy background survives (a source hidden and shown again keeps it)."""
         self.lib.obs_enter_graphics()
         try:
             r, self.renderer = self.renderer, None
             if r is not None:
+                if keep_plate and self._kept_plate is None:
+                    self._kept_plate = r.take_plate()
                 r.close()
+            if not keep_plate and self._kept_plate is not None:
+                self._kept_plate[0].destroy()
+                self._kept_plate = None
         finally:
             self.lib.obs_leave_graphics()
 

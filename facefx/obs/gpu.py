@@ -242,6 +242,21 @@ class GpuRenderer:
         """Keep a copy of this frame as the privacy plate (GPU copy, no readback)."""
         return self._cover_painter().capture_plate(frame_tex, w, h)
 
+    def take_plate(self) -> Any:
+        """Hand the plate over as (render target, size), the caller owning it (destroy() it
+        with the graphics context current), or None when there is none."""
+        if self._covers is None or self._covers.plate is None:
+            return None
+        kept = (self._covers.plate, self._covers.plate_size)
+        self._covers.plate, self._covers.plate_size = None, (0, 0)
+        return kept
+
+    def put_plate(self, kept: Any) -> None:
+        """Adopt a plate from take_plate()."""
+        painter = self._cover_painter()
+        painter.drop_plate()
+        painter.plate, painter.plate_size = kept
+
     @property
     def plate_size(self) -> Tuple[int, int]:
         """The captured plate's size, (0, 0) when none was captured."""

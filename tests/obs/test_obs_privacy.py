@@ -559,3 +559,18 @@ def test_filter_removed_and_added_again_covers_from_its_first_frame(obs, tmp_pat
         assert marked >= 5 and worst > COVERED_MAD
     finally:
         _priv(obs, privacy=False, debug_covers="")
+
+
+def test_plate_survives_the_source_being_hidden_and_shown(obs, files):
+    _bare_face(obs)
+    _enable(obs, privacy_style="plate")
+    obs.client.trigger_hotkey_by_name("facefx.capture_background.PrivFX")
+    _status_has(obs, "PrivFX", "background captured at 512x512")
+    item = obs.client.get_scene_item_id("Scene", "Face").scene_item_id
+    obs.client.set_scene_item_enabled("Scene", item, False)
+    obs.wait_for(lambda: (obs.filter_status("PrivFX") or {}).get("analysis") is None, 20,
+                 "the hidden source's channel to be released")
+    obs.client.set_scene_item_enabled("Scene", item, True)
+    obs.wait_results("PrivFX", 2)
+    st = _status_has(obs, "PrivFX", "Face privacy")
+    assert "no background captured" not in st["status"], st["status"]
