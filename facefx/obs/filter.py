@@ -335,8 +335,12 @@ class FilterInstance:
                 else notice or "on (%s)" % (cfg.settings.privacy.style if cfg is not None else "?"))
             notes = [n for n in (self._privacy_notes(*self._last_size),
                                  self.renderer.cover_problem if self.renderer is not None else "") if n]
+            if "frames behind" in (self.privacy_reason + notice):
+                notes.append("if this persists, raise \"Cover the whole frame when analysis lags by "
+                             "more than\" or lower the analysis width")
             if notes:
-                line += " " + "; ".join(notes) + "."
+                text = "; ".join(notes)
+                line += " " + text[0].upper() + text[1:] + "."
             parts.append(line)
             if self.privacy_reason or notes:
                 kind = max(kind, lo.OBS_TEXT_INFO_WARNING)

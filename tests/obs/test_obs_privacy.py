@@ -338,7 +338,7 @@ def test_every_frame_recorded_while_the_worker_restarts_is_covered(obs, tmp_path
 
 
 def _status_has(obs, name, text, timeout=20):
-    return obs.wait_for(lambda: (lambda st: st and text in st["status"] and st)(obs.filter_status(name)),
+    return obs.wait_for(lambda: (lambda st: st and text.lower() in st["status"].lower() and st)(obs.filter_status(name)),
                         timeout, f"{text!r} in {name}'s status line")
 
 
@@ -531,7 +531,8 @@ def test_settings_change_is_covered(obs, tmp_path):
 
 def test_stalled_worker_covers_the_whole_frame_and_says_why(obs, tmp_path):
     """SIGSTOP the worker (alive but silent): results go stale, the whole frame is covered
-    and the status line says the analysis is behind; SIGCONT and face covers return."""
+    and the status line says the analysis is behind; SIGCONT (or the client's hang timeout
+    restarts it) and results return."""
     bare = _bare_face(obs)
     _enable(obs, privacy_style="color", privacy_color=0xFF00FF00)
     st = obs.wait_results("PrivFX", 3)
@@ -545,7 +546,10 @@ def test_stalled_worker_covers_the_whole_frame_and_says_why(obs, tmp_path):
         # Whole frame: the corner away from the face is blurred too.
         assert np.abs(_rgb(shot)[20:80, 440:500] - bare[20:80, 440:500]).mean() > 8
     finally:
-        os.kill(pid, signal.SIGCONT)
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass    # silent for longer than the client's hang timeout: killed and restarted
     assert marked >= 3 and worst > COVERED_MAD
     obs.wait_results("PrivFX", 3)
 
@@ -575,7 +579,7 @@ def test_plate_survives_the_source_being_hidden_and_shown(obs, files):
     obs.client.set_scene_item_enabled("Scene", item, True)
     obs.wait_results("PrivFX", 2)
     st = _status_has(obs, "PrivFX", "Face privacy")
-    assert "no background captured" not in st["status"], st["status"]
+    assert "no background captured" not in st["status"].lower(), st["status"]
 
 
 def test_corrupt_cover_picture_covers_with_the_colour_and_says_so(obs, tmp_path):
