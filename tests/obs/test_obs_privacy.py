@@ -254,6 +254,7 @@ def test_face_is_covered_from_the_first_frame_after_enabling(obs, tmp_path):
     marked, worst = _watch(obs, "Face", bare, 8.0, tmp_path, "enabling", least=10)
     st = obs.filter_status("PrivFX")
     print("status:", st and st["status"])
+    assert st["heavy_modules"] == [], "OBS's interpreter imported %s with privacy on" % st["heavy_modules"]
     assert marked >= 10
     assert worst > COVERED_MAD, f"a frame showed the face (mean difference {worst:.1f}); see {tmp_path}"
 
