@@ -280,13 +280,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for line in format_file(rep):
             print(line, flush=True)
 
-    with quiet_stderr(True):
+    with quiet_stderr(True):      # the model runtimes' start-up chatter, per file
         checker = LeakChecker()
-    try:
-        report = evaluate(paths, settings, checker=checker, max_frames=args.max_frames, on_file=show,
-                          save=args.save_leaks)
-    finally:
-        checker.close()
+        try:
+            report = evaluate(paths, settings, checker=checker, max_frames=args.max_frames, on_file=show,
+                              save=args.save_leaks)
+        finally:
+            checker.close()
     print(f"privacy ({report['style']}): {report['leaked_frames']} leaked frames of {report['frames']} "
           f"in {report['files']} files ({report['seconds']} s)")
     if args.json:
