@@ -304,6 +304,11 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
     for key in ("hands_gesture_720p_ms", "all_effects_720p_ms", "hand_visible"):
         report[key] = gest[key]
 
+    priv = privacy_bench(args.frames, say)
+    report["privacy"] = priv["faces"]
+    for key in ("privacy_720p_ms", "privacy_covers_720p_ms"):
+        report[key] = priv[key]
+
     frames720 = make_frames(1280, 720, source=args.input)
     if args.file_frames:
         fps = file_fps(settings, frames720, args.file_frames)
@@ -489,4 +494,67 @@ def gesture_bench(n: int, say: Callable[..., None], mode: str) -> Dict[str, obje
     say(f"hands + gesture at 1280x720: {out['hands_gesture_720p_ms']:.2f} ms median (target <= 6 ms)"
         + ("" if out["hand_visible"] else ", measured with NO hand visible (../shared/evalset absent)")
         + f"; all effects: {out['all_effects_720p_ms']:.2f} ms")
+    return out
+
+
+def face_frames(width: int, height: int, faces: int, count: int = 24) -> List[np.ndarray]:
+    """A grid of `faces` cells (1, 2 side by side, or 2x2), each the bundled photo's upper part
+    cover-fitted to the cell, drifting sideways: a webcam with up to four people in view."""
+    from .imageio import cover_fit
+    photo = load_image_rgb(ASSET)
+    person = photo[: photo.shape[0] * 3 // 4]
+    cols, rows = {1: (1, 1), 2: (2, 1)}.get(faces, (2, 2))
+    cw, ch = width // cols, height // rows
+    cell = cover_fit(person, cw, ch)
+    base = np.zeros((height, width, 3), np.uint8)
+    for k in range(min(faces, cols * rows)):
+        r, c = divmod(k, cols)
+        base[r * ch:(r + 1) * ch, c * cw:(c + 1) * cw] = cell
+    out = []
+    for i in range(count):
+        dx = int(round(width * 0.02 * np.sin(2 * np.pi * i / count)))
+        out.append(np.ascontiguousarray(np.roll(base, dx, axis=1)))
+    return out
+
+
+def privacy_bench(n: int, say: Callable[..., None]) -> Dict[str, object]:
+    """Face privacy (live settings: blur covers, heads from the person mask) at 1280x720 with
+    one to four faces: analysis (faces + segmentation + heads) and cover planning + painting."""
+    from .settings import PrivacySettings
+    settings = Settings(background=BackgroundSettings(mode="none"), privacy=PrivacySettings(style="blur"))
+    out: Dict[str, object] = {"faces": {}}
+    say(f"{'privacy 720p':>12} {'faces':>13} {'segment':>13} {'heads':>13} {'analysis':>13} {'covers':>13}  found")
+    for count in (1, 2, 4):
+        frames = face_frames(1280, 720, count)
+        pipe = Ours(settings)
+        times: Dict[str, List[float]] = {}
+        found = []
+        try:
+            with quiet_stderr(not SHOW_NATIVE_LOGS):
+                for i in range(10):
+                    pipe.engine.analyze(frames[i % len(frames)], i / 30.0)
+            for i in range(n):
+                frame, t = frames[i % len(frames)], (i + 10) / 30.0
+                a = pipe.engine.analyze(frame, t)
+                t1 = time.perf_counter()
+                pipe.scene.update(a, t)
+                pipe.renderer.render(frame, pipe.scene.plan(t, 1280, 720))
+                times.setdefault("covers", []).append((time.perf_counter() - t1) * 1000)
+                for k in ("faces", "segmentation", "heads", "resize"):
+                    times.setdefault(k, []).append(a.stage_ms.get(k, 0.0))
+                times.setdefault("analysis", []).append(a.stage_ms["total"])
+                found.append(len(a.faces))
+        finally:
+            pipe.close()
+        row = {k: _stats(v) for k, v in times.items()}
+        row["faces_found_median"] = float(np.median(found))
+        out["faces"][str(count)] = row
+        say(f"{count:>12} " + " ".join(f"{row[k]['median']:6.2f}/{row[k]['p95']:6.2f}"
+                                        for k in ("faces", "segmentation", "heads", "analysis", "covers"))
+            + f"  {row['faces_found_median']:.0f}/{count}")
+    four = out["faces"]["4"]
+    out["privacy_720p_ms"] = four["analysis"]["median"]
+    out["privacy_covers_720p_ms"] = four["covers"]["median"]
+    say(f"face privacy analysis at 1280x720 with four faces: {out['privacy_720p_ms']:.2f} ms median "
+        f"(target <= 6 ms); covers {out['privacy_covers_720p_ms']:.2f} ms")
     return out

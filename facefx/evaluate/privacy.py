@@ -137,6 +137,7 @@ class FileReport:
     path: str
     frames: int = 0
     leaked_frames: int = 0
+    input_face_frames: Optional[int] = None      # frames whose INPUT shows a face (--baseline)
     leaks: List[Dict[str, Any]] = field(default_factory=list)
     error: str = ""
 
@@ -162,10 +163,12 @@ Render = Callable[[Any, Any], np.ndarray]
 def evaluate(paths: Sequence[str], settings: Any, *, checker: Optional[LeakChecker] = None,
              render: Optional[Render] = None, max_frames: Optional[int] = None,
              on_file: Optional[Callable[[FileReport], None]] = None,
-             save: Optional[str] = None) -> Dict[str, Any]:
+             save: Optional[str] = None, baseline: bool = False) -> Dict[str, Any]:
     """Run each file through face privacy and check its output. render(processor, frame) makes
     one output frame (default processor.process; a test can leave a frame uncovered on purpose
-    to prove the checker finds it). save: a folder to write every leaked frame to (PNG)."""
+    to prove the checker finds it). save: a folder to write every leaked frame to (PNG).
+    baseline: also check each input frame, so the report says how many frames had a visible
+    face to hide in the first place."""
     from ..io.pipeline import Processor
     from ..io.sources import open_source
 
@@ -193,6 +196,8 @@ def evaluate(paths: Sequence[str], settings: Any, *, checker: Optional[LeakCheck
                 if not hasattr(frame, "image"):    # a Failure from a folder or a bad picture
                     rep.error = getattr(frame, "message", str(frame))
                     break
+                if baseline:
+                    rep.input_face_frames = (rep.input_face_frames or 0) + bool(checker.check(frame.image))
                 out = render(processor, frame)
                 leaks = checker.check(out)
                 if leaks:
@@ -220,6 +225,7 @@ def evaluate(paths: Sequence[str], settings: Any, *, checker: Optional[LeakCheck
         "files": len(files),
         "frames": sum(f.frames for f in files),
         "leaked_frames": sum(f.leaked_frames for f in files),
+        "input_face_frames": sum(f.input_face_frames or 0 for f in files) if baseline else None,
         "errors": [{"file": f.path, "error": f.error} for f in files if f.error],
         "seconds": round(time.perf_counter() - t0, 1),
         "per_file": [dataclasses.asdict(f) for f in files],
@@ -242,6 +248,8 @@ def format_file(rep: FileReport) -> List[str]:
         lines.append(f"  LEAK {rep.path} frame {lk['frame']} (t={lk['time']} s): face at "
                      f"{lk['box']} score {lk['score']} mesh {lk['mesh_presence']} ({lk['found_by']})")
     status = "ok" if not rep.leaked_frames else f"{rep.leaked_frames} leaked"
+    if rep.input_face_frames is not None:
+        status += f" ({rep.input_face_frames} with a visible face in the input)"
     lines.append(f"  {rep.path}: {rep.frames} frame{'s' if rep.frames != 1 else ''}, {status}")
     return lines
 
@@ -260,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shape", choices=PRIVACY_SHAPES, default="ellipse", help="cover shape (default ellipse)")
     p.add_argument("--margin", type=float, help="cover margin (default the settings' 0.25)")
     p.add_argument("--max-frames", type=int, metavar="N", help="check at most N frames per video")
+    p.add_argument("--baseline", action="store_true",
+                   help="also check the input frames: how many had a visible face to hide")
     p.add_argument("--save-leaks", metavar="DIR", help="write each leaked output frame as a PNG here")
     return p
 
@@ -284,11 +294,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         checker = LeakChecker()
         try:
             report = evaluate(paths, settings, checker=checker, max_frames=args.max_frames, on_file=show,
-                              save=args.save_leaks)
+                              save=args.save_leaks, baseline=args.baseline)
         finally:
             checker.close()
+    base = "" if report["input_face_frames"] is None else \
+        f"; {report['input_face_frames']} input frames showed a face"
     print(f"privacy ({report['style']}): {report['leaked_frames']} leaked frames of {report['frames']} "
-          f"in {report['files']} files ({report['seconds']} s)")
+          f"in {report['files']} files{base} ({report['seconds']} s)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=2)
