@@ -41,7 +41,7 @@ def data(tmp_path, astronaut):
 
 def test_checker_sees_the_uncovered_face_and_not_the_covered_one(checker, astronaut):
     leaks = checker.check(astronaut)
-    assert len(leaks) == 1 and leaks[0].presence > 0.9
+    assert len(leaks) == 1 and leaks[0].presence > 0.9 and leaks[0].redetect > 0.7
     x, y, w, h = leaks[0].box
     assert 0.2 < x + w / 2 < 0.8 and y < 0.5
     from facefx.io.pipeline import Processor
@@ -95,3 +95,29 @@ def test_command_line_prints_leaks_and_writes_json(data, tmp_path, capsys):
 def test_missing_data_folder_is_one_line(tmp_path, capsys):
     assert eval_main(["privacy", "--data", str(tmp_path / "nope")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_face_entering_turning_and_leaving_never_leaks_with_live_settings(checker, astronaut):
+    """A face slides in from the left edge, rolls up to 30 degrees either way and leaves at the
+    right, with the live settings (no full analysis): no output frame shows it."""
+    from facefx.io.pipeline import Processor
+    from facefx.io.sources import Frame
+    w, h, n = 640, 360, 30
+    person = cv2.resize(astronaut, (300, 300))
+    from facefx.settings import PrivacySettings
+    proc = Processor(privacy_settings("blur").replace(privacy=PrivacySettings(style="blur", full_analysis=False)))
+    shown = leaked = 0
+    try:
+        for i in range(n):
+            canvas = np.full((h, w, 3), 60, np.uint8)
+            x = int(-300 + i * (w + 300) / (n - 1))
+            m = cv2.getRotationMatrix2D((150, 150), 30 * np.sin(i / 5), 1.0)
+            p = cv2.warpAffine(person, m, (300, 300), borderValue=(60, 60, 60))
+            x0, x1 = max(0, x), min(w, x + 300)
+            if x1 > x0:
+                canvas[30:330, x0:x1] = p[:, x0 - x:x1 - x]
+            shown += bool(checker.check(canvas))
+            leaked += bool(checker.check(proc.process(Frame(canvas, i, i / 30.0))))
+    finally:
+        proc.close()
+    assert shown >= 12 and leaked == 0
