@@ -112,3 +112,18 @@ def test_recordings_are_analysed_fully():
     assert stage.mesh_budget_ms > 1000 and stage.max_faces == 8
     stage.configure(Settings())
     assert not stage.tiled and stage.detect_every == 3 and stage.min_score == 0.5
+
+
+def test_live_privacy_looks_for_small_faces_at_a_bounded_cost():
+    """Live (not full_analysis): full-range runs on every 2nd frame besides short-range, and one
+    face is meshed per frame unless expressions need every mesh."""
+    from facefx.analysis.faces import PRIVACY_FULL_EVERY, PRIVACY_MIN_SCORE, FacesStage
+    from facefx.settings import ExpressionSettings, PrivacySettings, Settings
+    stage = FacesStage()
+    stage.configure(Settings(privacy=PrivacySettings(style="pixelate")))
+    assert stage.full_every == PRIVACY_FULL_EVERY and stage.mesh_budget_ms == 0 and not stage.tiled
+    assert stage.min_score == PRIVACY_MIN_SCORE
+    stage.configure(Settings(privacy=PrivacySettings(style="pixelate"), expressions=ExpressionSettings(mode="beside")))
+    assert stage.mesh_budget_ms == 4.0
+    stage.configure(Settings())
+    assert stage.full_every == 0 and stage.min_score == 0.5

@@ -32,6 +32,11 @@ DETECTORS = ("auto", "short", "full")
 PRIVACY_MAX_FACES = 8
 PRIVACY_MIN_SCORE = 0.4
 FULL_ANALYSIS_MIN_SCORE = 0.3
+# Live privacy: short-range on every frame and full-range on every n-th frame whatever
+# short-range found, so the small faces of bystanders behind the streamer are found at a
+# bounded cost (their covers are held in between by face privacy's hold). Privacy needs the
+# mesh only for roll and the face's full extent: one face is meshed per frame, in turn.
+PRIVACY_FULL_EVERY = 2
 
 
 def _nms(dets: List[Tuple[Tuple[float, float, float, float], float]], thr: float = 0.4):
@@ -92,6 +97,7 @@ class FacesStage(Stage):
         self.min_score = float(min_score)
         self.min_size = float(min_size)
         self.tiled = bool(tiled)
+        self.full_every = 0
         self._defaults = (self.tiled, self.detect_every, self.mesh_budget_ms)
         self.tracker = FaceTracker(keep_s=keep_s)
         self._det: Dict[int, object] = {}
@@ -144,7 +150,12 @@ class FacesStage(Stage):
 
     def detect(self, image: np.ndarray) -> List[Tuple[Tuple[float, float, float, float], float]]:
         """Face boxes (frame-normalised x, y, w, h, clipped to the frame) with scores."""
-        if self.detector == "short":
+        if self.full_every:
+            dets, self.last_detector = self._run_detector(0, image), "short"
+            if self._frame % self.full_every == 0:
+                dets = dets + self._run_detector(1, image)
+                self.last_detector = "short+full"
+        elif self.detector == "short":
             dets, self.last_detector = self._run_detector(0, image), "short"
         elif self.detector == "full":
             dets, self.last_detector = self._run_detector(1, image), "full"
@@ -338,12 +349,18 @@ class FacesStage(Stage):
         min_score = float(section.min_score)
         privacy = getattr(settings, "privacy", None)
         self.tiled, self.detect_every, self.mesh_budget_ms = self._defaults
+        self.full_every = 0
         if privacy is not None and privacy.active:
             self.max_faces = max(self.max_faces, PRIVACY_MAX_FACES)
             min_score = min(min_score, PRIVACY_MIN_SCORE)
+            self.full_every = PRIVACY_FULL_EVERY
+            expressions = getattr(settings, "expressions", None)
+            if expressions is None or not expressions.active:
+                self.mesh_budget_ms = 0.0
             if privacy.full_analysis:
                 min_score = min(min_score, FULL_ANALYSIS_MIN_SCORE)
                 self.tiled, self.detect_every, self.mesh_budget_ms = True, 1, 1e9
+                self.full_every = 0
         if min_score != self.min_score:
             self.min_score = min_score
             for d in self._det.values():
