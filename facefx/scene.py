@@ -542,12 +542,14 @@ class Scene:
         self._privacy.configure(settings.privacy)
 
     def _update_privacy(self, result: Any, t: float) -> None:
-        has = getattr(result, "has_faces", None)
-        if has is None:                 # a plain object with faces (tests, tools)
-            has = hasattr(result, "faces")
-        if not has or not self.settings.privacy.active:
+        # Only a result that says the faces stage produced it counts (Analysis.has_faces,
+        # FrameResults.has_faces): an empty `faces` from anything else proves nothing.
+        if not getattr(result, "has_faces", False) or not self.settings.privacy.active:
             return
-        taken = t - max(0.0, float(getattr(result, "faces_age", 0.0) or 0.0))
+        age = getattr(result, "faces_age", None)          # FrameResults
+        if age is None:                                     # an Analysis: its carried ages
+            age = (getattr(result, "carried", None) or {}).get("faces", 0.0)
+        taken = t - max(0.0, float(age or 0.0))
         size = getattr(result, "frame_size", None)
         size = tuple(size) if size and size[0] > 0 and size[1] > 0 else None
         self._privacy.update(self._faces, tuple(getattr(result, "heads", ()) or ()), taken)

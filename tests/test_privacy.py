@@ -317,3 +317,16 @@ def test_planner_alone_without_scene():
     assert len(covers) == 1 and notice == "" and covers[0].style == "color"
     full = p.full_frame(W, H, plate_ready=False)
     assert full.width == W and full.height == H and full.style == "blur" and full.strength > 10
+
+
+def test_a_result_that_does_not_say_it_ran_the_faces_stage_never_uncovers():
+    from types import SimpleNamespace
+    scene = _scene()
+    scene.update(SimpleNamespace(faces=(), hands=(), gestures=()), 0.0)
+    assert _is_full(scene.plan(0.0, W, H))
+    scene.update(Analysis(0, 0.0, (W, H), (256, 144)), 0.0)     # faces stage did not run
+    assert _is_full(scene.plan(0.0, W, H))
+    a = Analysis(1, 0.0, (W, H), (256, 144))
+    a.carried["faces"] = 0.01                                    # carried from the frame before
+    scene.update(a, 0.0)
+    assert not _is_full(scene.plan(0.0, W, H))
