@@ -293,7 +293,8 @@ def test_pixelate_blocks_never_fewer_than_a_recognisable_count():
     scene = _scene(style="pixelate", block=2)
     scene.update(_result([_face(1, 0.3, 0.2, 0.3, 0.5)]), 0.0)
     (cover,) = scene.plan(0.0, W, H).covers
-    assert min(cover.width, cover.height) / cover.strength <= 10 + 1e-6
+    from facefx.privacy import MAX_BLOCKS_ACROSS
+    assert min(cover.width, cover.height) / cover.strength <= MAX_BLOCKS_ACROSS + 1e-6
 
 
 def test_analysis_results_carry_faces_flag_heads_and_size_across_processes():
