@@ -115,7 +115,7 @@ def test_recordings_are_analysed_fully():
 
 
 def test_live_privacy_looks_for_small_faces_at_a_bounded_cost():
-    """Live (not full_analysis): full-range runs on every 2nd frame besides short-range, and one
+    """Live (not full_analysis): full-range runs on every 3rd frame besides short-range, and one
     face is meshed per frame unless expressions need every mesh."""
     from facefx.analysis.faces import PRIVACY_FULL_EVERY, PRIVACY_MIN_SCORE, FacesStage
     from facefx.settings import ExpressionSettings, PrivacySettings, Settings

@@ -36,7 +36,7 @@ FULL_ANALYSIS_MIN_SCORE = 0.3
 # short-range found, so the small faces of bystanders behind the streamer are found at a
 # bounded cost (their covers are held in between by face privacy's hold). Privacy needs the
 # mesh only for roll and the face's full extent: one face is meshed per frame, in turn.
-PRIVACY_FULL_EVERY = 2
+PRIVACY_FULL_EVERY = 3
 
 
 def _nms(dets: List[Tuple[Tuple[float, float, float, float], float]], thr: float = 0.4):
