@@ -250,6 +250,7 @@ def evaluate(paths: Sequence[str], settings: Any, *, checker: Optional[LeakCheck
             on_file(rep)
     return {
         "style": settings.privacy.style,
+        "full_analysis": settings.privacy.full_analysis,
         "files": len(files),
         "frames": sum(f.frames for f in files),
         "leaked_frames": sum(f.leaked_frames for f in files),
@@ -260,9 +261,12 @@ def evaluate(paths: Sequence[str], settings: Any, *, checker: Optional[LeakCheck
     }
 
 
-def privacy_settings(style: str, *, shape: str = "ellipse", margin: Optional[float] = None) -> Any:
+def privacy_settings(style: str, *, shape: str = "ellipse", margin: Optional[float] = None,
+                     live: bool = False) -> Any:
+    """Settings as `facefx process --privacy STYLE` uses them on files (full analysis), or as a
+    live source (camera, OBS) runs them with live=True."""
     from ..settings import BackgroundSettings, PrivacySettings, Settings
-    fields: Dict[str, Any] = {"style": style, "shape": shape, "full_analysis": True}
+    fields: Dict[str, Any] = {"style": style, "shape": shape, "full_analysis": not live}
     if margin is not None:
         fields["margin"] = margin
     return Settings(background=BackgroundSettings(mode="none"), privacy=PrivacySettings(**fields))
@@ -296,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shape", choices=PRIVACY_SHAPES, default="ellipse", help="cover shape (default ellipse)")
     p.add_argument("--margin", type=float, help="cover margin (default the settings' 0.25)")
     p.add_argument("--max-frames", type=int, metavar="N", help="check at most N frames per video")
+    p.add_argument("--live", action="store_true",
+                   help="use the live settings (as a camera or OBS runs them) instead of the recordings' "
+                        "full analysis")
     p.add_argument("--baseline", action="store_true",
                    help="also check the input frames: how many had a visible face to hide")
     p.add_argument("--save-leaks", metavar="DIR", help="write each leaked output frame as a PNG here")
@@ -309,7 +316,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     quiet_native_logs()
     try:
         paths = collect(args.data)
-        settings = privacy_settings(args.style, shape=args.shape, margin=args.margin)
+        settings = privacy_settings(args.style, shape=args.shape, margin=args.margin, live=args.live)
     except (EvalError, SettingsError) as exc:
         print(f"facefx eval privacy: error: {exc}", file=sys.stderr)
         return 2
@@ -327,7 +334,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             checker.close()
     base = "" if report["input_face_frames"] is None else \
         f"; {report['input_face_frames']} input frames showed a face"
-    print(f"privacy ({report['style']}): {report['leaked_frames']} leaked frames of {report['frames']} "
+    mode = "" if report["full_analysis"] else ", live settings"
+    print(f"privacy ({report['style']}{mode}): {report['leaked_frames']} leaked frames of {report['frames']} "
           f"in {report['files']} files{base} ({report['seconds']} s)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
