@@ -199,7 +199,8 @@ class PrivacyPlanner:
         covers: List[Cover] = []
         face_boxes = []
         for tid, tr in self._tracks.items():
-            face_boxes.append(tr.box)
+            if tid in self._visible:      # a held face is no proof of where the head is now
+                face_boxes.append(tr.box)
             if tid == self._kept:
                 continue
             covers.append(self._face_cover(tr, t, width, height, style, emoji, lost=tid not in self._visible))

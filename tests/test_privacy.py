@@ -331,3 +331,14 @@ def test_a_result_that_does_not_say_it_ran_the_faces_stage_never_uncovers():
     a.carried["faces"] = 0.01                                    # carried from the frame before
     scene.update(a, 0.0)
     assert not _is_full(scene.plan(0.0, W, H))
+
+
+def test_a_held_face_does_not_hide_the_head_the_mask_shows():
+    """Detection lost the face (it is held where it was); the mask's head there is covered too,
+    since the face may have moved anywhere inside it."""
+    scene = _scene(cover_heads=True, hold=1.0)
+    scene.update(_result([_face(1, 0.1, 0.3, 0.1, 0.18)]), 0.0)
+    head = (0.05, 0.2, 0.4, 0.6)
+    scene.update(_result([], heads=[head]), 1 / 30)
+    covers = scene.plan(1 / 30, W, H).covers
+    assert len(covers) == 2 and any(_box_inside(c, head) for c in covers)
