@@ -12,9 +12,9 @@ Per frame:
   RenderPlan --effects--> output                                      draw()
 
 draw() walks the RenderPlan the same way facefx/render/cpu.py does: the background layer
-first (one painter per mode in `_painters`), then sprites and face regions (painters to be
-registered in `_overlay_painters` when those features land), so new plan parts add painters
-rather than reshaping the renderer.
+first (one painter per mode in `_painters`), then covers, sprites, labels and rings through
+`_overlay_painters` (keyed by item kind: sprites.py, labels.py), so new plan parts add
+painters rather than reshaping the renderer.
 """
 from __future__ import annotations
 
@@ -214,9 +214,12 @@ class GpuRenderer:
         # without a painter is skipped (it must not stop the frame).
         self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {
             "Sprite": self._paint_sprite,
+            "Label": self._paint_label,
         }
         self._sprites: Any = None       # facefx.obs.sprites.SpritePainter, made on first use
         self._sprite_effect: Optional[_Effect] = None
+        self._labels: Any = None        # facefx.obs.labels.LabelPainter, made on first use
+        self._label_effect: Optional[_Effect] = None
 
     def _paint_sprite(self, plan: RenderPlan, item: Any) -> None:
         if self._sprites is None:
@@ -225,6 +228,19 @@ class GpuRenderer:
                                           ["image", "opacity"])
             self._sprites = SpritePainter(self.lib, self._sprite_effect)
         self._sprites.paint(plan, item)
+
+    def _paint_label(self, plan: RenderPlan, item: Any) -> None:
+        if self._labels is None:
+            from .labels import LabelPainter
+            self._label_effect = _Effect(self.lib, os.path.join(self._effects_dir, "label.effect"),
+                                         ["image", "size", "radius", "color", "opacity"])
+            self._labels = LabelPainter(self.lib, self._label_effect)
+        self._labels.paint(plan, item)
+
+    @property
+    def label_problem(self) -> str:
+        """Why labels cannot be drawn ("" when they can), for the status line."""
+        return self._labels.problem if self._labels is not None else ""
 
     @property
     def sprite_problem(self) -> str:
@@ -290,6 +306,12 @@ class GpuRenderer:
         if self._sprite_effect is not None:
             self._sprite_effect.destroy()
             self._sprite_effect = None
+        labels, self._labels = self._labels, None
+        if labels is not None:
+            labels.close()
+        if self._label_effect is not None:
+            self._label_effect.destroy()
+            self._label_effect = None
 
     # ------------------------------------------------------------------ capture
     def capture(self, source: int, target: int, parent: int, w: int, h: int,
