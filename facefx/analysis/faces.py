@@ -153,7 +153,7 @@ class FacesStage(Stage):
         """Face boxes (frame-normalised x, y, w, h, clipped to the frame) with scores."""
         if self.full_every:
             dets, self.last_detector = self._run_detector(0, image), "short"
-            if self._frame % self.full_every == 0:
+            if (self._frame - 1) % self.full_every == 0:     # the first frame after a reset too
                 dets = dets + self._run_detector(1, image)
                 self.last_detector = "short+full"
         elif self.detector == "short":
@@ -416,6 +416,7 @@ class FacesStage(Stage):
             self.tiled, self.mesh_budget_ms, self.detect_every = saved
 
     def reset(self) -> None:
+        self._frame = 0
         self.tracker.reset()
         self._full_until = 0
         self._last = []
