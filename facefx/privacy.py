@@ -48,8 +48,9 @@ MAX_EXTRAPOLATE_S = 0.5
 VELOCITY_SMOOTHING = 0.5
 # Blur sigma of a face cover at strength 100, as a fraction of the cover's smaller side.
 FACE_SIGMA_AT_100 = 0.22
-# Pixelate: at least this many blocks can never span a face (larger blocks are used then).
-MAX_BLOCKS_ACROSS = 10
+# Pixelate: at most this many blocks span a cover (larger blocks on a big face): with ten,
+# MediaPipe's detector still found pixelated faces of the group photo at 0.9.
+MAX_BLOCKS_ACROSS = 6
 FULL_FRAME_BLUR = 100.0     # strength of the whole-frame cover (scene.blur_geometry scale)
 # keep_face: another face takes over only when clearly better than the kept one.
 KEEP_SWITCH = 1.5
@@ -198,7 +199,8 @@ class PrivacyPlanner:
         covers: List[Cover] = []
         face_boxes = []
         for tid, tr in self._tracks.items():
-            face_boxes.append(tr.box)
+            if tid in self._visible:      # a held face is no proof of where the head is now
+                face_boxes.append(tr.box)
             if tid == self._kept:
                 continue
             covers.append(self._face_cover(tr, t, width, height, style, emoji, lost=tid not in self._visible))

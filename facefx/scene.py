@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from .expression_plan import ExpressionPlanner
 from .settings import RGB, GestureEffect, GestureSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -381,12 +382,14 @@ class Scene:
         self._fired = 0
         self._fired_events: List[Any] = []
         self._init_privacy(settings)
+        self._emojis = ExpressionPlanner()
         self.configure(settings)
 
     # -- state in -------------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
         """New settings; trigger state is kept unless the gestures section changed."""
         old, self.settings = self.settings, settings
+        self._emojis.configure(settings.expressions)
         if "segmentation" not in settings.stages():
             self._mask = None
         self._configure_privacy(old, settings)
@@ -426,6 +429,7 @@ class Scene:
         self._faces = tuple(getattr(result, "faces", ()) or ())
         self._result_t = t
         self._update_privacy(result, t)
+        self._emojis.update(self._faces, t)
         if self._bank is None:
             return
         enabled = self.settings.gestures.gestures
@@ -462,6 +466,7 @@ class Scene:
         self._faces = ()
         self._result_t = None
         self._privacy.reset()
+        self._emojis.reset()
         self._playing.clear()
         if self._bank is not None:
             self._bank = self._trigger_factory(self.settings.gestures) if self._trigger_factory else None
@@ -542,12 +547,14 @@ class Scene:
         self._privacy.configure(settings.privacy)
 
     def _update_privacy(self, result: Any, t: float) -> None:
-        has = getattr(result, "has_faces", None)
-        if has is None:                 # a plain object with faces (tests, tools)
-            has = hasattr(result, "faces")
-        if not has or not self.settings.privacy.active:
+        # Only a result that says the faces stage produced it counts (Analysis.has_faces,
+        # FrameResults.has_faces): an empty `faces` from anything else proves nothing.
+        if not getattr(result, "has_faces", False) or not self.settings.privacy.active:
             return
-        taken = t - max(0.0, float(getattr(result, "faces_age", 0.0) or 0.0))
+        age = getattr(result, "faces_age", None)          # FrameResults
+        if age is None:                                     # an Analysis: its carried ages
+            age = (getattr(result, "carried", None) or {}).get("faces", 0.0)
+        taken = t - max(0.0, float(age or 0.0))
         size = getattr(result, "frame_size", None)
         size = tuple(size) if size and size[0] > 0 and size[1] > 0 else None
         self._privacy.update(self._faces, tuple(getattr(result, "heads", ()) or ()), taken)
@@ -595,9 +602,8 @@ class Scene:
         return bundled_sticker("emoji/neutral.png")
 
     def _expressions(self, t: float, width: int, height: int) -> Tuple[Tuple[Sprite, ...], Tuple[Label, ...]]:
-        """Expression emoji sprites and labels for this output frame (the expression-emoji work
-        fills this in)."""
-        return (), ()
+        """Expression emoji sprites and labels for this output frame (facefx/expression_plan.py)."""
+        return self._emojis.plan(t, width, height)
 
     def _follow(self, p: _Playing) -> Optional[Tuple[float, float]]:
         """The playing sticker's hands in the latest result, found again by handedness."""

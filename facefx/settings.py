@@ -342,17 +342,22 @@ class FaceSettings:
     max_faces: faces tracked per frame (the rest are ignored by expressions; privacy still
         covers every face the detector finds).
     min_score: detection confidence below which a box is ignored.
+    detect_every: the detector runs on every n-th frame; in between each face is followed by
+        its face mesh (cheaper than a detector pass), so a face that enters shows up within
+        n frames. 1 = detect on every frame.
     """
 
     detector: str = "auto"
     max_faces: int = 4
     min_score: float = 0.5
+    detect_every: int = 3
 
     def __post_init__(self) -> None:
         if self.detector not in FACE_DETECTORS:
             raise SettingsError(f"face detector must be one of {', '.join(FACE_DETECTORS)}, got {self.detector!r}")
         _check_range("max faces", self.max_faces, 1, 8, int)
         _check_range("face detection confidence", self.min_score, 0.05, 0.95)
+        _check_range("face detection interval", self.detect_every, 1, 30, int)
 
 
 def _check_path(what: str, value: Any) -> None:

@@ -81,6 +81,8 @@ class _Source:
         self.stage_ms: Dict[str, float] = {}
         self.teaching: Optional["_Teaching"] = None
         self.teach_state: Optional[dict] = None   # reported in the heartbeat
+        self.expr_checked: Any = None   # (model, labels) last validated, and its problem ("" = usable)
+        self.recalibrations = 0
 
     def fps(self, now: float) -> float:
         t = self.times
@@ -179,6 +181,8 @@ class Worker:
             src.close()
         elif op in (P.OP_TEACH, P.OP_FORGET):
             self._teach_op(src, op, msg)
+        elif op == P.OP_RECALIBRATE:
+            self._recalibrate(src)
         else:
             self.out.send(P.EV_ERROR, source=sid, message=f"unknown control op {op!r}")
 
@@ -251,6 +255,66 @@ class Worker:
         except Exception:   # an unreadable data folder must not stop the heartbeat
             return []
 
+    # -- expressions ----------------------------------------------------------------------------
+    @staticmethod
+    def _stage(src: _Source, name: str) -> Any:
+        engine = src.engine
+        for stage in (engine.stages if engine is not None else ()):
+            if stage.name == name:
+                return stage
+        return None
+
+    def _recalibrate(self, src: _Source) -> None:
+        """Every face of this source learns its resting expression again (the panel's button and
+        hotkey). Without an engine yet there is nothing learned to forget."""
+        stage = self._stage(src, "expressions")
+        if stage is not None:
+            stage.recalibrate()
+        src.recalibrations += 1
+
+    def _checked_expressions(self, src: _Source, settings: Any) -> Any:
+        """settings, or settings with the bundled expression model when their custom model or
+        labels file cannot be used (missing, not TFLite, a layout FaceFX cannot feed, a label
+        count that differs from the outputs): that is reported (an error event, and the
+        heartbeat's expressions state while it lasts), and every effect keeps working instead
+        of the engine failing on every frame. Checked again only when the files change."""
+        ex = settings.expressions
+        if not ex.active or not ex.model:
+            src.expr_checked = None
+            return settings
+        key = (ex.model, ex.labels)
+        if src.expr_checked is None or src.expr_checked[0] != key:
+            problem = ""
+            try:
+                from .analysis.expressions import ExpressionModel
+                ExpressionModel(ex.model, ex.labels or None, threads=WORKER_INFERENCE_THREADS)
+            except Exception as exc:   # ExpressionModelError, or the runtime refusing the file
+                problem = str(exc) or type(exc).__name__
+            src.expr_checked = (key, problem)
+        problem = src.expr_checked[1]
+        if not problem:
+            return settings
+        self.out.send(P.EV_ERROR, source=src.id,
+                      message=f"expression model not used: {problem}; using the bundled FER2013 model")
+        import dataclasses
+        return settings.replace(expressions=dataclasses.replace(ex, model="", labels=""))
+
+    def _expressions_state(self, src: _Source) -> Optional[dict]:
+        ex = src.settings.expressions
+        if not ex.active:
+            return None
+        out = {"model": src.expr_checked[0][0] if src.expr_checked else ex.model, "state": "loading", "calibrating": 0,
+               "recalibrations": src.recalibrations, "message": ""}
+        if src.expr_checked is not None and src.expr_checked[1]:
+            out.update(state="failed", message=src.expr_checked[1])
+            return out
+        stage = self._stage(src, "expressions")
+        if stage is not None and not src.cold:
+            people = getattr(getattr(stage, "tracker", None), "people", {}) or {}
+            out["state"] = "ready"
+            out["calibrating"] = sum(1 for p in people.values() if getattr(p, "baseline", None) is None)
+        return out
+
     def _attach(self, src: _Source, path: str, client_seq: int) -> None:
         """Switch the source to a channel file. Result numbers keep rising across files and
         worker restarts (the client only takes results newer than the last it saw): they
@@ -276,6 +340,7 @@ class Worker:
         except (TypeError, ValueError) as exc:  # SettingsError is a ValueError
             self._error(src, f"settings not applied: {exc}")
             return
+        settings = self._checked_expressions(src, settings)
         src.settings = settings
         src.error = ""
         src.retry_at = 0.0
@@ -377,7 +442,8 @@ class Worker:
                    "stage_ms": {k: round(v, 2) for k, v in s.stage_ms.items()},
                    "frames": s.frames, "result_seq": s.result_seq,
                    "model": s.settings.segmentation.model, "error": s.error,
-                   "teach": s.teach_state, "taught": taught}
+                   "teach": s.teach_state, "taught": taught,
+                   "expressions": self._expressions_state(s)}
             for s in self.sources.values()})
 
     def parent_gone(self) -> bool:

@@ -293,7 +293,8 @@ def test_pixelate_blocks_never_fewer_than_a_recognisable_count():
     scene = _scene(style="pixelate", block=2)
     scene.update(_result([_face(1, 0.3, 0.2, 0.3, 0.5)]), 0.0)
     (cover,) = scene.plan(0.0, W, H).covers
-    assert min(cover.width, cover.height) / cover.strength <= 10 + 1e-6
+    from facefx.privacy import MAX_BLOCKS_ACROSS
+    assert min(cover.width, cover.height) / cover.strength <= MAX_BLOCKS_ACROSS + 1e-6
 
 
 def test_analysis_results_carry_faces_flag_heads_and_size_across_processes():
@@ -317,3 +318,27 @@ def test_planner_alone_without_scene():
     assert len(covers) == 1 and notice == "" and covers[0].style == "color"
     full = p.full_frame(W, H, plate_ready=False)
     assert full.width == W and full.height == H and full.style == "blur" and full.strength > 10
+
+
+def test_a_result_that_does_not_say_it_ran_the_faces_stage_never_uncovers():
+    from types import SimpleNamespace
+    scene = _scene()
+    scene.update(SimpleNamespace(faces=(), hands=(), gestures=()), 0.0)
+    assert _is_full(scene.plan(0.0, W, H))
+    scene.update(Analysis(0, 0.0, (W, H), (256, 144)), 0.0)     # faces stage did not run
+    assert _is_full(scene.plan(0.0, W, H))
+    a = Analysis(1, 0.0, (W, H), (256, 144))
+    a.carried["faces"] = 0.01                                    # carried from the frame before
+    scene.update(a, 0.0)
+    assert not _is_full(scene.plan(0.0, W, H))
+
+
+def test_a_held_face_does_not_hide_the_head_the_mask_shows():
+    """Detection lost the face (it is held where it was); the mask's head there is covered too,
+    since the face may have moved anywhere inside it."""
+    scene = _scene(cover_heads=True, hold=1.0)
+    scene.update(_result([_face(1, 0.1, 0.3, 0.1, 0.18)]), 0.0)
+    head = (0.05, 0.2, 0.4, 0.6)
+    scene.update(_result([], heads=[head]), 1 / 30)
+    covers = scene.plan(1 / 30, W, H).covers
+    assert len(covers) == 2 and any(_box_inside(c, head) for c in covers)

@@ -41,6 +41,9 @@ class Analysis:
     carried: stage name -> age in seconds, for each stage that did not run on this frame and
         whose last result was carried forward instead.
     stage_ms: wall time of each stage that ran, in milliseconds (plus 'resize' and 'total').
+    still: the frame is a picture on its own (a photo, not a video frame): stages that keep
+        state over time answer from this frame alone (no hysteresis, no learned baseline, every
+        face meshed).
     """
 
     frame_index: int
@@ -55,6 +58,7 @@ class Analysis:
     carried: Dict[str, float] = field(default_factory=dict)
     stage_ms: Dict[str, float] = field(default_factory=dict)
     extras: Dict[str, Any] = field(default_factory=dict)
+    still: bool = False
 
     def results(self) -> FrameResults:
         """The non-pixel part, in the form facefx.results.encode() carries across processes."""
@@ -229,14 +233,20 @@ class Engine:
             self._cost.get(s.name, 0.0) for s in self.stages if self._runs(s))
         return cost > self.budget_ms
 
-    def analyze(self, frame: np.ndarray, timestamp: Optional[float] = None) -> Analysis:
+    def stage(self, name: str) -> Optional[Stage]:
+        """The stage called `name` if this engine has built it (e.g. to recalibrate the
+        expressions stage's neutral baseline), else None."""
+        return next((s for s in self.stages if s.name == name), None)
+
+    def analyze(self, frame: np.ndarray, timestamp: Optional[float] = None, *, still: bool = False) -> Analysis:
+        """still: the frame is a single picture (Analysis.still); call reset() between pictures."""
         frame = validate_frame(frame)
         clock = self._clock
         t_start = clock()
         h, w = frame.shape[:2]
         aw, ah = analysis_size(w, h, self.settings.segmentation.analysis_width)
         ts = timestamp if timestamp is not None else t_start - self._t0
-        result = Analysis(self._index, ts, (w, h), (aw, ah))
+        result = Analysis(self._index, ts, (w, h), (aw, ah), still=still)
         tight = self.tight
         images: Dict[Tuple[int, int], np.ndarray] = {}
         resize_ms = 0.0

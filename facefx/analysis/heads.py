@@ -26,6 +26,7 @@ MIN_HEAD = 0.025           # narrower than this fraction of the width is not a h
 MAX_HEADS = 8
 SHOULDER_JUMP = 1.6        # the run widening this much at once is the shoulders starting
 HEAD_ASPECT = 1.3          # head height / width (hair to chin)
+PLATEAU_GROWTH = 1.15     # once the sides are reached, widening by this much is the shoulders
 PROMINENCE = 0.35          # the profile beside a head must fall by this fraction of its width
 
 
@@ -85,12 +86,17 @@ def _grow(top: np.ndarray, blocked: np.ndarray, xp: int, yp: int, bh: int) -> Op
     prev = 1
     x0, x1 = xp, xp + 1
     depth = 0
+    plateau = 0          # the run's width once it stopped widening (the sides of the head)
     for d in range(1, bh - yp + 1):
         within = (top <= yp + d) & ~blocked
         a, b = _run(within, xp)
         width = b - a
         if width > SHOULDER_JUMP * prev and d > 0.4 * prev and prev >= 3:
-            break
+            break                                   # the shoulders, all at once
+        if plateau and width > PLATEAU_GROWTH * plateau:
+            break                                   # the shoulders, sloping
+        if not plateau and d > 0.4 * width and width - prev <= 1 and prev >= 3:
+            plateau = width
         x0, x1, depth, prev = a, b, d, max(prev, width)
         if d >= HEAD_ASPECT * width:
             break

@@ -121,6 +121,10 @@ class SourceChannel:
         self._settings = settings
         self._client._send(protocol.op(protocol.OP_SETTINGS, self.source_id, settings=settings))
 
+    def recalibrate_expressions(self) -> None:
+        """Ask the worker to learn this source's faces' resting expressions again."""
+        self._client._send(protocol.op(protocol.OP_RECALIBRATE, self.source_id))
+
     # -- frames -------------------------------------------------------------------------------
     def submit(self, ptr: int, width: int, height: int, linesize: int, frame_seq: int,
                *, bgra: bool = False) -> bool:
@@ -224,6 +228,7 @@ class SourceChannel:
             "model": ws.get("model"),
             "error": self._local_error or self._result_error or self._worker_error,
             "result_seq": newest.seq if newest else self._result_seq,
+            "expressions": ws.get("expressions"),
         }
 
     def close(self) -> None:

@@ -40,10 +40,11 @@ from .registry import HOTKEY_SHIFT, holder
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STATUS_POLL_S = 0.5          # how often the graphics thread looks at the worker's state
 PROPS_REFRESH_MIN_S = 2.0    # at most one automatic properties-panel refresh per this
-# Hotkey after the per-effect toggles (index len(P.EFFECTS)): pause/resume all gesture triggers.
+# Hotkeys after the per-effect toggles (index len(P.EFFECTS) + position here).
 PAUSE_HOTKEY = ("facefx.pause_gestures", "FaceFX: pause gesture triggers")
-# And after it (index len(P.EFFECTS) + 1): capture the face privacy background plate.
+RECALIBRATE_HOTKEY = ("facefx.recalibrate_expressions", "FaceFX: recalibrate expression baseline")
 PLATE_HOTKEY = ("facefx.capture_background", "FaceFX: capture background (face privacy plate)")
+EXTRA_HOTKEYS = (PAUSE_HOTKEY, RECALIBRATE_HOTKEY, PLATE_HOTKEY)
 
 
 class NoActions:
@@ -55,8 +56,8 @@ class NoActions:
 
 
 class _SceneInput:
-    """What Scene.update() reads from one worker result: hands and gestures, plus `mask` only
-    when the result carries one (a results-only result keeps the Scene's last mask)."""
+    """What Scene.update() reads from one worker result: hands, gestures and faces, plus `mask`
+    only when the result carries one (a results-only result keeps the Scene's last mask)."""
 
     def __init__(self, res: Any, source_size: Any = None) -> None:
         fr = res.results
@@ -88,6 +89,13 @@ class _MaskAnalysis:
 def _privacy_inputs(settings: Any) -> Any:
     """The parts of the settings whose change makes earlier results useless for privacy."""
     return (settings.privacy, settings.faces, settings.stages())
+
+
+def _emoji_problems(scene: Any) -> List[str]:
+    """The emoji overrides the Scene's emoji set refused (missing, not a PNG), one message each."""
+    emojis = getattr(getattr(scene, "_emojis", None), "emojis", None)
+    problems = getattr(emojis, "problems", None)
+    return list(problems.values()) if isinstance(problems, dict) else []
 
 
 def _log_level(level: int) -> int:
@@ -144,6 +152,7 @@ class FilterInstance:
         self._last_size = (0, 0)             # the output size of the last frame drawn
         self._kept_plate: Any = None         # the plate while the renderer is released (hidden)
         self._sizes: Deque[Any] = deque(maxlen=8)   # (first frame seq, (w, h)) per size change
+        self.recalibrate_note = ""           # why the last recalibrate request could not be sent
 
     def wants_analysis(self) -> bool:
         """Any effect on (background, gestures, ...): the stages the settings need."""
@@ -231,14 +240,11 @@ class FilterInstance:
                 parent, ("%s.%s" % (name, self.name())).encode(),
                 ("%s (%s)" % (description, self.name())).encode(), cb,
                 (self.fid << HOTKEY_SHIFT) | index))
-        ids.append(self.lib.obs_hotkey_register_source(
-            parent, ("%s.%s" % (PAUSE_HOTKEY[0], self.name())).encode(),
-            ("%s (%s)" % (PAUSE_HOTKEY[1], self.name())).encode(), cb,
-            (self.fid << HOTKEY_SHIFT) | len(P.EFFECTS)))
-        ids.append(self.lib.obs_hotkey_register_source(
-            parent, ("%s.%s" % (PLATE_HOTKEY[0], self.name())).encode(),
-            ("%s (%s)" % (PLATE_HOTKEY[1], self.name())).encode(), cb,
-            (self.fid << HOTKEY_SHIFT) | (len(P.EFFECTS) + 1)))
+        for index, (name, description) in enumerate(EXTRA_HOTKEYS, len(P.EFFECTS)):
+            ids.append(self.lib.obs_hotkey_register_source(
+                parent, ("%s.%s" % (name, self.name())).encode(),
+                ("%s (%s)" % (description, self.name())).encode(), cb,
+                (self.fid << HOTKEY_SHIFT) | index))
         holder().hotkeys[self.fid] = ids
 
     def toggle_gesture_pause(self) -> None:
@@ -316,6 +322,67 @@ class FilterInstance:
                              % (self.name(), exc))
             r.fill(w, h, tuple(privacy.color) if privacy is not None else (0, 0, 0))
 
+    def recalibrate_expressions(self) -> str:
+        """The recalibrate button and hotkey (UI / hotkey thread): the worker's ExpressionsStage
+        learns every face's resting expression again. Returns "" or why it could not be asked."""
+        cfg = self.config
+        if cfg is None or not cfg.settings.expressions.active:
+            self.recalibrate_note = "recalibrate: turn expression emojis on first"
+        elif self.channel is None:
+            self.recalibrate_note = "recalibrate: the worker is not running for this source"
+        else:
+            self.channel.recalibrate_expressions()
+            self.recalibrate_note = ""
+        return self.recalibrate_note
+
+    def expression_status(self) -> Optional[tuple]:
+        """(text, kind) of the status line's expressions part, or None while they are off:
+        faces seen, the main (largest) face's expression, the model and its baseline state."""
+        cfg = self.config
+        if cfg is None or not cfg.settings.expressions.active:
+            return None
+        ex = cfg.settings.expressions
+        kind = lo.OBS_TEXT_INFO_NORMAL
+        res = self.history[-1] if self.history else None
+        faces = tuple(res.results.faces) if res is not None and res.results is not None else ()
+        line = "Expressions (%s): " % ex.mode
+        if not self.history:
+            line += "waiting for the first result"
+        elif not faces:
+            line += "no face seen"
+        else:
+            main = max(faces, key=lambda f: f.box[2] * f.box[3])
+            line += "%d face%s; main face: %s" % (len(faces), "" if len(faces) == 1 else "s",
+                                                  "%s (%d%%)" % (main.expression, round(main.expression_score * 100))
+                                                  if main.expression else "no expression yet")
+        state = (self.channel.stats().get("expressions") if self.channel is not None else None) or {}
+        model = os.path.basename(ex.model) if ex.model else "bundled FER2013 + face geometry"
+        if state.get("state") == "failed":
+            line += "; model: %s cannot be used (%s), bundled FER2013 used instead" % (model, state.get("message"))
+            kind = lo.OBS_TEXT_INFO_WARNING
+        else:
+            line += "; model: %s (%s)" % (model, state.get("state") or "starting")
+        if state.get("calibrating"):
+            line += "; learning the resting face of %d face(s)" % state["calibrating"]
+        parts = [line + "."]
+        if cfg.expr_warning:
+            parts.append("Expressions: %s." % cfg.expr_warning)
+            kind = lo.OBS_TEXT_INFO_WARNING
+        for problem in _emoji_problems(self.scene):
+            parts.append("Expressions: %s; that expression shows no emoji." % problem)
+            kind = lo.OBS_TEXT_INFO_WARNING
+        bad = self.renderer.sprite_problem if self.renderer is not None else ""
+        if bad and any(path in bad for _, path in ex.emojis):
+            parts.append("Expressions: %s; that expression shows no emoji." % bad.replace("sticker image", "emoji image"))
+            kind = lo.OBS_TEXT_INFO_WARNING
+        label_problem = self.renderer.label_problem if self.renderer is not None else ""
+        if label_problem and ex.label:
+            parts.append("Expression labels: %s." % label_problem)
+            kind = lo.OBS_TEXT_INFO_WARNING
+        if self.recalibrate_note:
+            parts.append("Expressions: %s." % self.recalibrate_note)
+        return "\n".join(parts), kind
+
     # ------------------------------------------------------------------ status
     def status(self) -> tuple:
         """(text, kind) for the status line."""
@@ -353,9 +420,13 @@ class FilterInstance:
             parts.append("Stickers: %s" % cfg.warning)
             kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
         sprite_problem = self.renderer.sprite_problem if self.renderer is not None else ""
-        if sprite_problem:
+        if sprite_problem and cfg is not None and cfg.settings.gestures.active:
             parts.append("Stickers: %s (other stickers keep working)" % sprite_problem)
             kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        expressions = self.expression_status()
+        if expressions is not None:
+            parts.append(expressions[0])
+            kind = max(kind, expressions[1])
         if cfg is not None and not cfg.settings.stages():
             parts.append("All effects are off: video passes through.")
         elif self.hooks.static_mask is not None:
@@ -559,8 +630,9 @@ class FilterInstance:
         (the same clock plan() is asked on), so triggers and animations run on output-frame
         time; Fired events go to the plugin's actions."""
         scene = self.scene
-        s = self.config.settings
-        if scene is None or not (s.gestures.active or s.privacy.active):
+        settings = self.config.settings
+        if scene is None or not (settings.gestures.active or settings.expressions.active
+                                 or settings.privacy.active):
             return plan
         hist = self.history
         if hist and hist[-1].seq != self._scene_seq and getattr(hist[-1], "results", None) is not None:
@@ -575,10 +647,10 @@ class FilterInstance:
                     self.lib.log(lo.LOG_WARNING, "%s: gesture action for %s failed: %s"
                                  % (self.name(), fired.name, exc))
         sp = scene.plan(t, w, h)
-        if not sp.sprites and not sp.rings and not sp.covers and not sp.notice:
+        if not sp.sprites and not sp.labels and not sp.rings and not sp.covers and not sp.notice:
             return plan
-        return dataclasses.replace(plan, sprites=sp.sprites, rings=sp.rings, covers=sp.covers,
-                                   notice=sp.notice or plan.notice)
+        return dataclasses.replace(plan, sprites=sp.sprites, labels=sp.labels, rings=sp.rings,
+                                   covers=sp.covers, notice=sp.notice or plan.notice)
 
     def _next_mask(self, seq: int, frozen: bool) -> Any:
         """The mask to draw this frame: the newest result, or with "keep mask in sync" the
@@ -789,13 +861,17 @@ class Plugin:
         elif inst is not None and pressed and index == len(P.EFFECTS):
             inst.toggle_gesture_pause()
         elif inst is not None and pressed and index == len(P.EFFECTS) + 1:
+            inst.recalibrate_expressions()
+        elif inst is not None and pressed and index == len(P.EFFECTS) + 2:
             inst.request_plate()
 
     def button(self, fid: int, prop: int) -> bool:
         inst = self.filters.get(fid)
         if inst is not None:
             raw = self.lib.obs_property_name(prop)
-            if raw and raw.decode() == P.K_PRIV_CAPTURE:
+            if raw == P.K_EXPR_RECALIBRATE.encode():
+                inst.recalibrate_expressions()
+            elif raw == P.K_PRIV_CAPTURE.encode():
                 inst.request_plate()
             else:
                 A.button(inst, prop)

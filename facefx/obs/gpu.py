@@ -12,9 +12,9 @@ Per frame:
   RenderPlan --effects--> output                                      draw()
 
 draw() walks the RenderPlan the same way facefx/render/cpu.py does: the background layer
-first (one painter per mode in `_painters`), then sprites and face regions (painters to be
-registered in `_overlay_painters` when those features land), so new plan parts add painters
-rather than reshaping the renderer.
+first (one painter per mode in `_painters`), then covers, sprites, labels and rings through
+`_overlay_painters` (keyed by item kind: sprites.py, labels.py), so new plan parts add
+painters rather than reshaping the renderer.
 """
 from __future__ import annotations
 
@@ -215,10 +215,13 @@ class GpuRenderer:
         self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {
             "Sprite": self._paint_sprite,
             "Cover": self._paint_cover,
+            "Label": self._paint_label,
         }
         self._covers: Any = None        # facefx.obs.covers.CoverPainter, made on first use
         self._sprites: Any = None       # facefx.obs.sprites.SpritePainter, made on first use
         self._sprite_effect: Optional[_Effect] = None
+        self._labels: Any = None        # facefx.obs.labels.LabelPainter, made on first use
+        self._label_effect: Optional[_Effect] = None
 
     def _paint_sprite(self, plan: RenderPlan, item: Any) -> None:
         if self._sprites is None:
@@ -271,6 +274,19 @@ class GpuRenderer:
         """Fail closed: the whole output in one colour (OBS's solid effect, no shader of ours)."""
         from ..scene import Cover
         self._cover_painter().fill(Cover(w / 2.0, h / 2.0, float(w), float(h), "rect", "color", color=color))
+
+    def _paint_label(self, plan: RenderPlan, item: Any) -> None:
+        if self._labels is None:
+            from .labels import LabelPainter
+            self._label_effect = _Effect(self.lib, os.path.join(self._effects_dir, "label.effect"),
+                                         ["image", "size", "radius", "color", "opacity"])
+            self._labels = LabelPainter(self.lib, self._label_effect)
+        self._labels.paint(plan, item)
+
+    @property
+    def label_problem(self) -> str:
+        """Why labels cannot be drawn ("" when they can), for the status line."""
+        return self._labels.problem if self._labels is not None else ""
 
     @property
     def sprite_problem(self) -> str:
@@ -339,6 +355,12 @@ class GpuRenderer:
         covers, self._covers = self._covers, None
         if covers is not None:
             covers.close()
+        labels, self._labels = self._labels, None
+        if labels is not None:
+            labels.close()
+        if self._label_effect is not None:
+            self._label_effect.destroy()
+            self._label_effect = None
 
     # ------------------------------------------------------------------ capture
     def capture(self, source: int, target: int, parent: int, w: int, h: int,

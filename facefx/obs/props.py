@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
-from ..results import BUILTIN_GESTURES
+from ..results import BUILTIN_GESTURES, EXPRESSIONS
 from ..settings import Settings, SettingsError, analysis_size, color_to_obs, default_effect  # noqa: F401
 from .libobs import (OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_CHECKABLE,
                      OBS_GROUP_NORMAL, OBS_PATH_FILE, OBS_TEXT_INFO)
@@ -49,6 +49,16 @@ K_PRIV_HEADS = "privacy_cover_heads"
 K_PRIV_KEEP = "privacy_keep_face"
 K_PRIV_STALE = "privacy_stale_frames"
 K_PRIV_CAPTURE = "privacy_capture"   # button: capture the background plate
+K_EXPRESSIONS = "expressions"     # checkable group: expression emojis on/off
+K_EXPR_MODE = "expr_mode"
+K_EXPR_LABEL = "expr_label"
+K_EXPR_SIZE = "expr_size"          # percent of the face box's height
+K_EXPR_CORNER = "expr_corner"
+K_EXPR_MODEL = "expr_model"
+K_EXPR_LABELS = "expr_labels"
+K_EXPR_RECALIBRATE = "expr_recalibrate"   # button
+K_FACES_MAX = "faces_max"
+K_FACES_DETECTOR = "faces_detector"
 K_STATUS = "status"
 K_REFRESH = "refresh"
 # Test hooks, honoured only when FACEFX_DEBUG_DIR is set (see facefx.obs.debug.DebugHooks).
@@ -68,8 +78,19 @@ PRIV_SHAPES = (("ellipse", "Ellipse"), ("rect", "Rectangle"))
 KEEP_FACE_CHOICES = (("none", "None (cover everyone)"), ("largest", "The largest face"),
                      ("center", "The face nearest the centre"))
 
+EXPR_MODES = (("beside", "Emoji beside each face"), ("replace", "Emoji replaces each face"),
+              ("panel", "Main face's emoji in a corner panel"))
+CORNER_CHOICES = (("top-right", "Top right"), ("top-left", "Top left"), ("bottom-right", "Bottom right"),
+                  ("bottom-left", "Bottom left"))
+FACE_DETECTOR_CHOICES = (("auto", "Auto (near and far faces)"), ("short", "Short range (near the camera)"),
+                         ("full", "Full range (up to ~5 m)"))
+MODEL_FILTER = "LiteRT models (*.tflite);;All files (*.*)"
+LABELS_FILTER = "Labels (*.txt);;All files (*.*)"
+PNG_FILTER = "PNG images (*.png);;All files (*.*)"
+
 # Effects that can be toggled: (checkable group key, hotkey name, hotkey description).
 EFFECTS = ((K_BACKGROUND, "facefx.toggle_background", "FaceFX: toggle virtual background"),
+           (K_EXPRESSIONS, "facefx.toggle_expressions", "FaceFX: toggle expression emojis"),
            (K_PRIVACY, "facefx.toggle_privacy", "FaceFX: toggle face privacy"))
 
 _DEF = Settings()
@@ -120,6 +141,26 @@ def gesture_sticker_key(name: str) -> str:
 for _g in BUILTIN_GESTURES:
     DEFAULTS[gesture_key(_g)] = True
     DEFAULTS[gesture_sticker_key(_g)] = ""
+
+
+def emoji_key(expression: str) -> str:
+    """The per-expression emoji image override ("expr_emoji_<name>"; "" = the bundled emoji)."""
+    return "expr_emoji_" + expression
+
+
+DEFAULTS.update({
+    K_EXPRESSIONS: False,
+    K_EXPR_MODE: "beside" if _DEF.expressions.mode == "off" else _DEF.expressions.mode,
+    K_EXPR_LABEL: _DEF.expressions.label,
+    K_EXPR_SIZE: int(round(_DEF.expressions.size * 100)),
+    K_EXPR_CORNER: _DEF.expressions.corner,
+    K_EXPR_MODEL: "",
+    K_EXPR_LABELS: "",
+    K_FACES_MAX: _DEF.faces.max_faces,
+    K_FACES_DETECTOR: _DEF.faces.detector,
+})
+for _e in EXPRESSIONS:
+    DEFAULTS[emoji_key(_e)] = ""
 VALUE_KEYS = tuple(DEFAULTS)
 
 
@@ -130,6 +171,7 @@ class FilterConfig:
     settings: Settings
     keep_in_sync: bool = False
     warning: str = ""   # a problem that disables one part only (a missing sticker file)
+    expr_warning: str = ""   # the same for expression emojis (a missing model or emoji file)
 
 
 def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
@@ -176,6 +218,7 @@ def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
         "arming_ring": bool(v[K_GEST_RING]),
         "effects": effects,
     }
+    data["faces"], data["expressions"], expr_warnings = expression_sections(v)
     data["privacy"] = privacy_section(v)
     settings = Settings.from_dict(data)
     image = settings.background.image
@@ -185,7 +228,50 @@ def settings_from_values(values: Mapping[str, Any]) -> FilterConfig:
     if settings.privacy.style == "emoji" and picture and not os.path.isfile(picture):
         # Fails closed: the faces get the solid colour until the picture is there.
         warnings.append(f"privacy picture not found: {picture} (expected a PNG file); faces get the colour")
-    return FilterConfig(settings, bool(v[K_SYNC]), "; ".join(warnings))
+    return FilterConfig(settings, bool(v[K_SYNC]), "; ".join(warnings), "; ".join(expr_warnings))
+
+
+def expression_sections(v: Mapping[str, Any]) -> tuple:
+    """The 'faces' and 'expressions' settings sections from the panel's values, and one warning
+    per file that cannot be used. A file problem never turns the effect off: a missing custom
+    model (or a labels file without a model) falls back to the bundled FER2013 model, a missing
+    or non-PNG emoji image to that expression's bundled emoji. Files that exist but cannot be
+    read are found where they are opened (the worker for models, the GPU painter for images)."""
+    warnings = []
+    model, labels = str(v[K_EXPR_MODEL] or ""), str(v[K_EXPR_LABELS] or "")
+    if model and not os.path.isfile(model):
+        warnings.append(f"expression model not found: {model} (expected a .tflite file); "
+                        "using the bundled FER2013 model")
+        model = labels = ""
+    if labels and not model:
+        warnings.append(f"labels file {labels} ignored: it goes with a custom expression model")
+        labels = ""
+    elif labels and not os.path.isfile(labels):
+        warnings.append(f"expression labels file not found: {labels} (expected a text file with one "
+                        "'INDEX Label' line per class); the labels are read from the model")
+        labels = ""
+    emojis = {}
+    for name in EXPRESSIONS:
+        path = str(v[emoji_key(name)] or "")
+        if not path:
+            continue
+        if not path.lower().endswith(".png"):
+            warnings.append(f"emoji for {name} must be a PNG image, got {path}; using the bundled one")
+        elif not os.path.isfile(path):
+            warnings.append(f"emoji image for {name} not found: {path}; using the bundled one")
+        else:
+            emojis[name] = path
+    faces = {"detector": str(v[K_FACES_DETECTOR]), "max_faces": int(v[K_FACES_MAX])}
+    expressions = {
+        "mode": str(v[K_EXPR_MODE]) if v[K_EXPRESSIONS] else "off",
+        "label": bool(v[K_EXPR_LABEL]),
+        "size": int(v[K_EXPR_SIZE]) / 100.0,
+        "corner": str(v[K_EXPR_CORNER]),
+        "model": model,
+        "labels": labels,
+        "emojis": emojis,
+    }
+    return faces, expressions, warnings
 
 
 def privacy_section(v: Mapping[str, Any]) -> Dict[str, Any]:
@@ -365,8 +451,40 @@ def build_properties(lib: Any, fid: int, callbacks: Mapping[str, int], status: s
         lib.obs_properties_add_path(gest, b(gesture_sticker_key(g)), b("%s: custom sticker" % label),
                                     OBS_PATH_FILE, b("PNG images (*.png);;All files (*.*)"), None)
     lib.obs_properties_add_group(p, b(K_GESTURES), b("Gesture stickers"), OBS_GROUP_CHECKABLE, gest)
+    add_expression_group(lib, p, callbacks)
     add_privacy_properties(lib, p, fid, callbacks, privacy_style)
     return p
+
+
+def add_expression_group(lib: Any, p: int, callbacks: Mapping[str, int]) -> None:
+    """The checkable "Expression emojis" group."""
+    b = lambda s: s.encode("utf-8")  # noqa: E731
+    g = lib.obs_properties_create()
+    for key, label, choices in ((K_EXPR_MODE, "Show", EXPR_MODES), (K_EXPR_CORNER, "Panel corner", CORNER_CHOICES),
+                                (K_FACES_DETECTOR, "Face detector", FACE_DETECTOR_CHOICES)):
+        prop = lib.obs_properties_add_list(g, b(key), b(label), OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
+        for value, text in choices:
+            lib.obs_property_list_add_string(prop, b(text), b(value))
+    lib.obs_properties_add_bool(g, b(K_EXPR_LABEL), b("Show the expression's name"))
+    size = lib.obs_properties_add_int_slider(g, b(K_EXPR_SIZE), b("Emoji size (of the face)"), 20, 300, 5)
+    lib.obs_property_int_set_suffix(size, b(" %"))
+    lib.obs_properties_add_int_slider(g, b(K_FACES_MAX), b("Most faces"), 1, 8, 1)
+    recal = lib.obs_properties_add_button(g, b(K_EXPR_RECALIBRATE), b("Recalibrate expression baseline"),
+                                          callbacks["button"])
+    lib.obs_property_set_long_description(
+        recal, b("Each face's resting (neutral) look is learned over its first two seconds; press this "
+                 "with a relaxed face to learn it again (also a hotkey)."))
+    model = lib.obs_properties_add_path(g, b(K_EXPR_MODEL), b("Custom model (blank: bundled FER2013)"),
+                                        OBS_PATH_FILE, b(MODEL_FILTER), None)
+    lib.obs_property_set_long_description(
+        model, b("A LiteRT model: FER layout (48x48 or 64x64 grayscale, 7 FER2013 classes) or a "
+                 "Teachable Machine image export (224x224 RGB) with its labels.txt."))
+    lib.obs_properties_add_path(g, b(K_EXPR_LABELS), b("Custom model's labels"), OBS_PATH_FILE,
+                                b(LABELS_FILTER), None)
+    for name in EXPRESSIONS:
+        lib.obs_properties_add_path(g, b(emoji_key(name)), b("%s: custom emoji" % name.capitalize()),
+                                    OBS_PATH_FILE, b(PNG_FILTER), None)
+    lib.obs_properties_add_group(p, b(K_EXPRESSIONS), b("Expression emojis"), OBS_GROUP_CHECKABLE, g)
 
 
 

@@ -19,6 +19,9 @@ shader does for the same item:
   transparent), or the captured plate - and blended with a soft edge a few pixels wide that
   lies outside the shape: inside it the cover is fully opaque. A picture that cannot be read
   falls back to a solid cover, and 'plate' without a plate to a blur: never a bare face.
+- Label: anti-aliased text (OpenCV's Hershey sans, ASCII; other characters show as '?') on a
+  dark rounded plate, so it reads over any picture; the plate is kept inside the frame. The
+  finished patch is cached per (text, height, colour): labels change rarely.
 
 Images are cached by (path, modification time) and by drawn size, least recently used first
 out, within a bound on entries and bytes: animations draw a handful of particle images at many
@@ -36,7 +39,7 @@ import cv2
 import numpy as np
 
 from ..imageio import MediaError, load_image_rgb
-from ..scene import Cover, Ring, Sprite
+from ..scene import Cover, Label, Ring, Sprite
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +358,59 @@ class CoverPainter:
         sprite = Sprite(cover.image, cover.x - x0, cover.y - y0, cover.width, cover.height, cover.rotation, 1.0)
         paint_sprite(solid, sprite, cache)
         return solid
+LABEL_FONT = cv2.FONT_HERSHEY_SIMPLEX
+LABEL_PLATE = (20, 22, 28)      # plate colour
+LABEL_PLATE_ALPHA = 0.72
+LABEL_PAD = 0.35                # plate padding around the text, in text heights
+
+
+def label_patch(text: str, height: float, color: Tuple[int, int, int]) -> np.ndarray:
+    """The premultiplied RGBA patch of a label: text `height` pixels tall (cap height) on its
+    rounded plate."""
+    text = text.encode("ascii", "replace").decode("ascii") or "?"
+    th = max(6, int(round(height)))
+    (w1, h1), _ = cv2.getTextSize(text, LABEL_FONT, 1.0, 1)
+    scale = th / max(h1, 1)
+    thick = max(1, int(round(scale * 1.6)))
+    (tw, tht), base = cv2.getTextSize(text, LABEL_FONT, scale, thick)
+    pad = int(round(LABEL_PAD * th)) + thick
+    pw, ph = tw + 2 * pad, tht + base // 2 + 2 * pad
+    plate = np.zeros((ph, pw), np.uint8)
+    r = max(1, min(ph // 2, int(round(0.45 * ph))))
+    cv2.rectangle(plate, (r, 0), (pw - 1 - r, ph - 1), 255, -1, cv2.LINE_AA)
+    cv2.rectangle(plate, (0, r), (pw - 1, ph - 1 - r), 255, -1, cv2.LINE_AA)
+    for cx, cy in ((r, r), (pw - 1 - r, r), (r, ph - 1 - r), (pw - 1 - r, ph - 1 - r)):
+        cv2.circle(plate, (cx, cy), r, 255, -1, cv2.LINE_AA)
+    ink = np.zeros((ph, pw), np.uint8)
+    cv2.putText(ink, text, (pad, pad + tht), LABEL_FONT, scale, 255, thick, cv2.LINE_AA)
+    a_plate = plate.astype(np.float32) * (LABEL_PLATE_ALPHA / 255.0)
+    a_ink = ink.astype(np.float32) / 255.0
+    alpha = a_ink + a_plate * (1.0 - a_ink)
+    rgb = (np.asarray(color, np.float32)[None, None] * a_ink[:, :, None]
+           + np.asarray(LABEL_PLATE, np.float32)[None, None] * (a_plate * (1.0 - a_ink))[:, :, None])
+    out = np.dstack([rgb, alpha[:, :, None] * 255.0])
+    return np.ascontiguousarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+
+
+def paint_label(out: np.ndarray, label: Label, cache: ImageCache) -> None:
+    opacity = min(1.0, float(label.opacity))
+    if opacity <= 0.0 or label.height < 1 or not label.text:
+        return
+    key = ("label", label.text, int(round(label.height)), tuple(label.color))
+    patch = cache._get(key)
+    if patch is None:
+        patch = label_patch(label.text, label.height, tuple(label.color))
+        cache._put(key, patch)
+    H, W = out.shape[:2]
+    ph, pw = patch.shape[:2]
+    x0 = int(round(label.x - pw / 2))
+    y0 = int(round(label.y - ph / 2))
+    x0 = min(max(x0, 0), max(W - pw, 0))     # keep the plate inside the frame
+    y0 = min(max(y0, 0), max(H - ph, 0))
+    x1, y1 = min(W, x0 + pw), min(H, y0 + ph)
+    if x1 <= x0 or y1 <= y0:
+        return
+    _composite(out, x0, y0, np.ascontiguousarray(patch[:y1 - y0, :x1 - x0]), opacity)
 
 
 Painter = Callable[[np.ndarray, Any, ImageCache], None]
@@ -366,7 +422,8 @@ class Painters:
     def __init__(self, cache: Optional[ImageCache] = None) -> None:
         self.cache = cache or ImageCache()
         self.covers = CoverPainter()
-        self.table: Dict[type, Painter] = {Sprite: paint_sprite, Ring: paint_ring, Cover: self.covers}
+        self.table: Dict[type, Painter] = {Sprite: paint_sprite, Ring: paint_ring, Label: paint_label,
+                                          Cover: self.covers}
 
     def register(self, kind: type, painter: Painter) -> None:
         self.table[kind] = painter
