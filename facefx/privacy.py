@@ -81,15 +81,11 @@ def _overlap_of(a: Box, b: Box) -> float:
     return iw * ih / (a[2] * a[3])
 
 
-def _union(a: Box, b: Box) -> Box:
-    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-    return (x0, y0, x1 - x0, y1 - y0)
-
-
 class PrivacyPlanner:
-    """Per-stream face privacy state. update() takes each result's faces and heads; covers()
-    gives the covers for any output time. Not thread-safe (one owner, like the Scene)."""
+    """Per-stream face privacy state. update() takes each result's faces and heads;
+    face_covers() gives the covers for any output time, full_frame() the one cover of the whole
+    frame (the Scene decides when: it knows whether results can be trusted). Not thread-safe
+    (one owner, like the Scene)."""
 
     def __init__(self, settings: Optional[PrivacySettings] = None) -> None:
         self.settings = settings or PrivacySettings()
@@ -107,7 +103,7 @@ class PrivacyPlanner:
         self.settings = settings
 
     def reset(self) -> None:
-        """Forget every face: the next covers() is the whole frame until update() is called."""
+        """Forget every face (has_result is False until the next update())."""
         self._tracks.clear()
         self._heads = ()
         self._result_t = None
