@@ -17,7 +17,7 @@ PLACEMENTS = ("follow-hand", "corner", "fullscreen")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 ANIMATIONS = ("hearts", "confetti", "fireworks", "balloons", "rain")
 # Analysis stages an effect can ask for (Settings.stages()); the engine builds only these.
-STAGES = ("segmentation", "hands", "gestures", "faces", "expressions")
+STAGES = ("segmentation", "hands", "gestures", "faces", "expressions", "heads")
 FACE_DETECTORS = ("auto", "short", "full")
 EXPRESSION_MODES = ("off", "beside", "replace", "panel")
 PRIVACY_STYLES = ("off", "blur", "pixelate", "color", "emoji", "plate")
@@ -513,7 +513,7 @@ class Settings:
         if self.privacy.active:
             out.add("faces")
             if self.privacy.cover_heads:
-                out.add("segmentation")   # a head the mask shows but no detection found
+                out.update(("segmentation", "heads"))   # a head the mask shows but no detection found
         return frozenset(out)
 
     def needs_segmentation(self) -> bool:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 K_DEBUG_SPRITES = "debug_sprites"   # JSON list of facefx.scene.Sprite fields drawn every frame
 K_DEBUG_RINGS = "debug_rings"       # JSON list of facefx.scene.Ring fields drawn every frame
 K_DEBUG_PRESS = "debug_press"       # "button" or "button#n": a new value clicks that panel button
+K_DEBUG_COVERS = "debug_covers"     # JSON list of facefx.scene.Cover fields drawn every frame
 DEBUG_ENV = "FACEFX_DEBUG_DIR"
 EFFECTS_ENV = "FACEFX_DEBUG_EFFECTS_DIR"   # shaders from here instead (compile-failure tests)
 
@@ -59,6 +60,7 @@ class DebugHooks:
         self.rings: tuple = ()
         self.press = ""                 # the last debug_press token
         self._pressed = ""
+        self.covers: tuple = ()
         self.frozen_mask: Any = None
         self.dumped = False
         self._last_write = 0.0
@@ -102,6 +104,14 @@ class DebugHooks:
             except (TypeError, ValueError) as exc:
                 setattr(self, attr, ())
                 return f"debug {attr}: {exc}"
+        raw = lib.get_str(data, K_DEBUG_COVERS)
+        try:
+            from ..scene import Cover
+            self.covers = tuple(Cover(**dict(item, color=tuple(item.get("color", (0, 0, 0)))))
+                                for item in json.loads(raw)) if raw else ()
+        except (TypeError, ValueError) as exc:
+            self.covers = ()
+            return f"debug covers: {exc}"
         try:
             self.static_mask = StaticMask(mask_path) if mask_path else None
         except (OSError, ValueError) as exc:
@@ -189,6 +199,7 @@ class DebugHooks:
             "frame_seq": inst.frame_seq, "results": len(inst.history),
             "result_seq": inst.history[-1].seq if inst.history else None,
             "delay": inst.delay, "error": inst.error or inst.gpu_error, "status": inst.status()[0],
+            "privacy_reason": inst.privacy_reason, "privacy_notice": inst.privacy_notice,
             "analysis": inst.channel.stats() if inst.channel is not None else None,
             "worker": None if st is None else {"state": st.state, "pid": st.pid, "restarts": st.restarts},
             "heavy_modules": sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules),

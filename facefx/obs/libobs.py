@@ -171,6 +171,7 @@ _OBS_FUNCS = {
     "obs_source_update": (None, vp, vp),
     "obs_source_update_properties": (None, vp),
     "obs_get_video_frame_time": (u64,),
+    "obs_get_frame_interval_ns": (u64,),
     "obs_data_create": (vp,),
     "obs_data_release": (None, vp),
     "obs_data_get_string": (cstr, vp, cstr),

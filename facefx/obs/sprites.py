@@ -112,6 +112,8 @@ class SpritePainter:
             self.lib.gs_texture_destroy(old)
         return tex
 
+    texture = _texture   # public: the cover painter (facefx.obs.covers) shares this cache
+
     def paint(self, plan: Any, sprite: Any) -> None:
         w, h = float(sprite.width), float(sprite.height)
         opacity = min(1.0, float(sprite.opacity))
