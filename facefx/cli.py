@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     ges.add_argument("--gesture-model", metavar="PATH",
                      help="a custom gesture model (.tflite: Teachable Machine export or landmark classifier)")
     ges.add_argument("--gesture-labels", metavar="PATH", help="the custom model's labels file")
+    add_privacy_arguments(p)
 
     exp = p.add_argument_group("expression emojis (see README: Expression emojis)")
     exp.add_argument("--expressions", metavar="MODE", nargs="?", const="beside", choices=EXPRESSION_MODES,
@@ -255,22 +256,108 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     if args.background is not None:
         bg["mode"] = args.background
     elif not args.settings:
-        bg["mode"] = "image" if args.background_image else "color" if args.background_color else "blur"
+        bg["mode"] = ("image" if args.background_image else "color" if args.background_color
+                      else "none" if privacy_requested(args) else "blur")
     if bg["mode"] == "image" and not bg["image"]:
         raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP, TIFF or GIF picture)")
     return base.replace(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg),
                         gestures=gesture_settings_from_args(args, base.gestures),
                         faces=face_settings_from_args(args, base.faces),
-                        expressions=expression_settings_from_args(args, base.expressions))
+                        expressions=expression_settings_from_args(args, base.expressions),
+                        privacy=privacy_settings_from_args(args, base.privacy))
+
+
+# --- face privacy flags ------------------------------------------------------------------------
+
+PRIVACY_FLAGS = {"privacy": "style", "privacy_shape": "shape", "privacy_margin": "margin",
+                 "privacy_color": "color", "privacy_image": "image", "privacy_block": "block",
+                 "privacy_blur": "blur", "keep_face": "keep_face"}
+
+
+def add_privacy_arguments(p: argparse.ArgumentParser) -> None:
+    from .settings import KEEP_FACES, PRIVACY_SHAPES, PRIVACY_STYLES
+
+    g = p.add_argument_group("face privacy (see README: Face privacy)")
+    g.add_argument("--privacy", metavar="STYLE", choices=PRIVACY_STYLES,
+                   help=f"hide every face: one of {{{','.join(PRIVACY_STYLES)}}} (plate = the captured "
+                        "background: --plate PATH, or the preview's p key)")
+    g.add_argument("--privacy-shape", metavar="SHAPE", choices=PRIVACY_SHAPES,
+                   help="ellipse (default) or rect")
+    g.add_argument("--privacy-margin", metavar="0..1", type=_number(float, "a number from 0 to 1"),
+                   help="extra cover around each face, as a fraction of its size (default 0.25)")
+    g.add_argument("--privacy-blur", metavar="STRENGTH", type=_number(float, "a number from 1 to 100"),
+                   help="blur strength of the face covers, 1..100 (default 70)")
+    g.add_argument("--privacy-block", metavar="N", type=_number(int, "a whole number of pixels"),
+                   help="pixelate block size in pixels, 2..128 (default 16; larger on big faces)")
+    g.add_argument("--privacy-color", metavar="#RRGGBB", help="colour of --privacy color (default #000000)")
+    g.add_argument("--privacy-image", metavar="PATH",
+                   help="picture for --privacy emoji (an RGBA .png; default the bundled neutral emoji)")
+    g.add_argument("--keep-face", metavar="WHICH", choices=KEEP_FACES,
+                   help="leave one face uncovered: none (default), largest or center")
+    g.add_argument("--plate", metavar="PATH",
+                   help="the empty scene as a picture, for --privacy plate (rescaled to the frame)")
+
+
+def privacy_requested(args: argparse.Namespace) -> bool:
+    return getattr(args, "privacy", None) not in (None, "off")
+
+
+def privacy_settings_from_args(args: argparse.Namespace, base: Any) -> Any:
+    """The privacy section from the --privacy flags over the settings file's; a --privacy-*
+    flag without --privacy (and no style in the settings file) turns blur on."""
+    from .settings import PrivacySettings, SettingsError
+
+    given = {field: getattr(args, flag) for flag, field in PRIVACY_FLAGS.items()
+             if getattr(args, flag, None) is not None}
+    if getattr(args, "plate", None) and "style" not in given and not base.active:
+        given["style"] = "plate"
+    if not given:
+        return base
+    if "style" not in given and not base.active:
+        given["style"] = ("emoji" if "image" in given else "color" if "color" in given
+                          else "pixelate" if "block" in given else "blur")
+    for flag, field in PRIVACY_FLAGS.items():
+        if field in given and field != "style":
+            try:
+                PrivacySettings(**{field: given[field]})
+            except SettingsError as exc:
+                raise UsageError(f"--{flag.replace('_', '-')}: {exc}") from None
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    fields.update(given)
+    try:
+        return PrivacySettings(**fields)
+    except SettingsError as exc:
+        raise UsageError(f"--privacy: {exc}") from None
+
+
+def check_privacy_inputs(settings: Any, args: argparse.Namespace) -> Any:
+    """Decode the cover picture and the plate once, before any work: a bad file is one line.
+    Returns the plate (RGB array) or None."""
+    from .imageio import MediaError, load_image_rgb
+
+    p = settings.privacy
+    if p.active and p.style == "emoji" and p.image:
+        check_sticker_image(p.image, flag="--privacy-image" if getattr(args, "privacy_image", None)
+                            else f"settings file {args.settings}: privacy image", need_alpha=False)
+    path = getattr(args, "plate", None)
+    if not path:
+        return None
+    if not p.active:
+        raise UsageError("--plate needs face privacy on (--privacy plate)")
+    try:
+        return load_image_rgb(path)
+    except MediaError as exc:
+        raise UsageError(f"--plate: {exc}") from None
 
 
 # Larger sticker pictures are refused: they cost memory and time in every frame that shows one.
 MAX_STICKER_SIDE = 2048
 
 
-def check_sticker_image(path: str, flag: str = "--sticker") -> None:
-    """Decode a sticker (or emoji) picture once, so a bad file is one clear message before
-    any work; `flag` names where the path came from."""
+def check_sticker_image(path: str, flag: str = "--sticker", need_alpha: bool = True) -> None:
+    """Decode a sticker (or emoji, or privacy cover) picture once, so a bad file is one clear
+    message before any work; `flag` names where the path came from; need_alpha=False accepts
+    an opaque picture (a privacy cover need not be transparent)."""
     import cv2
     import numpy as np
 
@@ -288,7 +375,7 @@ def check_sticker_image(path: str, flag: str = "--sticker") -> None:
     h, w = head.shape[:2]
     if max(w, h) > MAX_STICKER_SIDE:
         raise UsageError(f"{flag}: {path} is {w}x{h}, too large; {expected}")
-    if head.ndim != 3 or head.shape[2] != 4:
+    if need_alpha and (head.ndim != 3 or head.shape[2] != 4):
         raise UsageError(f"{flag}: {path} has no alpha channel; {expected} (a transparent background)")
 
 
@@ -496,6 +583,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     quiet_native_logs()
     settings = settings_from_args(args)
     check_background_image(settings, args)
+    plate = check_privacy_inputs(settings, args)
 
     from .io.pipeline import Pipeline, Processor
     from .io.progress import Progress
@@ -521,8 +609,13 @@ def cmd_process(args: argparse.Namespace) -> int:
         sink = resolve_output(args.output, source, alpha=alpha, input_path=input_path,
                               max_frames=args.max_frames, mirror=mirror, fps=args.fps)
         sink.open(source.size, source.fps)
+        if settings.privacy.active and not source.live:
+            # Recordings: accuracy over speed (every frame fully analysed, see FacesStage).
+            settings = settings.replace(privacy=dataclasses.replace(settings.privacy, full_analysis=True))
         with quiet_stderr(not args.verbose):   # LiteRT announces its delegate when a model loads
             processor = Processor(settings)
+        if plate is not None:
+            processor.set_plate(plate)
         if settings.stages() or sink.main_thread:  # the preview can switch effects on
             with quiet_stderr(not args.verbose):
                 processor.warm_up(source.size or (640, 360))

@@ -36,6 +36,8 @@ class Analysis:
     mask: uint8 smoothed person probability (255 = person) at analysis_size, or None when segmentation
         is off.
     hands, gestures, faces: the typed results (facefx.results), empty when their stage is off.
+    heads: head boxes (x, y, w, h normalised) the person mask shows (the heads stage, for face
+        privacy).
     carried: stage name -> age in seconds, for each stage that did not run on this frame and
         whose last result was carried forward instead.
     stage_ms: wall time of each stage that ran, in milliseconds (plus 'resize' and 'total').
@@ -52,6 +54,7 @@ class Analysis:
     hands: Tuple[Hand, ...] = ()
     gestures: Tuple[GestureHit, ...] = ()
     faces: Tuple[Face, ...] = ()
+    heads: Tuple[Tuple[float, float, float, float], ...] = ()
     carried: Dict[str, float] = field(default_factory=dict)
     stage_ms: Dict[str, float] = field(default_factory=dict)
     extras: Dict[str, Any] = field(default_factory=dict)
@@ -61,7 +64,15 @@ class Analysis:
         """The non-pixel part, in the form facefx.results.encode() carries across processes."""
         age = max(self.carried.get("hands", 0.0), self.carried.get("gestures", 0.0))
         return FrameResults(self.frame_index & 0xFFFFFFFF, self.timestamp, self.hands, self.gestures,
-                            self.faces, hands_age=age, faces_age=self.carried.get("faces", 0.0))
+                            self.faces, hands_age=age, faces_age=self.carried.get("faces", 0.0),
+                            heads=self.heads, has_faces=self.has_faces,
+                            frame_size=tuple(min(max(int(v), 0), 0xFFFF) for v in self.frame_size))
+
+    @property
+    def has_faces(self) -> bool:
+        """Whether the faces stage ran on this frame or was carried into it: an empty `faces`
+        then means no face was found (face privacy trusts nothing else)."""
+        return "faces" in self.stage_ms or "faces" in self.carried
 
 
 class Stage:
@@ -106,6 +117,7 @@ STAGE_FACTORIES: Dict[str, Any] = {
     "gestures": "facefx.analysis.gestures:GestureStage",
     "faces": "facefx.analysis.faces:FacesStage",
     "expressions": "facefx.analysis.expressions:ExpressionsStage",
+    "heads": "facefx.analysis.heads:HeadsStage",
 }
 
 

@@ -26,6 +26,17 @@ from . import Analysis, Stage
 from .tracking import FaceTracker, colour_descriptor, iou
 
 DETECTORS = ("auto", "short", "full")
+# Face privacy covers every face it can find: more faces, a lower confidence (a false cover is
+# harmless, a missed face is a leak), and for recordings (full_analysis) every frame detected
+# with both models and the tiles, and every face meshed.
+PRIVACY_MAX_FACES = 8
+PRIVACY_MIN_SCORE = 0.4
+FULL_ANALYSIS_MIN_SCORE = 0.3
+# Live privacy: short-range on every frame and full-range on every n-th frame whatever
+# short-range found, so the small faces of bystanders behind the streamer are found at a
+# bounded cost (their covers are held in between by face privacy's hold). Privacy needs the
+# mesh only for roll and the face's full extent: one face is meshed per frame, in turn.
+PRIVACY_FULL_EVERY = 3
 
 
 def _nms(dets: List[Tuple[Tuple[float, float, float, float], float]], thr: float = 0.4):
@@ -86,6 +97,8 @@ class FacesStage(Stage):
         self.min_score = float(min_score)
         self.min_size = float(min_size)
         self.tiled = bool(tiled)
+        self.full_every = 0
+        self._defaults = (self.tiled, self.detect_every, self.mesh_budget_ms)
         self.tracker = FaceTracker(keep_s=keep_s)
         self._det: Dict[int, object] = {}
         self._mesh = None
@@ -138,7 +151,12 @@ class FacesStage(Stage):
 
     def detect(self, image: np.ndarray) -> List[Tuple[Tuple[float, float, float, float], float]]:
         """Face boxes (frame-normalised x, y, w, h, clipped to the frame) with scores."""
-        if self.detector == "short":
+        if self.full_every:
+            dets, self.last_detector = self._run_detector(0, image), "short"
+            if (self._frame - 1) % self.full_every == 0:     # the first frame after a reset too
+                dets = dets + self._run_detector(1, image)
+                self.last_detector = "short+full"
+        elif self.detector == "short":
             dets, self.last_detector = self._run_detector(0, image), "short"
         elif self.detector == "full":
             dets, self.last_detector = self._run_detector(1, image), "full"
@@ -360,9 +378,25 @@ class FacesStage(Stage):
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {section.detector!r}")
         self.detector = section.detector
         self.max_faces = int(section.max_faces)
-        self.detect_every = int(getattr(section, "detect_every", self.detect_every))
-        if float(section.min_score) != self.min_score:
-            self.min_score = float(section.min_score)
+        min_score = float(section.min_score)
+        privacy = getattr(settings, "privacy", None)
+        self.tiled, _, self.mesh_budget_ms = self._defaults
+        self.detect_every = int(getattr(section, "detect_every", self._defaults[1]))
+        self.full_every = 0
+        if privacy is not None and privacy.active:
+            self.max_faces = max(self.max_faces, PRIVACY_MAX_FACES)
+            min_score = min(min_score, PRIVACY_MIN_SCORE)
+            self.full_every = PRIVACY_FULL_EVERY
+            self.detect_every = 1      # a face that walks in is looked for on every frame
+            expressions = getattr(settings, "expressions", None)
+            if expressions is None or not expressions.active:
+                self.mesh_budget_ms = 0.0
+            if privacy.full_analysis:
+                min_score = min(min_score, FULL_ANALYSIS_MIN_SCORE)
+                self.tiled, self.detect_every, self.mesh_budget_ms = True, 1, 1e9
+                self.full_every = 0
+        if min_score != self.min_score:
+            self.min_score = min_score
             for d in self._det.values():
                 d.close()
             self._det.clear()
@@ -382,6 +416,7 @@ class FacesStage(Stage):
             self.tiled, self.mesh_budget_ms, self.detect_every = saved
 
     def reset(self) -> None:
+        self._frame = 0
         self.tracker.reset()
         self._full_until = 0
         self._last = []

@@ -56,6 +56,13 @@ class Processor:
         self.engine = engine or Engine(settings)
         self.renderer = renderer or CpuRenderer()
         self.scene = Scene(settings)
+        self.last_notice = ""          # the latest plan's notice (status lines)
+
+    def set_plate(self, rgb: Optional[np.ndarray]) -> None:
+        """Face privacy's plate (the empty scene; None forgets it): covers with style 'plate'
+        show it, rescaled to the frame when its size differs."""
+        self.renderer.set_plate(rgb)
+        self.scene.plate_ready = rgb is not None
 
     def update(self, settings: Settings) -> None:
         self.settings = settings
@@ -81,6 +88,7 @@ class Processor:
         h, w = rgb.shape[:2]
         self.scene.update(analysis, frame.time)
         plan = self.scene.plan(frame.time, w, h)
+        self.last_notice = plan.notice
         out = self.renderer.render(rgb, plan)
         if out is rgb:
             return rgb
@@ -392,6 +400,11 @@ class Pipeline:
             text += f"  expressions: {s.expressions.mode}"
         if self._notice and time.perf_counter() < self._notice_until:
             text += f"  ({self._notice})"
+        if s.privacy.active:
+            text += f"  privacy: {s.privacy.style}"
+            notice = getattr(self.processor, "last_notice", "")
+            if notice:
+                text += f" ({notice})"
         return text
 
     def toggle_expressions(self) -> None:
@@ -435,6 +448,10 @@ class Pipeline:
                         preview.write(item, self.processor.process(item))
                 if action == "recalibrate":
                     self.recalibrate()
+                if action == "capture_plate":
+                    self.processor.set_plate(item.image)
+                    self._notice, self._notice_until = "privacy: background captured", time.perf_counter() + 2.0
+                    preview.status = self.status_text()
                 if action == "pause_gestures":
                     self.processor.scene.paused = not self.processor.scene.paused
                 preview.status = self.status_text()

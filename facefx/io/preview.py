@@ -23,6 +23,7 @@ HELP_LINES = (
     ("g", "pause / resume gesture stickers"),
     ("e", "expression emojis on / off"),
     ("c", "recalibrate the neutral face"),
+    ("p", "privacy: capture the background plate (step out of view first)"),
 )
 STILL_HELP = (("n / Enter", "next picture"),)
 
@@ -167,7 +168,7 @@ class PreviewSink(FrameSink):
 
     def poll(self, wait_ms: int = 1) -> List[str]:
         """Handle window events; return pipeline actions ('quit', 'next_effect', 'next', 'pause_gestures',
-        'toggle_expressions', 'recalibrate')."""
+        'toggle_expressions', 'recalibrate', 'capture_plate')."""
         if not self._open:
             return []
         key = cv2.waitKey(max(1, wait_ms))
@@ -181,7 +182,7 @@ class PreviewSink(FrameSink):
     def handle_key(self, key: int) -> List[str]:
         """Apply a key code from cv2.waitKey: window-local keys act here, the rest become
         pipeline actions ('quit', 'next_effect', 'next', 'pause_gestures', 'toggle_expressions',
-        'recalibrate')."""
+        'recalibrate', 'capture_plate')."""
         if key < 0:
             return []
         key &= 0xFF
@@ -209,6 +210,8 @@ class PreviewSink(FrameSink):
             actions.append("toggle_expressions")
         elif key in (ord("c"), ord("C")):
             actions.append("recalibrate")
+        elif key in (ord("p"), ord("P")):
+            actions.append("capture_plate")
         return actions
 
     def close(self) -> None:
