@@ -306,8 +306,8 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
 
     expr = expression_bench(args.frames, say)
     report["expressions"] = expr["resolutions"]
-    for key in ("expressions_720p_ms", "expressions_4faces_720p_ms", "expressions_drawn_720p_ms",
-                "expressions_4faces_drawn_720p_ms"):
+    for key in ("expressions_720p_ms", "expressions_4faces_720p_ms", "expressions_720p_cpu_ms",
+                "expressions_4faces_720p_cpu_ms", "expressions_drawn_720p_ms", "expressions_4faces_drawn_720p_ms"):
         report[key] = expr[key]
     report["expressions_breakdown_720p_ms"] = expr["breakdown_720p_ms"]
 
@@ -541,7 +541,7 @@ def expression_bench(n: int, say: Callable[..., None]) -> Dict[str, object]:
     settings = Settings(background=BackgroundSettings(mode="none"), expressions=ExpressionSettings(mode="beside"))
     say("faces + expressions (background off; ms median/p95 per frame)")
     say(f"{'resolution':>10} {'faces':>5} {'found':>5} {'face stage':>13} {'expression':>13} {'analysis':>13} "
-        f"{'with drawing':>13}")
+        f"{'with drawing':>13} {'analysis CPU':>13}")
     for w, h in RESOLUTIONS:
         row: Dict[str, object] = {}
         for faces in (1, 4):
@@ -555,8 +555,9 @@ def expression_bench(n: int, say: Callable[..., None]) -> Dict[str, object]:
                         pipe.engine.analyze(frames[i % len(frames)], i / 30.0)
                 for i in range(n):
                     frame, t = frames[i % len(frames)], (i + 10) / 30.0
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     a = pipe.engine.analyze(frame, t)
+                    times.setdefault("analysis_cpu", []).append((time.process_time() - c0) * 1000)
                     pipe.scene.update(a, t)
                     pipe.renderer.render(frame, pipe.scene.plan(t, w, h))
                     times.setdefault("drawn", []).append((time.perf_counter() - t0) * 1000)
@@ -571,19 +572,24 @@ def expression_bench(n: int, say: Callable[..., None]) -> Dict[str, object]:
             row[key]["faces_found_median"] = float(np.median(found))
             r = row[key]
             say(f"{f'{w}x{h}':>10} {faces:>5} {r['faces_found_median']:>5.0f} "
-                + " ".join(f"{r[k]['median']:6.2f}/{r[k]['p95']:6.2f}" for k in ("faces", "expressions", "analysis", "drawn")))
+                + " ".join(f"{r[k]['median']:6.2f}/{r[k]['p95']:6.2f}" for k in ("faces", "expressions", "analysis", "drawn", "analysis_cpu")))
         out["resolutions"][f"{w}x{h}"] = row
     r720 = out["resolutions"]["1280x720"]
     # The targets are for the analysis (detection + mesh + expression); drawing the emojis,
     # which OBS does on the GPU, is kept beside it.
     out["expressions_720p_ms"] = r720["one_face"]["analysis"]["median"]
     out["expressions_4faces_720p_ms"] = r720["4_faces"]["analysis"]["median"]
+    # CPU time of the process over the analysis: on a machine shared with other work it stays
+    # near what an idle machine's wall time would be, where the wall time does not.
+    out["expressions_720p_cpu_ms"] = r720["one_face"]["analysis_cpu"]["median"]
+    out["expressions_4faces_720p_cpu_ms"] = r720["4_faces"]["analysis_cpu"]["median"]
     out["expressions_drawn_720p_ms"] = r720["one_face"]["drawn"]["median"]
     out["expressions_4faces_drawn_720p_ms"] = r720["4_faces"]["drawn"]["median"]
     out["breakdown_720p_ms"] = expression_breakdown(n)
     b = out["breakdown_720p_ms"]
     say(f"expressions at 1280x720: one face {out['expressions_720p_ms']:.2f} ms median (target <= 5 ms), four faces "
-        f"{out['expressions_4faces_720p_ms']:.2f} ms (target <= 12 ms); where the time goes: detector pass "
+        f"{out['expressions_4faces_720p_ms']:.2f} ms (target <= 12 ms); CPU time {out['expressions_720p_cpu_ms']:.2f} / "
+        f"{out['expressions_4faces_720p_cpu_ms']:.2f} ms; where the time goes: detector pass "
         f"{b['detector_short']:.2f} ms (short) / {b['detector_full']:.2f} ms (full; one frame in "
         f"{Settings().faces.detect_every}), face mesh {b['mesh']:.2f} ms and expression {b['expression']:.2f} ms "
         f"(CNN {b['cnn']:.2f}) per face")

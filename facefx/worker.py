@@ -38,7 +38,10 @@ from .obs import protocol as P
 PROTOCOL = P.VERSION
 HEARTBEAT_S = P.HEARTBEAT_S
 ERROR_RETRY_S = 1.0   # after an analysis error, skip that source's frames this long
-EXIT_GRACE_S = 2.0    # after stdin EOF, a main loop stuck in native code is cut off after this
+# After stdin EOF, a main loop stuck in native code is cut off after this (seconds; the
+# environment variable lets a test on a loaded machine tell the clean path from the cut-off).
+EXIT_GRACE_S = float(os.environ.get("FACEFX_WORKER_EXIT_GRACE_S") or 2.0)
+EXIT_STUCK = 70       # exit status of that cut-off (EX_SOFTWARE); a clean exit is 0
 BUSY_ALLOWANCE_S = 30.0  # announced before an analysis that may load a model (no heartbeats meanwhile)
 WORKER_INFERENCE_THREADS = 1
 WORKER_NICENESS = 5
@@ -81,6 +84,8 @@ class _Source:
         self.stage_ms: Dict[str, float] = {}
         self.teaching: Optional["_Teaching"] = None
         self.teach_state: Optional[dict] = None   # reported in the heartbeat
+        self.labels: tuple = ()       # the gesture names the engine's custom/taught model adds
+        self.model_error = ""         # the custom gesture model that could not be used
         self.expr_checked: Any = None   # (model, labels) last validated, and its problem ("" = usable)
         self.recalibrations = 0
 
@@ -117,6 +122,7 @@ class Worker:
         import numpy as np
 
         from .analysis import Engine, FrameError
+        from .analysis.classifiers import GestureModelError
         from .analysis.segmentation import ModelError
         from .results import encode
         from .settings import Settings, SettingsError
@@ -126,6 +132,7 @@ class Worker:
         self._Settings = Settings
         self._encode = encode
         self._expected = (FrameError, ModelError, SettingsError)
+        self._GestureModelError = GestureModelError
         self.out = out
         self.parent_pid = parent_pid
         self.sources: Dict[str, _Source] = {}
@@ -154,7 +161,7 @@ class Worker:
             pass
         self.stop.set()
         if not self.done.wait(EXIT_GRACE_S):
-            os._exit(0)  # the main loop is stuck in native code; OBS is gone, so must we be
+            os._exit(EXIT_STUCK)  # the main loop is stuck in native code; OBS is gone, so must we be
 
     def handle(self, msg: dict) -> None:
         op = msg.get("op")
@@ -242,11 +249,43 @@ class Worker:
             self.out.send(P.EV_BUSY, source=src.id, seconds=0)
 
     def _reload_gestures(self) -> None:
+        """Taught gestures changed: rebuild every source's engine (the taught model keeps its
+        file name, so a stage would not see that it changed)."""
         for s in self.sources.values():
             engine, s.engine = s.engine, None
             s.cold = True
             if engine is not None:
                 engine.close()
+
+    def _engine_settings(self, src: _Source) -> Any:
+        """The source's settings with the taught classifier when gestures are on and the
+        panel names no model of its own (facefx.teach.with_taught, as the CLI does)."""
+        from .teach import with_taught
+        return with_taught(src.settings)
+
+    def _make_engine(self, src: _Source) -> Any:
+        """A new engine for the source. A custom gesture model that cannot be used is named in
+        the source's error and left out; the background and the built-in gestures keep working."""
+        settings = self._engine_settings(src)
+        src.model_error = ""
+        try:
+            # One inference thread: OBS renders on the other core(s) of the same machine.
+            engine = self._Engine(settings, threads=WORKER_INFERENCE_THREADS)
+        except self._GestureModelError as exc:
+            if not settings.gestures.model:
+                raise
+            src.model_error = f"gesture model not used: {exc}"
+            self._error(src, src.model_error)
+            import dataclasses
+            g = dataclasses.replace(settings.gestures, model="", labels="")
+            engine = self._Engine(settings.replace(gestures=g), threads=WORKER_INFERENCE_THREADS)
+        src.labels = self._labels(engine)
+        return engine
+
+    @staticmethod
+    def _labels(engine: Any) -> tuple:
+        """The gesture names the engine's custom or taught model adds."""
+        return tuple(next((getattr(st, "labels", ()) for st in engine.stages if st.name == "gestures"), ()))
 
     def _taught(self) -> list:
         try:
@@ -347,7 +386,12 @@ class Worker:
         src.cold = True
         if src.engine is not None:
             try:
-                src.engine.update(settings)  # stages reload a model only if a model setting changed
+                src.engine.update(self._engine_settings(src))  # a model reloads only if its setting changed
+                src.model_error = ""
+                src.labels = self._labels(src.engine)
+            except self._GestureModelError:
+                src.engine.close()
+                src.engine = None   # rebuilt at the next frame, without the model, naming it
             except Exception as exc:
                 self._error(src, f"settings not applied: {type(exc).__name__}: {exc}")
                 src.engine.close()
@@ -391,8 +435,7 @@ class Worker:
             self.out.send(P.EV_BUSY, source=src.id, seconds=BUSY_ALLOWANCE_S)
         try:
             if src.engine is None:
-                # One inference thread: OBS renders on the other core(s) of the same machine.
-                src.engine = self._Engine(src.settings, threads=WORKER_INFERENCE_THREADS)
+                src.engine = self._make_engine(src)
             analysis = src.engine.analyze(frame)
             src.cold = False
         except Exception as exc:  # a native library failing on one frame must not end the worker
@@ -436,13 +479,13 @@ class Worker:
         for s in list(self.sources.values()):
             if s.teaching is not None:   # frames may have stopped: the recording still ends
                 self._teach_collect(s, None, None, now)
-        taught = self._taught() if any(s.teach_state for s in self.sources.values()) else None
+        taught = self._taught() if self.sources else None
         self.out.send(P.EV_HEARTBEAT, sources={
             s.id: {"fps": round(s.fps(now), 2),
                    "stage_ms": {k: round(v, 2) for k, v in s.stage_ms.items()},
                    "frames": s.frames, "result_seq": s.result_seq,
-                   "model": s.settings.segmentation.model, "error": s.error,
-                   "teach": s.teach_state, "taught": taught,
+                   "model": s.settings.segmentation.model, "error": s.error or s.model_error,
+                   "teach": s.teach_state, "taught": taught, "labels": list(s.labels),
                    "expressions": self._expressions_state(s)}
             for s in self.sources.values()})
 

@@ -401,10 +401,11 @@ class ExpressionsStage(Stage):
         for tid in [k for k in self._probs if k not in live]:
             del self._probs[tid]
         for face in analysis.faces:
-            if still:   # a photo: this frame's reading, against the typical resting face
+            if still:
+                # A photo: its most likely expression, against the typical resting face (what
+                # `facefx eval expressions` measures). min_confidence is not applied: it keeps a
+                # video's last emoji through an uncertain moment, and a photo has no last one.
                 label, score = self.classify_still(image, face)
-                if score < self.tracker.min_confidence:
-                    label = "neutral"     # as a video shows an uncertain new face
             else:
                 meshed = analysis.extras.get("faces_meshed")
                 probs = self._probs.get(face.track_id)

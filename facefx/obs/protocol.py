@@ -19,10 +19,11 @@ name exists once, here, so the two sides cannot drift apart by a typo.
   worker -> OBS (stdout)
     {"event": "ready", "pid": n, "protocol": VERSION}
     {"event": "heartbeat", "sources": {id: {"fps", "stage_ms", "frames", "result_seq",
-                                            "model", "error", "teach", "taught",
+                                            "model", "error", "teach", "taught", "labels",
                                             "expressions"}}}  every HEARTBEAT_S
         teach: {"name", "state": recording|training|taught|failed, "remaining", "samples",
-                "message"} or null; taught: the taught gesture names
+                "message"} or null; taught: the taught gesture names; labels: the gesture
+                names the source's custom or taught model adds (its "none" class left out)
         expressions: {"model": path or "" (bundled), "state": loading|ready|failed,
                       "calibrating": faces still learning their baseline, "recalibrations": n,
                       "message"} or null while expressions are off

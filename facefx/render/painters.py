@@ -11,7 +11,8 @@ shader does for the same item:
   resizing and warping keeps the colour of transparent pixels out of the edges (no dark or
   white fringe). out = src * opacity + out * (1 - alpha * opacity). Only the sprite's bounding
   box is touched, clipped to the frame.
-- Ring: an anti-aliased arc from 12 o'clock clockwise over `progress` of the circle.
+- Ring: an anti-aliased arc with round ends from 12 o'clock clockwise over `progress` of the
+  circle, computed per pixel (ring_coverage) exactly as effects/ring.effect does.
 - Cover (face privacy): the region's shape (ellipse or rectangle, turned by its rotation) is
   filled by its style - blur (reduced, Gaussian-blurred, enlarged: nothing of the face's detail
   survives), pixelate (area-averaged blocks), colour, an emoji or picture over a solid underlay
@@ -180,7 +181,33 @@ def paint_sprite(out: np.ndarray, sprite: Sprite, cache: ImageCache) -> None:
     _composite(out, x0, y0, patch, opacity)
 
 
-RING_SHIFT = 4   # cv2 drawing with 4 fractional bits: sub-pixel centre and radius
+def ring_coverage(ring: Ring, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+    """Coverage 0..1 (float32, h x w) of the ring over the patch at (x0, y0): the distance to
+    the filled arc (clockwise from 12 o'clock; past its end, to the nearer end point, so both
+    ends are round) against half the line width, with a one-pixel anti-aliasing ramp. The same
+    formula as facefx/obs/effects/ring.effect, so both renderers draw the plan's width (OpenCV's
+    anti-aliased thick arcs come out about 2.5 px wider than asked). The angle is only worked
+    out on the circle's band: an end point lies on the circle, so no pixel off the band is
+    nearer to it than to the circle."""
+    progress = min(1.0, max(0.0, float(ring.progress)))
+    edge = max(1, int(round(ring.thickness))) / 2.0 + 0.5
+    px = np.arange(w, dtype=np.float32) + np.float32(x0 + 0.5 - float(ring.x))   # pixel centres
+    py = np.arange(h, dtype=np.float32)[:, None] + np.float32(y0 + 0.5 - float(ring.y))
+    r = np.float32(ring.radius)
+    cover = np.float32(edge) - np.abs(np.sqrt(px * px + py * py) - r)
+    if progress < 1.0:
+        ys, xs = np.nonzero(cover > 0)
+        bx, by = px[xs], py[ys, 0]
+        angle = np.arctan2(bx, -by)
+        angle[angle < 0] += np.float32(2 * math.pi)
+        past = angle > np.float32(progress * 2 * math.pi)
+        if past.any():
+            end = progress * 2 * math.pi
+            ex, ey = math.sin(end) * r, -math.cos(end) * r
+            bx, by = bx[past], by[past]
+            near = np.minimum(np.hypot(bx, by + r), np.hypot(bx - ex, by - ey))
+            cover[ys[past], xs[past]] = np.float32(edge) - near
+    return np.clip(cover, 0.0, 1.0, out=cover)
 
 
 def paint_ring(out: np.ndarray, ring: Ring, cache: ImageCache) -> None:
@@ -194,14 +221,9 @@ def paint_ring(out: np.ndarray, ring: Ring, cache: ImageCache) -> None:
     if box is None:
         return
     x0, y0, x1, y1 = box
-    cover = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    f = 1 << RING_SHIFT
-    centre = (int(round((ring.x - 0.5 - x0) * f)), int(round((ring.y - 0.5 - y0) * f)))
-    r = int(round(ring.radius * f))
-    # OpenCV's angles run clockwise on screen from the +x axis: 12 o'clock is -90 degrees.
-    cv2.ellipse(cover, centre, (r, r), 0.0, -90.0, -90.0 + 360.0 * progress, 255, thick, cv2.LINE_AA, RING_SHIFT)
-    color = np.array(tuple(ring.color) + (255,), np.float32) / 255.0
-    patch = (cover[:, :, None] * color + 0.5).astype(np.uint8)   # premultiplied colour
+    cover = cv2.convertScaleAbs(ring_coverage(ring, x0, y0, x1 - x0, y1 - y0), alpha=255.0)
+    r, g, b = (min(255, max(0, int(c))) / 255.0 for c in ring.color)
+    patch = cv2.multiply(cv2.merge([cover] * 4), (r, g, b, 1.0))   # premultiplied colour
     _composite(out, x0, y0, patch, opacity)
 
 
