@@ -228,6 +228,7 @@ def paint_ring(out: np.ndarray, ring: Ring, cache: ImageCache) -> None:
 
 
 COVER_FEATHER = 3.0   # px of soft edge outside a cover's shape
+COVER_SHIFT = 4       # cv2 drawing with 4 fractional bits: sub-pixel centre and axes
 
 
 def _box_blur_to(patch: np.ndarray, sigma: float) -> np.ndarray:
@@ -315,17 +316,17 @@ class CoverPainter:
             alpha = None
         else:
             alpha = np.zeros((rh, rw), np.uint8)
-            f = 1 << RING_SHIFT
+            f = 1 << COVER_SHIFT
             centre = (int(round((cover.x - 0.5 - x0) * f)), int(round((cover.y - 0.5 - y0) * f)))
             if cover.shape == "ellipse":
                 axes = (int(round(cw / 2 * f)), int(round(ch / 2 * f)))
-                cv2.ellipse(alpha, centre, axes, float(cover.rotation), 0.0, 360.0, 255, -1, cv2.LINE_AA, RING_SHIFT)
+                cv2.ellipse(alpha, centre, axes, float(cover.rotation), 0.0, 360.0, 255, -1, cv2.LINE_AA, COVER_SHIFT)
             else:
                 pts = []
                 for ux, uy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
                     px, py = ux * cw / 2, uy * ch / 2
                     pts.append(((cover.x - 0.5 - x0 + c * px - s * py) * f, (cover.y - 0.5 - y0 + s * px + c * py) * f))
-                cv2.fillConvexPoly(alpha, np.round(np.array(pts)).astype(np.int32), 255, cv2.LINE_AA, RING_SHIFT)
+                cv2.fillConvexPoly(alpha, np.round(np.array(pts)).astype(np.int32), 255, cv2.LINE_AA, COVER_SHIFT)
             # Soft edge outside the shape only: blur, then double (the shape's own edge, at half
             # after the blur, becomes opaque again).
             k = 2 * int(math.ceil(feather)) + 1
