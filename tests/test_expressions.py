@@ -155,93 +155,23 @@ def test_combine_trusts_a_geometric_smile_over_a_cnn_reading_sad():
 
 # --- generated models ------------------------------------------------------------------------
 
-def build_model(in_shape, weights, bias, in_dtype="float32"):
-    """A TFLite model: RESHAPE to a vector, FULLY_CONNECTED, SOFTMAX (built without TensorFlow)."""
-    import flatbuffers
-    import tflite
-
-    b = flatbuffers.Builder(1024)
-    n_in, n_out = weights.shape[1], weights.shape[0]
-    buffers = [b"", np.asarray(weights, "<f4").tobytes(), np.asarray(bias, "<f4").tobytes(),
-               np.asarray([1, n_in], "<i4").tobytes()]
-    tensors = [(list(in_shape), 0, 0), ([1, n_in], 0, 0), ([n_out, n_in], 0, 1), ([n_out], 0, 2),
-               ([2], 2, 3), ([1, n_out], 0, 0), ([1, n_out], 0, 0)]
-
-    def ivec(start, vals):
-        start(b, len(vals))
-        for v in reversed(vals):
-            b.PrependInt32(v)
-        return b.EndVector()
-
-    def ovec(start, offs):
-        start(b, len(offs))
-        for o in reversed(offs):
-            b.PrependUOffsetTRelative(o)
-        return b.EndVector()
-
-    boffs = []
-    for data in buffers:
-        off = b.CreateByteVector(data) if data else None
-        tflite.BufferStart(b)
-        if off is not None:
-            tflite.BufferAddData(b, off)
-        boffs.append(tflite.BufferEnd(b))
-    toffs = []
-    for i, (shape, typ, buf) in enumerate(tensors):
-        name = b.CreateString(f"t{i}")
-        sh = ivec(tflite.TensorStartShapeVector, shape)
-        tflite.TensorStart(b)
-        tflite.TensorAddShape(b, sh)
-        tflite.TensorAddType(b, typ)
-        tflite.TensorAddBuffer(b, buf)
-        tflite.TensorAddName(b, name)
-        toffs.append(tflite.TensorEnd(b))
-    ops = []
-    for code_idx, ins, outs, opt in ((0, [0, 4], [1], None), (1, [1, 2, 3], [5], "fc"), (2, [5], [6], "sm")):
-        if opt == "fc":
-            tflite.FullyConnectedOptionsStart(b)
-            o = tflite.FullyConnectedOptionsEnd(b)
-            ot = tflite.BuiltinOptions.FullyConnectedOptions
-        elif opt == "sm":
-            tflite.SoftmaxOptionsStart(b)
-            tflite.SoftmaxOptionsAddBeta(b, 1.0)
-            o = tflite.SoftmaxOptionsEnd(b)
-            ot = tflite.BuiltinOptions.SoftmaxOptions
-        i_v, o_v = ivec(tflite.OperatorStartInputsVector, ins), ivec(tflite.OperatorStartOutputsVector, outs)
-        tflite.OperatorStart(b)
-        tflite.OperatorAddOpcodeIndex(b, code_idx)
-        tflite.OperatorAddInputs(b, i_v)
-        tflite.OperatorAddOutputs(b, o_v)
-        if opt:
-            tflite.OperatorAddBuiltinOptionsType(b, ot)
-            tflite.OperatorAddBuiltinOptions(b, o)
-        ops.append(tflite.OperatorEnd(b))
-    t_v = ovec(tflite.SubGraphStartTensorsVector, toffs)
-    o_v = ovec(tflite.SubGraphStartOperatorsVector, ops)
-    si, so = ivec(tflite.SubGraphStartInputsVector, [0]), ivec(tflite.SubGraphStartOutputsVector, [6])
-    tflite.SubGraphStart(b)
-    tflite.SubGraphAddTensors(b, t_v)
-    tflite.SubGraphAddInputs(b, si)
-    tflite.SubGraphAddOutputs(b, so)
-    tflite.SubGraphAddOperators(b, o_v)
-    sg = tflite.SubGraphEnd(b)
-    codes = []
-    for code in (22, 9, 25):                   # RESHAPE, FULLY_CONNECTED, SOFTMAX
-        tflite.OperatorCodeStart(b)
-        tflite.OperatorCodeAddDeprecatedBuiltinCode(b, code)
-        tflite.OperatorCodeAddBuiltinCode(b, code)
-        tflite.OperatorCodeAddVersion(b, 1)
-        codes.append(tflite.OperatorCodeEnd(b))
-    c_v = ovec(tflite.ModelStartOperatorCodesVector, codes)
-    s_v = ovec(tflite.ModelStartSubgraphsVector, [sg])
-    b_v = ovec(tflite.ModelStartBuffersVector, boffs)
-    tflite.ModelStart(b)
-    tflite.ModelAddVersion(b, 3)
-    tflite.ModelAddOperatorCodes(b, c_v)
-    tflite.ModelAddSubgraphs(b, s_v)
-    tflite.ModelAddBuffers(b, b_v)
-    b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+def build_model(in_shape, weights, bias):
+    """A TFLite model: RESHAPE to a vector, FULLY_CONNECTED, SOFTMAX (built without TensorFlow,
+    by the project's own writer)."""
+    from facefx.analysis.tflite_writer import ModelBuilder
+    n_out, n_in = weights.shape
+    m = ModelBuilder()
+    x = m.tensor(list(in_shape), name="image")
+    shape = m.tensor([2], "int32", np.asarray([1, n_in], np.int32), name="shape")
+    flat = m.tensor([1, n_in], name="flat")
+    m.op("reshape", [x, shape], [flat])
+    w = m.tensor([n_out, n_in], data=np.asarray(weights, np.float32), name="weights")
+    b = m.tensor([n_out], data=np.asarray(bias, np.float32), name="bias")
+    logits = m.tensor([1, n_out], name="logits")
+    m.op("fully_connected", [flat, w, b], [logits])
+    probs = m.tensor([1, n_out], name="probabilities")
+    m.op("softmax", [logits], [probs])
+    return m.build([x], [probs])
 
 
 @pytest.fixture
