@@ -112,6 +112,37 @@ def test_decontamination_recovers_the_person_colour_on_a_two_colour_edge():
     assert (out[H // 2, alpha == 1.0] == PERSON).all()  # fully covered pixels are untouched
 
 
+def test_decontamination_changes_exactly_the_partial_pixels_inside_the_box():
+    """The band-only path (findNonZero + flat gathers) against the formula computed densely:
+    every partly covered pixel inside the box gets F = B + (I - B) / max(alpha, alpha_min),
+    with B the background estimate sampled bilinearly; nothing else changes."""
+    rng = np.random.default_rng(7)
+    frame = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
+    mask = _blurred_step_mask(EDGE_X)
+    refiner = EdgeRefiner()
+    box = (20, 150, 30, 290)                 # not at the origin: offsets must be applied
+    refiner.refined_mask(frame, mask, np.empty((H, W), np.uint8), box, decontaminate=True)
+    coverage = rng.choice(np.array([0, 0, 255, 255, 1, 90, 128, 200, 254], np.uint8), (H, W))
+    out = refiner.decontaminate(frame, coverage, box, np.zeros_like(frame))
+    small = cv2.resize(frame, (MW, MH), interpolation=cv2.INTER_LINEAR)
+    from facefx.render.refine import background_estimate
+    bg = cv2.resize(background_estimate(small, mask), (W, H), interpolation=cv2.INTER_LINEAR)
+    alpha = np.maximum(coverage.astype(np.float32) / 255.0, RefineParams().alpha_min)[:, :, None]
+    want = np.clip(bg + (frame - bg) / alpha + 0.5, 0, 255).astype(np.uint8)
+    y0, y1, x0, x1 = box
+    inside = np.zeros((H, W), bool)
+    inside[y0:y1, x0:x1] = True
+    partial = inside & (coverage > 0) & (coverage < 255)
+    assert partial.sum() > 1000
+    diff = np.abs(out.astype(int) - want).max(axis=2)
+    assert diff[partial].max() <= 2, diff[partial].max()     # remap's fixed-point weights
+    rows = np.zeros((H, W), bool)
+    rows[y0:y1] = True
+    untouched = rows & ~partial
+    assert (out[untouched] == frame[untouched]).all()
+    assert (out[partial] != frame[partial]).any(axis=1).mean() > 0.5   # the colours really moved
+
+
 def test_refined_edge_is_as_stable_as_the_raw_one_on_a_still_noisy_person():
     base = cover_fit(load_image_rgb(SAMPLE), 640, 360)
     rng = np.random.default_rng(0)
