@@ -15,9 +15,14 @@ Everything is arranged so that a fragment shader computes the same numbers
 - guide at analysis size: bilinear resize of Y (cv2.INTER_LINEAR); mask p = mask / 255.
 - box means of I, p, I*I, I*p over (2r+1)^2 texels, border replicated; a = cov / (var + eps),
   b = mean p - a * mean I; box means of a and b again.
-- full resolution: A, B (= 255 * b) bilinearly upsampled (float weights, as cv2.resize does
-  for float images); refined mask = saturate(round(A * Y + B)); coverage = the edge
-  smoothstep of that (scene.edge_bounds), zero outside the person's box.
+- apply size = the frame's size / k (k = apply_factor: 2 from four times the analysis width,
+  where half resolution is still 2.5x the model's and the difference does not show; else 1):
+  A, B (= 255 * b) bilinearly upsampled to it (float weights, as cv2.resize does for float
+  images), Y = the rounded k x k mean of the 8-bit luma; level = saturate(round(A * Y + B))
+  inside the box (in apply pixels), 0 outside.
+- full resolution (k = 2): the 8-bit level upsampled bilinearly with float weights, rounded;
+  coverage = the edge smoothstep of the refined level (scene.edge_bounds), zero outside the
+  person's box.
 
 Decontamination: a pixel at partial coverage alpha shows I = alpha * F + (1 - alpha) * B_old,
 the person's colour F mixed with the old background's B_old. B_old is estimated at analysis
