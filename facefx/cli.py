@@ -28,6 +28,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+LOOP_SECONDS = 4.0
 
 DESCRIPTION = "FaceFX: real-time webcam effects (virtual backgrounds) for the command line and OBS Studio."
 EPILOG = """\
@@ -44,7 +45,8 @@ inputs:   0, 1, ...  camera index | a video file | an image file | a folder of i
           (processed in natural sorted order; failed files are reported and skipped)
           synth[:size=WxH:fps=N:frames=N:image=PATH:live=0|1]  a synthetic camera
 outputs:  none       a preview window (cameras mirrored; keys: q/Esc quit, h help,
-                     f fullscreen, space/b next effect, m mirror, n/Enter next picture)
+                     f fullscreen, space/b next effect, m mirror, n/Enter next picture,
+                     g gestures, e expression emojis, c recalibrate the neutral face)
           FILE.png   an image (also .jpg .webp .tif .bmp) for an image input
           FILE.mp4   a video (also .m4v .mkv .mov .webm .avi) that keeps the input's audio track
           DIR/       a folder: one output per picture, or one PNG per video frame
@@ -57,6 +59,8 @@ examples:
   facefx process talk.mp4 -o talk-blur.mp4 --blur 70
   facefx process me.jpg -o me.png --background transparent
   facefx process 0 -o virtualcam --background image --background-image office.jpg
+  facefx process 0 --expressions beside --expression-label --background none
+  facefx process photos/ --expressions replace --loop        # the exhibition demo
 """
 
 
@@ -105,7 +109,7 @@ def _positive(kind: type, what: str) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .settings import BACKGROUND_MODES, SEGMENTATION_MODELS
+    from .settings import BACKGROUND_MODES, EXPRESSION_MODES, FACE_DETECTORS, SEGMENTATION_MODELS
 
     parser = _Parser(prog="facefx", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -158,6 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
     ges.add_argument("--gesture-model", metavar="PATH",
                      help="a custom gesture model (.tflite: Teachable Machine export or landmark classifier)")
     ges.add_argument("--gesture-labels", metavar="PATH", help="the custom model's labels file")
+    add_privacy_arguments(p)
+
+    exp = p.add_argument_group("expression emojis (see README: Expression emojis)")
+    exp.add_argument("--expressions", metavar="MODE", nargs="?", const="beside", choices=EXPRESSION_MODES,
+                     help=f"one of {{{','.join(EXPRESSION_MODES)}}}: an emoji of each face's expression beside it, "
+                          "over it, or the main face's in a corner panel (default without MODE: beside)")
+    exp.add_argument("--expression-label", action=argparse.BooleanOptionalAction, default=None,
+                     help="also write the expression's name under each emoji")
+    exp.add_argument("--expression-model", metavar="PATH",
+                     help="a custom expression model (.tflite: FER layout or a Teachable Machine image export)")
+    exp.add_argument("--expression-labels", metavar="PATH", help="the custom model's labels file (labels.txt)")
+    exp.add_argument("--emoji", metavar="LABEL=PATH", action="append", default=[],
+                     help="the picture (an RGBA .png) shown for an expression label, e.g. happy=me.png; repeatable")
+    exp.add_argument("--max-faces", metavar="N", type=_number(int, "a whole number from 1 to 8"),
+                     help="faces tracked at once, 1..8 (default 4)")
+    exp.add_argument("--face-detector", choices=FACE_DETECTORS,
+                     help="auto (default: by face size), short (faces near the camera) or full (up to ~5 m)")
     run = p.add_argument_group("running")
     mirror = run.add_mutually_exclusive_group()
     mirror.add_argument("--mirror", dest="mirror", action="store_true", default=None,
@@ -168,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--camera-size", metavar="WxH", type=_size, help="ask the camera for this resolution")
     run.add_argument("--fps", type=_positive(float, "a frame rate"),
                      help="frame rate to ask the camera / virtual camera for")
+    run.add_argument("--loop", metavar="SECONDS", nargs="?", const=LOOP_SECONDS,
+                     type=_positive(float, "a number of seconds"),
+                     help=f"show the picture, or the folder's pictures, endlessly in the preview window, "
+                          f"each for SECONDS (default {LOOP_SECONDS:g}; n moves on at once): the exhibition demo")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="show native library logs and tracebacks (for bug reports)")
@@ -231,38 +256,127 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     if args.background is not None:
         bg["mode"] = args.background
     elif not args.settings:
-        bg["mode"] = "image" if args.background_image else "color" if args.background_color else "blur"
+        bg["mode"] = ("image" if args.background_image else "color" if args.background_color
+                      else "none" if privacy_requested(args) else "blur")
     if bg["mode"] == "image" and not bg["image"]:
         raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP, TIFF or GIF picture)")
-    return Settings(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg),
-                    gestures=gesture_settings_from_args(args, base.gestures))
+    return base.replace(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg),
+                        gestures=gesture_settings_from_args(args, base.gestures),
+                        faces=face_settings_from_args(args, base.faces),
+                        expressions=expression_settings_from_args(args, base.expressions),
+                        privacy=privacy_settings_from_args(args, base.privacy))
+
+
+# --- face privacy flags ------------------------------------------------------------------------
+
+PRIVACY_FLAGS = {"privacy": "style", "privacy_shape": "shape", "privacy_margin": "margin",
+                 "privacy_color": "color", "privacy_image": "image", "privacy_block": "block",
+                 "privacy_blur": "blur", "keep_face": "keep_face"}
+
+
+def add_privacy_arguments(p: argparse.ArgumentParser) -> None:
+    from .settings import KEEP_FACES, PRIVACY_SHAPES, PRIVACY_STYLES
+
+    g = p.add_argument_group("face privacy (see README: Face privacy)")
+    g.add_argument("--privacy", metavar="STYLE", choices=PRIVACY_STYLES,
+                   help=f"hide every face: one of {{{','.join(PRIVACY_STYLES)}}} (plate = the captured "
+                        "background: --plate PATH, or the preview's p key)")
+    g.add_argument("--privacy-shape", metavar="SHAPE", choices=PRIVACY_SHAPES,
+                   help="ellipse (default) or rect")
+    g.add_argument("--privacy-margin", metavar="0..1", type=_number(float, "a number from 0 to 1"),
+                   help="extra cover around each face, as a fraction of its size (default 0.25)")
+    g.add_argument("--privacy-blur", metavar="STRENGTH", type=_number(float, "a number from 1 to 100"),
+                   help="blur strength of the face covers, 1..100 (default 70)")
+    g.add_argument("--privacy-block", metavar="N", type=_number(int, "a whole number of pixels"),
+                   help="pixelate block size in pixels, 2..128 (default 16; larger on big faces)")
+    g.add_argument("--privacy-color", metavar="#RRGGBB", help="colour of --privacy color (default #000000)")
+    g.add_argument("--privacy-image", metavar="PATH",
+                   help="picture for --privacy emoji (an RGBA .png; default the bundled neutral emoji)")
+    g.add_argument("--keep-face", metavar="WHICH", choices=KEEP_FACES,
+                   help="leave one face uncovered: none (default), largest or center")
+    g.add_argument("--plate", metavar="PATH",
+                   help="the empty scene as a picture, for --privacy plate (rescaled to the frame)")
+
+
+def privacy_requested(args: argparse.Namespace) -> bool:
+    return getattr(args, "privacy", None) not in (None, "off")
+
+
+def privacy_settings_from_args(args: argparse.Namespace, base: Any) -> Any:
+    """The privacy section from the --privacy flags over the settings file's; a --privacy-*
+    flag without --privacy (and no style in the settings file) turns blur on."""
+    from .settings import PrivacySettings, SettingsError
+
+    given = {field: getattr(args, flag) for flag, field in PRIVACY_FLAGS.items()
+             if getattr(args, flag, None) is not None}
+    if getattr(args, "plate", None) and "style" not in given and not base.active:
+        given["style"] = "plate"
+    if not given:
+        return base
+    if "style" not in given and not base.active:
+        given["style"] = ("emoji" if "image" in given else "color" if "color" in given
+                          else "pixelate" if "block" in given else "blur")
+    for flag, field in PRIVACY_FLAGS.items():
+        if field in given and field != "style":
+            try:
+                PrivacySettings(**{field: given[field]})
+            except SettingsError as exc:
+                raise UsageError(f"--{flag.replace('_', '-')}: {exc}") from None
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    fields.update(given)
+    try:
+        return PrivacySettings(**fields)
+    except SettingsError as exc:
+        raise UsageError(f"--privacy: {exc}") from None
+
+
+def check_privacy_inputs(settings: Any, args: argparse.Namespace) -> Any:
+    """Decode the cover picture and the plate once, before any work: a bad file is one line.
+    Returns the plate (RGB array) or None."""
+    from .imageio import MediaError, load_image_rgb
+
+    p = settings.privacy
+    if p.active and p.style == "emoji" and p.image:
+        check_sticker_image(p.image, flag="--privacy-image" if getattr(args, "privacy_image", None)
+                            else f"settings file {args.settings}: privacy image", need_alpha=False)
+    path = getattr(args, "plate", None)
+    if not path:
+        return None
+    if not p.active:
+        raise UsageError("--plate needs face privacy on (--privacy plate)")
+    try:
+        return load_image_rgb(path)
+    except MediaError as exc:
+        raise UsageError(f"--plate: {exc}") from None
 
 
 # Larger sticker pictures are refused: they cost memory and time in every frame that shows one.
 MAX_STICKER_SIDE = 2048
 
 
-def check_sticker_image(path: str) -> None:
-    """Decode a sticker picture once, so a bad file is one clear message before any work."""
+def check_sticker_image(path: str, flag: str = "--sticker", need_alpha: bool = True) -> None:
+    """Decode a sticker (or emoji, or privacy cover) picture once, so a bad file is one clear
+    message before any work; `flag` names where the path came from; need_alpha=False accepts
+    an opaque picture (a privacy cover need not be transparent)."""
     import cv2
     import numpy as np
 
     expected = f"expected an RGBA .png of at most {MAX_STICKER_SIDE}x{MAX_STICKER_SIDE} pixels"
     if not os.path.isfile(path):
-        raise UsageError(f"--sticker: {path}: no such file; {expected}")
+        raise UsageError(f"{flag}: {path}: no such file; {expected}")
     try:
         with open(path, "rb") as fh:
             data = np.frombuffer(fh.read(), np.uint8)
     except OSError as exc:
-        raise UsageError(f"--sticker: cannot read {path}: {exc.strerror or exc}; {expected}") from None
+        raise UsageError(f"{flag}: cannot read {path}: {exc.strerror or exc}; {expected}") from None
     head = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if head is None or not bytes(data[:8]) == b"\x89PNG\r\n\x1a\n":
-        raise UsageError(f"--sticker: {path} is not a readable PNG picture; {expected}")
+        raise UsageError(f"{flag}: {path} is not a readable PNG picture; {expected}")
     h, w = head.shape[:2]
     if max(w, h) > MAX_STICKER_SIDE:
-        raise UsageError(f"--sticker: {path} is {w}x{h}, too large; {expected}")
-    if head.ndim != 3 or head.shape[2] != 4:
-        raise UsageError(f"--sticker: {path} has no alpha channel; {expected} (a transparent background)")
+        raise UsageError(f"{flag}: {path} is {w}x{h}, too large; {expected}")
+    if need_alpha and (head.ndim != 3 or head.shape[2] != 4):
+        raise UsageError(f"{flag}: {path} has no alpha channel; {expected} (a transparent background)")
 
 
 def _sticker_effect(spec: str, enabled: Sequence[str]) -> Any:
@@ -344,6 +458,82 @@ def gesture_settings_from_args(args: argparse.Namespace, base: Any) -> Any:
         raise UsageError(f"--gestures: {exc}") from None
 
 
+def face_settings_from_args(args: argparse.Namespace, base: Any) -> Any:
+    """The faces section from --max-faces/--face-detector over the settings file's."""
+    from .settings import FaceSettings, SettingsError
+
+    fields: Dict[str, Any] = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    for key, flag in (("max_faces", "--max-faces"), ("detector", "--face-detector")):
+        value = getattr(args, key if key != "detector" else "face_detector", None)
+        if value is None:
+            continue
+        try:
+            FaceSettings(**{key: value})
+        except SettingsError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+        fields[key] = value
+    return FaceSettings(**fields)
+
+
+def _emoji_spec(spec: str) -> Tuple[str, str]:
+    label, sep, path = spec.partition("=")
+    label, path = label.strip(), path.strip()
+    if not sep or not label or not path:
+        raise UsageError(f"--emoji {spec!r}: expected LABEL=PATH, e.g. happy=my_happy.png")
+    if not path.lower().endswith(".png"):
+        raise UsageError(f"--emoji {spec!r}: {path} is not a .png; expected an RGBA .png picture")
+    check_sticker_image(path, f"--emoji {label}")
+    return label, os.path.abspath(path)
+
+
+def expression_settings_from_args(args: argparse.Namespace, base: Any) -> Any:
+    """The expressions section from --expressions/--expression-*/--emoji over the settings
+    file's. A model, an --emoji or --expression-label alone turns emojis on (beside). The model
+    and every emoji picture are loaded once here, so a bad file is one line naming the flag
+    (or the settings file) before any work."""
+    from .settings import ExpressionSettings, SettingsError
+
+    mode = getattr(args, "expressions", None)
+    model = getattr(args, "expression_model", None)
+    labels = getattr(args, "expression_labels", None)
+    specs = list(getattr(args, "emoji", None) or ())
+    label = getattr(args, "expression_label", None)
+    if labels and not model:
+        raise UsageError("--expression-labels needs --expression-model PATH (a .tflite expression model)")
+    fields: Dict[str, Any] = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    from_file = f"settings file {args.settings}: " if getattr(args, "settings", None) else ""
+    if mode is not None:
+        fields["mode"] = mode
+    elif (model or specs or label) and not base.active:
+        fields["mode"] = "beside"
+    if label is not None:
+        fields["label"] = label
+    if model:
+        fields["model"], fields["labels"] = os.path.abspath(model), os.path.abspath(labels) if labels else ""
+        where = "--expression-model"
+    else:
+        where = f"{from_file}expression model"
+    emojis = dict(fields["emojis"])
+    if fields["mode"] != "off":
+        for name, path in emojis.items():    # from the settings file
+            check_sticker_image(path, f"{from_file}emoji for {name!r}")
+        if fields["model"]:
+            from .analysis.expressions import ExpressionModel
+            from .analysis.tflite import ModelError
+            try:
+                ExpressionModel(fields["model"], fields["labels"] or None)
+            except ModelError as exc:   # ExpressionModelError too: the layout or the labels
+                raise UsageError(f"{where}: {exc}") from None
+    for spec in specs:
+        name, path = _emoji_spec(spec)
+        emojis[name] = path
+    fields["emojis"] = tuple(emojis.items())
+    try:
+        return ExpressionSettings(**fields)
+    except SettingsError as exc:
+        raise UsageError(f"--expressions: {exc}") from None
+
+
 # Flags that set one settings field: (section, field) -> flag.
 FIELD_FLAGS = {
     ("segmentation", "model"): "--model", ("segmentation", "analysis_width"): "--analysis-width",
@@ -393,13 +583,23 @@ def cmd_process(args: argparse.Namespace) -> int:
     quiet_native_logs()
     settings = settings_from_args(args)
     check_background_image(settings, args)
+    plate = check_privacy_inputs(settings, args)
 
     from .io.pipeline import Pipeline, Processor
     from .io.progress import Progress
     from .io.outputs import resolve_output
     from .io.sources import FolderSource, ImageSource, open_source
+    if args.loop is not None and args.output:
+        raise UsageError("--loop shows the pictures endlessly in the preview window; leave out -o OUTPUT")
     with quiet_stderr(not args.verbose):
         source = open_source(args.input, camera_size=args.camera_size, camera_fps=args.fps)
+    if args.loop is not None:
+        if not source.stills:
+            source.close()
+            raise UsageError(f"--loop: {args.input} is not a picture or a folder of pictures; expected one image "
+                             "or a folder (a camera or video plays on by itself)")
+        from .io.sources import LoopSource
+        source = LoopSource(source)
     sink = None
     processor = None
     try:
@@ -409,7 +609,13 @@ def cmd_process(args: argparse.Namespace) -> int:
         sink = resolve_output(args.output, source, alpha=alpha, input_path=input_path,
                               max_frames=args.max_frames, mirror=mirror, fps=args.fps)
         sink.open(source.size, source.fps)
-        processor = Processor(settings)
+        if settings.privacy.active and not source.live:
+            # Recordings: accuracy over speed (every frame fully analysed, see FacesStage).
+            settings = settings.replace(privacy=dataclasses.replace(settings.privacy, full_analysis=True))
+        with quiet_stderr(not args.verbose):   # LiteRT announces its delegate when a model loads
+            processor = Processor(settings)
+        if plate is not None:
+            processor.set_plate(plate)
         if settings.stages() or sink.main_thread:  # the preview can switch effects on
             with quiet_stderr(not args.verbose):
                 processor.warm_up(source.size or (640, 360))
@@ -421,12 +627,12 @@ def cmd_process(args: argparse.Namespace) -> int:
         progress = Progress(total, unit, enabled=None if show_progress else False)
 
         def report(failure: Any) -> None:
-            if isinstance(source, FolderSource):  # a single picture's failure ends the run below
+            if isinstance(getattr(source, "inner", source), FolderSource):  # a single picture's failure ends the run below
                 detail = failure.message if failure.name in failure.message else f"{failure.name}: {failure.message}"
                 progress.note(f"facefx: failed: {detail}")
 
         pipeline = Pipeline(source, processor, sink, progress=progress, max_frames=args.max_frames,
-                            on_failure=report)
+                            on_failure=report, loop_seconds=args.loop)
         try:
             result = pipeline.run()
         finally:

@@ -89,13 +89,15 @@ class Face:
 # -- binary form ----------------------------------------------------------------------------
 # One frame's results cross the worker -> OBS boundary in this layout (little-endian, struct):
 #
-#   header   magic b"FXR1", version u16, flags u16 (0), payload size u32 (the whole record,
-#            header included), frame_index u32, timestamp f64, hands_age f32, faces_age f32,
-#            n_hands u8, n_gestures u8, n_faces u8, pad u8
+#   header   magic b"FXR1", version u16, flags u16 (bit 0: the faces stage produced this
+#            record), payload size u32 (the whole record, header included), frame_index u32,
+#            timestamp f64, hands_age f32, faces_age f32, n_hands u8, n_gestures u8,
+#            n_faces u8, n_heads u8, frame width u16, frame height u16 (0 = unknown)
 #   hand     handedness u8 (0 left, 1 right), pad 3, score f32, 21 x (x, y, z) f32
 #   gesture  name length u8 + UTF-8 name, score f32, n_hands u8 + that many hand indices u8
 #   face     track_id u32, box 4 x f32, score f32, roll f32, expression_score f32,
 #            n_landmarks u16 + that many (x, y) f32, expression length u8 + UTF-8 name
+#   head     box 4 x f32 (a head the person mask shows, for face privacy)
 #
 # Capacities are fixed so a reader can size its buffer once (MAX_ENCODED_SIZE). The encoder
 # never truncates: results over a capacity raise ResultsError, so the producer limits its
@@ -108,10 +110,12 @@ class ResultsError(ValueError):
 
 
 RESULTS_MAGIC = b"FXR1"
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2           # 2: heads, has_faces flag, frame size
 MAX_HANDS = 4
 MAX_GESTURES = 16
 MAX_FACES = 8
+MAX_HEADS = 8
+FLAG_HAS_FACES = 1
 MAX_FACE_LANDMARKS = 478          # MediaPipe face mesh with irises
 MAX_NAME_BYTES = 64
 MAX_GESTURE_HANDS = 2
@@ -120,18 +124,20 @@ MAX_GESTURE_HANDS = 2
 COORD_MIN, COORD_MAX = -2.0, 3.0
 HANDEDNESS = ("left", "right")
 
-_HEADER = struct.Struct("<4sHHIIdffBBBx")
+_HEADER = struct.Struct("<4sHHIIdffBBBBHH")
 _HAND = struct.Struct("<B3xf" + "f" * (3 * HAND_LANDMARKS))
 _U8 = struct.Struct("<B")
 _U16 = struct.Struct("<H")
 _F32 = struct.Struct("<f")
 _FACE_HEAD = struct.Struct("<Ifffffff")
 _POINT2 = struct.Struct("<ff")
+_BOX = struct.Struct("<ffff")
 
 MAX_ENCODED_SIZE = (
     _HEADER.size + MAX_HANDS * _HAND.size
     + MAX_GESTURES * (1 + MAX_NAME_BYTES + 4 + 1 + MAX_GESTURE_HANDS)
-    + MAX_FACES * (_FACE_HEAD.size + 2 + MAX_FACE_LANDMARKS * _POINT2.size + 1 + MAX_NAME_BYTES))
+    + MAX_FACES * (_FACE_HEAD.size + 2 + MAX_FACE_LANDMARKS * _POINT2.size + 1 + MAX_NAME_BYTES)
+    + MAX_HEADS * _BOX.size)
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,11 @@ class FrameResults:
 
     hands_age / faces_age: seconds since the stage that produced them last ran (0 = computed on
     this frame; more when the engine carried an earlier result forward on a skipped frame).
+    heads: head boxes (x, y, w, h, normalised) the person mask shows, for face privacy's
+        cover of heads without a detected face.
+    has_faces: the faces stage produced this record (an empty `faces` then means "no face",
+        not "nobody looked"): face privacy covers the whole frame until such a record arrives.
+    frame_size: the analysed frame's (width, height), (0, 0) when unknown.
     """
 
     frame_index: int = 0
@@ -149,6 +160,9 @@ class FrameResults:
     faces: Tuple[Face, ...] = ()
     hands_age: float = 0.0
     faces_age: float = 0.0
+    heads: Tuple[Box, ...] = ()
+    has_faces: bool = False
+    frame_size: Tuple[int, int] = (0, 0)
 
 
 def _finite(name: str, value: float, lo: float, hi: float) -> float:
@@ -190,6 +204,10 @@ def encode(results: FrameResults) -> bytes:
     _count("hands", len(results.hands), MAX_HANDS)
     _count("gestures", len(results.gestures), MAX_GESTURES)
     _count("faces", len(results.faces), MAX_FACES)
+    _count("heads", len(results.heads), MAX_HEADS)
+    fw, fh = results.frame_size
+    if not all(isinstance(v, int) and 0 <= v <= 0xFFFF for v in (fw, fh)):
+        raise ResultsError(f"frame_size must be two whole numbers 0..65535, got {results.frame_size!r}")
     if not (isinstance(results.frame_index, int) and 0 <= results.frame_index <= 0xFFFFFFFF):
         raise ResultsError(f"frame_index must be a whole number 0..2**32-1, got {results.frame_index!r}")
     ts = _finite("timestamp", results.timestamp, -1e12, 1e12)
@@ -233,11 +251,20 @@ def encode(results: FrameResults) -> bytes:
         _finite_coords(f"face {i} landmark coordinate", flat_pts)
         pts = struct.pack(f"<{len(flat_pts)}f", *flat_pts)
         parts.append(head + _U16.pack(len(face.landmarks)) + pts + _U8.pack(len(expr)) + expr)
+    for i, box in enumerate(results.heads):
+        if len(box) != 4:
+            raise ResultsError(f"head {i} box must be (x, y, w, h), got {box!r}")
+        vals = [_finite(f"head {i} box", v, COORD_MIN, COORD_MAX) for v in box]
+        if vals[2] < 0 or vals[3] < 0:
+            raise ResultsError(f"head {i} box width and height must be >= 0, got {box!r}")
+        parts.append(_BOX.pack(*vals))
     body = b"".join(parts)
-    header = _HEADER.pack(RESULTS_MAGIC, RESULTS_VERSION, 0, _HEADER.size + len(body), results.frame_index, ts,
+    flags = FLAG_HAS_FACES if results.has_faces else 0
+    header = _HEADER.pack(RESULTS_MAGIC, RESULTS_VERSION, flags, _HEADER.size + len(body), results.frame_index, ts,
                           _finite("hands_age", results.hands_age, 0.0, 1e6),
                           _finite("faces_age", results.faces_age, 0.0, 1e6),
-                          len(results.hands), len(results.gestures), len(results.faces))
+                          len(results.hands), len(results.gestures), len(results.faces), len(results.heads),
+                          fw, fh)
     return header + body
 
 
@@ -290,8 +317,8 @@ def decode(data: Any) -> FrameResults:
     buf = memoryview(data).cast("B")
     if len(buf) < _HEADER.size:
         raise ResultsError(f"results record is truncated: {len(buf)} bytes, the header alone is {_HEADER.size}")
-    (magic, version, _flags, size, frame_index, ts, hands_age, faces_age,
-     n_hands, n_gestures, n_faces) = _HEADER.unpack(buf[:_HEADER.size])
+    (magic, version, flags, size, frame_index, ts, hands_age, faces_age,
+     n_hands, n_gestures, n_faces, n_heads, fw, fh) = _HEADER.unpack(buf[:_HEADER.size])
     if magic != RESULTS_MAGIC:
         raise ResultsError(f"not a FaceFX results record: magic {bytes(magic)!r}, expected {RESULTS_MAGIC!r}")
     if version != RESULTS_VERSION:
@@ -302,7 +329,7 @@ def decode(data: Any) -> FrameResults:
     if size > len(buf):
         raise ResultsError(f"results record is truncated: header says {size} bytes, got {len(buf)}")
     for what, n, cap in (("hands", n_hands, MAX_HANDS), ("gestures", n_gestures, MAX_GESTURES),
-                         ("faces", n_faces, MAX_FACES)):
+                         ("faces", n_faces, MAX_FACES), ("heads", n_heads, MAX_HEADS)):
         if n > cap:
             raise ResultsError(f"corrupt results record: {n} {what}, expected at most {cap}")
     _check("timestamp", ts, -1e12, 1e12)
@@ -346,6 +373,16 @@ def decode(data: Any) -> FrameResults:
         faces.append(Face(tid, box, _check(f"face {i} score", score, 0.0, 1.0),  # type: ignore[arg-type]
                           _check(f"face {i} roll", roll, -math.pi * 2, math.pi * 2), pts, expr,
                           _check(f"face {i} expression score", escore, 0.0, 1.0)))
+    if flags & ~FLAG_HAS_FACES:
+        raise ResultsError(f"corrupt results record: unknown flags {flags:#x}, expected {FLAG_HAS_FACES:#x} or 0")
+    heads = []
+    for i in range(n_heads):
+        box = r.unpack(_BOX, f"head {i}")
+        _check_coords(f"head {i} box", box)
+        if box[2] < 0 or box[3] < 0:
+            raise ResultsError(f"corrupt results record: head {i} box size {box[2]}x{box[3]} is negative")
+        heads.append(tuple(box))
     if r.pos != size:
-        raise ResultsError(f"corrupt results record: {size - r.pos} bytes left over after the last face")
-    return FrameResults(frame_index, ts, tuple(hands), tuple(gestures), tuple(faces), hands_age, faces_age)
+        raise ResultsError(f"corrupt results record: {size - r.pos} bytes left over after the last head")
+    return FrameResults(frame_index, ts, tuple(hands), tuple(gestures), tuple(faces), hands_age, faces_age,
+                        tuple(heads), bool(flags & FLAG_HAS_FACES), (fw, fh))

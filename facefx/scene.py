@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from .expression_plan import ExpressionPlanner
 from .settings import RGB, GestureEffect, GestureSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -380,14 +381,18 @@ class Scene:
         self._playing: List[_Playing] = []
         self._fired = 0
         self._fired_events: List[Any] = []
+        self._init_privacy(settings)
+        self._emojis = ExpressionPlanner()
         self.configure(settings)
 
     # -- state in -------------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
         """New settings; trigger state is kept unless the gestures section changed."""
         old, self.settings = self.settings, settings
+        self._emojis.configure(settings.expressions)
         if "segmentation" not in settings.stages():
             self._mask = None
+        self._configure_privacy(old, settings)
         g = settings.gestures
         if not g.active:
             self._bank = None
@@ -423,6 +428,8 @@ class Scene:
         self._hands = tuple(getattr(result, "hands", ()) or ())
         self._faces = tuple(getattr(result, "faces", ()) or ())
         self._result_t = t
+        self._update_privacy(result, t)
+        self._emojis.update(self._faces, t)
         if self._bank is None:
             return
         enabled = self.settings.gestures.gestures
@@ -458,6 +465,8 @@ class Scene:
         self._hands = ()
         self._faces = ()
         self._result_t = None
+        self._privacy.reset()
+        self._emojis.reset()
         self._playing.clear()
         if self._bank is not None:
             self._bank = self._trigger_factory(self.settings.gestures) if self._trigger_factory else None
@@ -498,15 +507,103 @@ class Scene:
                           labels=labels, rings=self._rings(t, width, height), notice=notice,
                           **background_layer(self._mask, self.settings, t, width, height))
 
+    # -- face privacy (the planning itself is facefx.privacy) ------------------------------
+    def _init_privacy(self, settings: Settings) -> None:
+        from .privacy import PrivacyPlanner
+        self._privacy = PrivacyPlanner(settings.privacy)
+        self._stale_reason: Optional[str] = None
+        self._frame_rate = 30.0
+        self._faces_t: Optional[float] = None         # when the latest faces result was taken
+        self._faces_size: Optional[Tuple[int, int]] = None
+        self._plan_size: Optional[Tuple[int, int]] = None
+        self._resized = False
+        self.plate_ready = False
+
+    plate_ready: bool
+    """Set by the owner while its renderer holds a captured plate (style 'plate' shows it; without
+    one 'plate' falls back to blur and the notice says so)."""
+
+    def set_stale(self, reason: Optional[str]) -> None:
+        """The owner knows the results are stale (worker starting, restarting, stalled): with
+        privacy on, the whole frame is covered and the notice gives `reason` until
+        set_stale(None)."""
+        self._stale_reason = str(reason) if reason else None
+
+    def set_frame_rate(self, fps: float) -> None:
+        """The output frame rate, which turns PrivacySettings.stale_frames into seconds (default 30)."""
+        if not (isinstance(fps, (int, float)) and fps > 0 and math.isfinite(fps)):
+            raise ValueError(f"frame rate must be a number above 0, got {fps!r}")
+        self._frame_rate = float(fps)
+
+    @property
+    def privacy(self) -> Any:
+        """The face privacy planner (facefx.privacy.PrivacyPlanner): kept face, tracks."""
+        return self._privacy
+
+    def _configure_privacy(self, old: Settings, settings: Settings) -> None:
+        if settings.privacy.active and not old.privacy.active:
+            self._privacy.reset()     # turned on: nothing is known yet, cover everything
+            self._faces_t = None
+        self._privacy.configure(settings.privacy)
+
+    def _update_privacy(self, result: Any, t: float) -> None:
+        # Only a result that says the faces stage produced it counts (Analysis.has_faces,
+        # FrameResults.has_faces): an empty `faces` from anything else proves nothing.
+        if not getattr(result, "has_faces", False) or not self.settings.privacy.active:
+            return
+        age = getattr(result, "faces_age", None)          # FrameResults
+        if age is None:                                     # an Analysis: its carried ages
+            age = (getattr(result, "carried", None) or {}).get("faces", 0.0)
+        taken = t - max(0.0, float(age or 0.0))
+        size = getattr(result, "frame_size", None)
+        size = tuple(size) if size and size[0] > 0 and size[1] > 0 else None
+        self._privacy.update(self._faces, tuple(getattr(result, "heads", ()) or ()), taken)
+        self._faces_t = taken
+        self._faces_size = size   # type: ignore[assignment]
+        if self._resized and (size is None or size == self._plan_size):
+            self._resized = False
+
     def _covers(self, t: float, width: int, height: int) -> Tuple[Tuple[Cover, ...], str]:
         """Face privacy covers for this output frame and the notice that explains a degraded
-        plan (the face-privacy work fills this in)."""
-        return (), ""
+        plan: the whole frame while the results cannot be trusted (see facefx.privacy)."""
+        p = self.settings.privacy
+        if self._plan_size is not None and self._plan_size != (width, height):
+            # A new frame size: the faces found so far may belong to another picture.
+            self._resized = self._faces_size != (width, height)
+        self._plan_size = (width, height)
+        if not p.active:
+            return (), ""
+        from .privacy import NOTICE_NO_PLATE, NOTICE_RESIZED, NOTICE_STARTING
+        planner = self._privacy
+        notice = ""
+        if self._stale_reason:
+            notice = f"privacy: whole frame covered, {self._stale_reason}"
+        elif not planner.has_result or self._faces_t is None:
+            notice = NOTICE_STARTING
+        elif self._resized:
+            notice = NOTICE_RESIZED
+        else:
+            late = (t - self._faces_t) * self._frame_rate
+            if late > p.stale_frames:
+                notice = f"privacy: whole frame covered, the face analysis is {late:.0f} frames behind"
+        if notice:
+            if p.style == "plate" and not self.plate_ready:
+                notice += "; " + NOTICE_NO_PLATE
+            return (planner.full_frame(width, height, plate_ready=self.plate_ready),), notice
+        return planner.face_covers(t, width, height, plate_ready=self.plate_ready, emoji=self._cover_image())
+
+    def _cover_image(self) -> str:
+        p = self.settings.privacy
+        if p.style != "emoji":
+            return ""
+        if p.image:
+            return p.image
+        from .animations import bundled_sticker
+        return bundled_sticker("emoji/neutral.png")
 
     def _expressions(self, t: float, width: int, height: int) -> Tuple[Tuple[Sprite, ...], Tuple[Label, ...]]:
-        """Expression emoji sprites and labels for this output frame (the expression-emoji work
-        fills this in)."""
-        return (), ()
+        """Expression emoji sprites and labels for this output frame (facefx/expression_plan.py)."""
+        return self._emojis.plan(t, width, height)
 
     def _follow(self, p: _Playing) -> Optional[Tuple[float, float]]:
         """The playing sticker's hands in the latest result, found again by handedness."""

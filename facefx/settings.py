@@ -17,7 +17,7 @@ PLACEMENTS = ("follow-hand", "corner", "fullscreen")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 ANIMATIONS = ("hearts", "confetti", "fireworks", "balloons", "rain")
 # Analysis stages an effect can ask for (Settings.stages()); the engine builds only these.
-STAGES = ("segmentation", "hands", "gestures", "faces", "expressions")
+STAGES = ("segmentation", "hands", "gestures", "faces", "expressions", "heads")
 FACE_DETECTORS = ("auto", "short", "full")
 EXPRESSION_MODES = ("off", "beside", "replace", "panel")
 PRIVACY_STYLES = ("off", "blur", "pixelate", "color", "emoji", "plate")
@@ -224,13 +224,17 @@ class GestureEffect:
             _check_range(f"cooldown for {self.gesture!r}", self.cooldown, 0.0, 600.0)
 
 
+CUSTOM_GESTURE_STICKER = "sparkles"   # the bundled sticker of a custom model's or a taught gesture
+
+
 def default_effect(gesture: str) -> GestureEffect:
     """The effect a gesture has unless configured: its full-frame animation when it has one,
-    else its bundled sticker above the hand."""
+    else its bundled sticker above the hand (sparkles for a custom model's or a taught gesture,
+    which has no sticker of its own)."""
     anim = DEFAULT_ANIMATIONS.get(gesture)
     if anim:
         return GestureEffect(gesture, placement="fullscreen", animation=anim)
-    return GestureEffect(gesture)
+    return GestureEffect(gesture, sticker="" if gesture in BUILTIN_GESTURES else CUSTOM_GESTURE_STICKER)
 
 
 @dataclass(frozen=True)
@@ -308,7 +312,9 @@ class GestureSettings:
         """The one mapping from these settings to facefx.triggers.TriggerSettings (the Scene,
         `facefx eval gestures` and the OBS side all build their TriggerBank from it)."""
         from .triggers import TriggerSettings
-        return TriggerSettings(hold=self.hold, cooldown=self.cooldown, enabled=frozenset(self.gestures))
+        return TriggerSettings(hold=self.hold, cooldown=self.cooldown, enabled=frozenset(self.gestures),
+                               holds={e.gesture: e.hold for e in self.effects if e.hold is not None},
+                               cooldowns={e.gesture: e.cooldown for e in self.effects if e.cooldown is not None})
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -342,17 +348,22 @@ class FaceSettings:
     max_faces: faces tracked per frame (the rest are ignored by expressions; privacy still
         covers every face the detector finds).
     min_score: detection confidence below which a box is ignored.
+    detect_every: the detector runs on every n-th frame; in between each face is followed by
+        its face mesh (cheaper than a detector pass), so a face that enters shows up within
+        n frames. 1 = detect on every frame.
     """
 
     detector: str = "auto"
     max_faces: int = 4
     min_score: float = 0.5
+    detect_every: int = 3
 
     def __post_init__(self) -> None:
         if self.detector not in FACE_DETECTORS:
             raise SettingsError(f"face detector must be one of {', '.join(FACE_DETECTORS)}, got {self.detector!r}")
         _check_range("max faces", self.max_faces, 1, 8, int)
         _check_range("face detection confidence", self.min_score, 0.05, 0.95)
+        _check_range("face detection interval", self.detect_every, 1, 30, int)
 
 
 def _check_path(what: str, value: Any) -> None:
@@ -374,7 +385,8 @@ class ExpressionSettings:
         file {"happy": "my_happy.png", ...}.
     size: emoji size relative to the face (1 = the face box's height).
     corner: the panel's corner.
-    min_confidence: below it a face keeps its last (or the neutral) emoji.
+    min_confidence: below it a face in a video keeps its last (or the neutral) emoji (a photo shows
+        its most likely expression).
     """
 
     mode: str = "off"
@@ -402,7 +414,9 @@ class ExpressionSettings:
                 isinstance(e, (tuple, list)) and len(e) == 2 for e in emojis):
             raise SettingsError(f"expression emojis must map labels to .png paths, got {self.emojis!r}")
         for name, path in emojis:
-            _check_gesture_name("expression label", name)
+            if not isinstance(name, str) or not name.strip() or len(name.encode("utf-8")) > MAX_GESTURE_NAME_BYTES:
+                raise SettingsError(f"expression label must be 1 to {MAX_GESTURE_NAME_BYTES} bytes (angry, disgust, "
+                                    f"fear, happy, sad, surprise, neutral, or a custom model's label), got {name!r}")
             if not isinstance(path, str) or not path.lower().endswith(".png"):
                 raise SettingsError(f"emoji for expression {name!r} must be a .png path (RGBA), got {path!r}")
         object.__setattr__(self, "emojis", tuple((str(n), str(p)) for n, p in emojis))
@@ -499,7 +513,7 @@ class Settings:
         if self.privacy.active:
             out.add("faces")
             if self.privacy.cover_heads:
-                out.add("segmentation")   # a head the mask shows but no detection found
+                out.update(("segmentation", "heads"))   # a head the mask shows but no detection found
         return frozenset(out)
 
     def needs_segmentation(self) -> bool:

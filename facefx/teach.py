@@ -60,6 +60,18 @@ def model_paths() -> Optional[Tuple[str, str]]:
     return (model, labels) if os.path.isfile(model) and os.path.isfile(labels) else None
 
 
+def with_taught(settings):
+    """Settings whose gestures use the taught classifier when gestures are on and no custom
+    model is named (an explicit model takes its place), as every `--gestures` run and the OBS
+    worker do; otherwise the settings unchanged."""
+    import dataclasses
+    g = settings.gestures
+    taught = model_paths() if g.active and not g.model else None
+    if taught is None:
+        return settings
+    return settings.replace(gestures=dataclasses.replace(g, model=taught[0], labels=taught[1]))
+
+
 def check_name(name: str) -> str:
     name = name.strip()
     if not re.fullmatch(r"[\w][\w \-]{0,39}", name) or is_none_label(name):

@@ -14,8 +14,8 @@ Standard library only: it runs in the Scene, possibly inside OBS's interpreter.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = ["Arming", "Fired", "TriggerBank", "TriggerSettings"]
 
@@ -26,6 +26,7 @@ class TriggerSettings:
     cooldown: seconds after firing during which the same gesture cannot fire again.
     dropout: longest gap (seconds without the gesture) that does not break a hold.
     enabled: the gesture names that may fire; None means every name.
+    holds, cooldowns: per-gesture overrides of hold and cooldown (name -> seconds).
 
     Raises:
         ValueError: a negative or non-finite time, or enabled not a collection of names.
@@ -35,10 +36,18 @@ class TriggerSettings:
     cooldown: float = 2.0
     dropout: float = 0.25
     enabled: Optional[FrozenSet[str]] = None
+    holds: Mapping[str, float] = field(default_factory=dict)
+    cooldowns: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("hold", "cooldown", "dropout"):
-            value = getattr(self, name)
+        values = [(name, getattr(self, name)) for name in ("hold", "cooldown", "dropout")]
+        for what in ("holds", "cooldowns"):
+            table = getattr(self, what)
+            if not isinstance(table, Mapping) or not all(isinstance(k, str) for k in table):
+                raise ValueError(f"trigger {what} must map gesture names to seconds, got {table!r}")
+            object.__setattr__(self, what, dict(table))
+            values += [(f"{what[:-1]} for {k!r}", v) for k, v in table.items()]
+        for name, value in values:
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value) or value < 0:
                 raise ValueError(f"trigger {name} must be a number of seconds >= 0, got {value!r}")
@@ -117,9 +126,12 @@ class TriggerBank:
         enabled = self.settings.enabled
         return enabled is None or name in enabled
 
+    def _hold(self, name: str) -> float:
+        return self.settings.holds.get(name, self.settings.hold)
+
     def _cooling(self, name: str, t: float) -> bool:
         last = self._last_fired.get(name)
-        return last is not None and t - last < self.settings.cooldown
+        return last is not None and t - last < self.settings.cooldowns.get(name, self.settings.cooldown)
 
     def update(self, hits: Sequence, t: float) -> List[Fired]:
         """Feed one analysed frame's hits at time t (seconds); returns what fires now."""
@@ -142,7 +154,7 @@ class TriggerBank:
             return []
         self._seen = t
         self._hands = tuple(current.hands)
-        if self._fired or t - self._start < self.settings.hold or self._cooling(self._name, t):
+        if self._fired or t - self._start < self._hold(self._name) or self._cooling(self._name, t):
             return []
         self._fired = True
         self._last_fired[self._name] = t
@@ -155,7 +167,7 @@ class TriggerBank:
             return []
         if t - self._seen > self.settings.dropout:
             return []
-        hold = self.settings.hold
+        hold = self._hold(self._name)
         progress = 1.0 if hold <= 0 else max(0.0, min(1.0, (t - self._start) / hold))
         return [Arming(self._name, progress, self._hands)]
 

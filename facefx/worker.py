@@ -38,7 +38,10 @@ from .obs import protocol as P
 PROTOCOL = P.VERSION
 HEARTBEAT_S = P.HEARTBEAT_S
 ERROR_RETRY_S = 1.0   # after an analysis error, skip that source's frames this long
-EXIT_GRACE_S = 2.0    # after stdin EOF, a main loop stuck in native code is cut off after this
+# After stdin EOF, a main loop stuck in native code is cut off after this (seconds; the
+# environment variable lets a test on a loaded machine tell the clean path from the cut-off).
+EXIT_GRACE_S = float(os.environ.get("FACEFX_WORKER_EXIT_GRACE_S") or 2.0)
+EXIT_STUCK = 70       # exit status of that cut-off (EX_SOFTWARE); a clean exit is 0
 BUSY_ALLOWANCE_S = 30.0  # announced before an analysis that may load a model (no heartbeats meanwhile)
 WORKER_INFERENCE_THREADS = 1
 WORKER_NICENESS = 5
@@ -81,6 +84,10 @@ class _Source:
         self.stage_ms: Dict[str, float] = {}
         self.teaching: Optional["_Teaching"] = None
         self.teach_state: Optional[dict] = None   # reported in the heartbeat
+        self.labels: tuple = ()       # the gesture names the engine's custom/taught model adds
+        self.model_error = ""         # the custom gesture model that could not be used
+        self.expr_checked: Any = None   # (model, labels) last validated, and its problem ("" = usable)
+        self.recalibrations = 0
 
     def fps(self, now: float) -> float:
         t = self.times
@@ -115,6 +122,7 @@ class Worker:
         import numpy as np
 
         from .analysis import Engine, FrameError
+        from .analysis.classifiers import GestureModelError
         from .analysis.segmentation import ModelError
         from .results import encode
         from .settings import Settings, SettingsError
@@ -124,6 +132,7 @@ class Worker:
         self._Settings = Settings
         self._encode = encode
         self._expected = (FrameError, ModelError, SettingsError)
+        self._GestureModelError = GestureModelError
         self.out = out
         self.parent_pid = parent_pid
         self.sources: Dict[str, _Source] = {}
@@ -152,7 +161,7 @@ class Worker:
             pass
         self.stop.set()
         if not self.done.wait(EXIT_GRACE_S):
-            os._exit(0)  # the main loop is stuck in native code; OBS is gone, so must we be
+            os._exit(EXIT_STUCK)  # the main loop is stuck in native code; OBS is gone, so must we be
 
     def handle(self, msg: dict) -> None:
         op = msg.get("op")
@@ -179,6 +188,8 @@ class Worker:
             src.close()
         elif op in (P.OP_TEACH, P.OP_FORGET):
             self._teach_op(src, op, msg)
+        elif op == P.OP_RECALIBRATE:
+            self._recalibrate(src)
         else:
             self.out.send(P.EV_ERROR, source=sid, message=f"unknown control op {op!r}")
 
@@ -238,11 +249,43 @@ class Worker:
             self.out.send(P.EV_BUSY, source=src.id, seconds=0)
 
     def _reload_gestures(self) -> None:
+        """Taught gestures changed: rebuild every source's engine (the taught model keeps its
+        file name, so a stage would not see that it changed)."""
         for s in self.sources.values():
             engine, s.engine = s.engine, None
             s.cold = True
             if engine is not None:
                 engine.close()
+
+    def _engine_settings(self, src: _Source) -> Any:
+        """The source's settings with the taught classifier when gestures are on and the
+        panel names no model of its own (facefx.teach.with_taught, as the CLI does)."""
+        from .teach import with_taught
+        return with_taught(src.settings)
+
+    def _make_engine(self, src: _Source) -> Any:
+        """A new engine for the source. A custom gesture model that cannot be used is named in
+        the source's error and left out; the background and the built-in gestures keep working."""
+        settings = self._engine_settings(src)
+        src.model_error = ""
+        try:
+            # One inference thread: OBS renders on the other core(s) of the same machine.
+            engine = self._Engine(settings, threads=WORKER_INFERENCE_THREADS)
+        except self._GestureModelError as exc:
+            if not settings.gestures.model:
+                raise
+            src.model_error = f"gesture model not used: {exc}"
+            self._error(src, src.model_error)
+            import dataclasses
+            g = dataclasses.replace(settings.gestures, model="", labels="")
+            engine = self._Engine(settings.replace(gestures=g), threads=WORKER_INFERENCE_THREADS)
+        src.labels = self._labels(engine)
+        return engine
+
+    @staticmethod
+    def _labels(engine: Any) -> tuple:
+        """The gesture names the engine's custom or taught model adds."""
+        return tuple(next((getattr(st, "labels", ()) for st in engine.stages if st.name == "gestures"), ()))
 
     def _taught(self) -> list:
         try:
@@ -250,6 +293,66 @@ class Worker:
             return [n for n, _ in list_gestures()]
         except Exception:   # an unreadable data folder must not stop the heartbeat
             return []
+
+    # -- expressions ----------------------------------------------------------------------------
+    @staticmethod
+    def _stage(src: _Source, name: str) -> Any:
+        engine = src.engine
+        for stage in (engine.stages if engine is not None else ()):
+            if stage.name == name:
+                return stage
+        return None
+
+    def _recalibrate(self, src: _Source) -> None:
+        """Every face of this source learns its resting expression again (the panel's button and
+        hotkey). Without an engine yet there is nothing learned to forget."""
+        stage = self._stage(src, "expressions")
+        if stage is not None:
+            stage.recalibrate()
+        src.recalibrations += 1
+
+    def _checked_expressions(self, src: _Source, settings: Any) -> Any:
+        """settings, or settings with the bundled expression model when their custom model or
+        labels file cannot be used (missing, not TFLite, a layout FaceFX cannot feed, a label
+        count that differs from the outputs): that is reported (an error event, and the
+        heartbeat's expressions state while it lasts), and every effect keeps working instead
+        of the engine failing on every frame. Checked again only when the files change."""
+        ex = settings.expressions
+        if not ex.active or not ex.model:
+            src.expr_checked = None
+            return settings
+        key = (ex.model, ex.labels)
+        if src.expr_checked is None or src.expr_checked[0] != key:
+            problem = ""
+            try:
+                from .analysis.expressions import ExpressionModel
+                ExpressionModel(ex.model, ex.labels or None, threads=WORKER_INFERENCE_THREADS)
+            except Exception as exc:   # ExpressionModelError, or the runtime refusing the file
+                problem = str(exc) or type(exc).__name__
+            src.expr_checked = (key, problem)
+        problem = src.expr_checked[1]
+        if not problem:
+            return settings
+        self.out.send(P.EV_ERROR, source=src.id,
+                      message=f"expression model not used: {problem}; using the bundled FER2013 model")
+        import dataclasses
+        return settings.replace(expressions=dataclasses.replace(ex, model="", labels=""))
+
+    def _expressions_state(self, src: _Source) -> Optional[dict]:
+        ex = src.settings.expressions
+        if not ex.active:
+            return None
+        out = {"model": src.expr_checked[0][0] if src.expr_checked else ex.model, "state": "loading", "calibrating": 0,
+               "recalibrations": src.recalibrations, "message": ""}
+        if src.expr_checked is not None and src.expr_checked[1]:
+            out.update(state="failed", message=src.expr_checked[1])
+            return out
+        stage = self._stage(src, "expressions")
+        if stage is not None and not src.cold:
+            people = getattr(getattr(stage, "tracker", None), "people", {}) or {}
+            out["state"] = "ready"
+            out["calibrating"] = sum(1 for p in people.values() if getattr(p, "baseline", None) is None)
+        return out
 
     def _attach(self, src: _Source, path: str, client_seq: int) -> None:
         """Switch the source to a channel file. Result numbers keep rising across files and
@@ -276,13 +379,19 @@ class Worker:
         except (TypeError, ValueError) as exc:  # SettingsError is a ValueError
             self._error(src, f"settings not applied: {exc}")
             return
+        settings = self._checked_expressions(src, settings)
         src.settings = settings
         src.error = ""
         src.retry_at = 0.0
         src.cold = True
         if src.engine is not None:
             try:
-                src.engine.update(settings)  # stages reload a model only if a model setting changed
+                src.engine.update(self._engine_settings(src))  # a model reloads only if its setting changed
+                src.model_error = ""
+                src.labels = self._labels(src.engine)
+            except self._GestureModelError:
+                src.engine.close()
+                src.engine = None   # rebuilt at the next frame, without the model, naming it
             except Exception as exc:
                 self._error(src, f"settings not applied: {type(exc).__name__}: {exc}")
                 src.engine.close()
@@ -326,8 +435,7 @@ class Worker:
             self.out.send(P.EV_BUSY, source=src.id, seconds=BUSY_ALLOWANCE_S)
         try:
             if src.engine is None:
-                # One inference thread: OBS renders on the other core(s) of the same machine.
-                src.engine = self._Engine(src.settings, threads=WORKER_INFERENCE_THREADS)
+                src.engine = self._make_engine(src)
             analysis = src.engine.analyze(frame)
             src.cold = False
         except Exception as exc:  # a native library failing on one frame must not end the worker
@@ -371,13 +479,14 @@ class Worker:
         for s in list(self.sources.values()):
             if s.teaching is not None:   # frames may have stopped: the recording still ends
                 self._teach_collect(s, None, None, now)
-        taught = self._taught() if any(s.teach_state for s in self.sources.values()) else None
+        taught = self._taught() if self.sources else None
         self.out.send(P.EV_HEARTBEAT, sources={
             s.id: {"fps": round(s.fps(now), 2),
                    "stage_ms": {k: round(v, 2) for k, v in s.stage_ms.items()},
                    "frames": s.frames, "result_seq": s.result_seq,
-                   "model": s.settings.segmentation.model, "error": s.error,
-                   "teach": s.teach_state, "taught": taught}
+                   "model": s.settings.segmentation.model, "error": s.error or s.model_error,
+                   "teach": s.teach_state, "taught": taught, "labels": list(s.labels),
+                   "expressions": self._expressions_state(s)}
             for s in self.sources.values()})
 
     def parent_gone(self) -> bool:

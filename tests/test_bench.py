@@ -24,6 +24,13 @@ def test_bench_writes_figures(tmp_path):
     r720 = report["resolutions"]["1280x720"]
     assert r720["facefx_ms"]["total"]["n"] == 5
     assert report["speedup_vs_baseline"] == r720["tutorial_ms"]["total"]["median"] / r720["facefx_ms"]["total"]["median"]
+    # Faces + expressions: the bundled portrait's one and four faces are all found and timed.
+    assert 0 < report["expressions_720p_ms"] <= report["expressions_drawn_720p_ms"]
+    assert 0 < report["expressions_4faces_720p_ms"] <= report["expressions_4faces_drawn_720p_ms"]
+    assert report["expressions_720p_cpu_ms"] > 0 and report["expressions_4faces_720p_cpu_ms"] > 0
+    assert report["expressions"]["1280x720"]["one_face"]["faces_found_median"] == 1
+    assert report["expressions"]["1280x720"]["4_faces"]["faces_found_median"] == 4
+    assert set(report["expressions_breakdown_720p_ms"]) == {"detector_short", "detector_full", "mesh", "expression", "cnn"}
     assert report["file_processing_720p"]["frames"] == 6
     assert len(report["memory_soak_720p"]["rss_mb_samples"]) == 2
 

@@ -22,7 +22,8 @@ def _face(i=0, n_landmarks=5):
 FULL = FrameResults(frame_index=41, timestamp=12.345678, hands=(_hand("left"), _hand("right", 0.25)),
                     gestures=(GestureHit("heart_hands", 0.5, (0, 1)), GestureHit("ok", 0.25, (1,)),
                               GestureHit("Daumen hoch \u2714", 1.0, (0,))),
-                    faces=(_face(0), _face(1, 0)), hands_age=0.03125, faces_age=0.0625)
+                    faces=(_face(0), _face(1, 0)), hands_age=0.03125, faces_age=0.0625,
+                    heads=((0.125, 0.25, 0.5, 0.75),), has_faces=True, frame_size=(1280, 720))
 
 
 @pytest.mark.parametrize("res", [FrameResults(), FULL, FrameResults(hands=(_hand(),)),
@@ -46,7 +47,8 @@ def test_full_capacity_fits_the_declared_maximum():
     res = FrameResults(hands=tuple(_hand() for _ in range(R.MAX_HANDS)),
                        gestures=tuple(GestureHit(name, 1.0, (0, 1)) for _ in range(R.MAX_GESTURES)),
                        faces=tuple(Face(1, (0, 0, 1, 1), 1.0, 0.0, ((0.5, 0.5),) * R.MAX_FACE_LANDMARKS,
-                                        "e" * R.MAX_NAME_BYTES, 1.0) for _ in range(R.MAX_FACES)))
+                                        "e" * R.MAX_NAME_BYTES, 1.0) for _ in range(R.MAX_FACES)),
+                       heads=((0.0, 0.0, 1.0, 1.0),) * R.MAX_HEADS, has_faces=True, frame_size=(65535, 65535))
     data = encode(res)
     assert len(data) == R.MAX_ENCODED_SIZE
     assert decode(data) == res
@@ -90,7 +92,11 @@ GESTURE0 = H + 2 * R._HAND.size   # name length byte of gesture 0
 
 @pytest.mark.parametrize("mutate,match", [
     (lambda d: b"XXXX" + d[4:], "not a FaceFX results record"),
-    (lambda d: _patched(d, 4, "<H", 2), "version 2 is not supported; expected version 1"),
+    (lambda d: _patched(d, 4, "<H", 1), "version 1 is not supported; expected version 2"),
+    (lambda d: _patched(d, 6, "<H", 6), "unknown flags 0x6"),
+    (lambda d: _patched(d, 35, "<B", 9), "9 heads, expected at most 8"),
+    (lambda d: _patched(d, len(d) - 4, "<f", -0.5), "head 0 box size"),
+    (lambda d: _patched(d, len(d) - 16, "<f", math.inf), "head 0 box is inf"),
     (lambda d: _patched(d, 8, "<I", R.MAX_ENCODED_SIZE + 1), "corrupt results record: size"),
     (lambda d: _patched(d, 8, "<I", 3), "corrupt results record: size 3"),
     (lambda d: _patched(d, 8, "<I", len(d) + 4) + b"\0\0\0\0", "bytes left over"),

@@ -170,7 +170,7 @@ def test_gesture_effect_validation(kwargs, match):
 def test_face_effects_turn_on_their_stages():
     from facefx.settings import ExpressionSettings, PrivacySettings
     assert Settings(expressions=ExpressionSettings(mode="beside")).stages() == {"faces", "expressions"}
-    assert Settings(privacy=PrivacySettings(style="blur")).stages() == {"faces", "segmentation"}
+    assert Settings(privacy=PrivacySettings(style="blur")).stages() == {"faces", "segmentation", "heads"}
     assert Settings(privacy=PrivacySettings(style="blur", cover_heads=False)).stages() == {"faces"}
 
 

@@ -112,8 +112,31 @@ def test_time_going_backwards_starts_over():
     assert len(fired(bank, [("fist", 1.0)], start=0.0)) == 1
 
 
+def test_per_gesture_hold_and_cooldown_override_the_defaults():
+    bank = TriggerBank(TriggerSettings(hold=0.5, cooldown=10.0, dropout=0.1, holds={"ok": 1.5},
+                                       cooldowns={"fist": 0.5}))
+    out = fired(bank, [("ok", 1.4), (None, 0.3), ("ok", 1.7)])
+    assert [n for n, _ in out] == ["ok"] and out[0][1] == pytest.approx(1.7 + 1.5, abs=1.5 / FPS)
+    arming = TriggerBank(TriggerSettings(hold=0.5, holds={"ok": 2.0}))
+    arming.update([hit("ok")], 0.0)
+    arming.update([hit("ok")], 1.0)
+    assert arming.arming(1.0)[0].progress == pytest.approx(0.5)
+    out = fired(bank, [("fist", 0.8), (None, 0.3), ("fist", 0.8)], start=10.0)
+    assert [n for n, _ in out] == ["fist", "fist"]          # its own 0.5 s cooldown, not 10 s
+
+
+def test_gesture_settings_carry_effect_overrides_into_the_bank():
+    from facefx.settings import GestureEffect, GestureSettings
+    g = GestureSettings(enabled=True, hold=0.5, cooldown=3.0,
+                        effects=(GestureEffect("ok", hold=1.2), GestureEffect("fist", cooldown=0.0)))
+    ts = g.trigger_settings()
+    assert ts.holds == {"ok": 1.2} and ts.cooldowns == {"fist": 0.0} and ts.hold == 0.5
+
+
 @pytest.mark.parametrize("kw, word", [({"hold": -1}, "hold"), ({"cooldown": float("nan")}, "cooldown"),
-                                      ({"dropout": "x"}, "dropout"), ({"enabled": "fist"}, "enabled")])
+                                      ({"dropout": "x"}, "dropout"), ({"enabled": "fist"}, "enabled"),
+                                      ({"holds": {"ok": -0.5}}, "hold for 'ok'"),
+                                      ({"cooldowns": [("ok", 1)]}, "cooldowns must map")])
 def test_bad_settings_are_rejected_by_name(kw, word):
     with pytest.raises(ValueError, match=word):
         TriggerSettings(**kw)

@@ -423,8 +423,9 @@ def test_missing_packages_fail_once_with_the_setup_command(make_client, tmp_path
 
 
 def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
+    env = dict(wc.worker_env(ROOT), FACEFX_WORKER_EXIT_GRACE_S="30")
     proc = subprocess.Popen([VENV_PY, "-m", "facefx.worker", "--parent-pid", str(os.getpid())],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=wc.worker_env(ROOT))
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env)
     try:
         ready = None
         for line in proc.stdout:
@@ -483,12 +484,11 @@ def test_worker_protocol_errors_and_exit_on_stdin_eof(tmp_path, frame):
             beat = next_event("heartbeat")["sources"]["s"]
         assert beat["error"] == ""
         chan.close()
-        t0 = time.monotonic()
         proc.stdin.close()
-        assert proc.wait(timeout=5) == 0
-        # Measured 0.12-0.15 s; the bound leaves room for a loaded 2-core CI machine while
-        # still failing a worker that only notices at its 2 s watchdog or never.
-        assert time.monotonic() - t0 < 1.9
+        # 0 = the main loop saw EOF and shut down cleanly (measured 0.12-0.15 s); the grace
+        # cut-off for a loop stuck in native code exits with EXIT_STUCK instead, and a worker
+        # that never notices EOF times out here.
+        assert proc.wait(timeout=30) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -44,6 +44,11 @@ GESTURES = {
     "two_victories": 0x1F389,    # PARTY POPPER
 }
 
+# Gestures of a custom model or taught ones get this sticker unless they are given one.
+OTHER_STICKERS = {
+    "sparkles": 0x2728,          # SPARKLES
+}
+
 # The seven FER2013 expressions (facefx.results.EXPRESSIONS), under emoji/.
 EXPRESSIONS = {
     "angry": 0x1F620,            # ANGRY FACE
@@ -202,6 +207,8 @@ def main(argv=None) -> int:
     font = ImageFont.truetype(args.font, STRIKE)
     written = []
     for name, cp in GESTURES.items():
+        written.append(save(render_emoji(font, cp), args.out, f"{name}.png"))
+    for name, cp in OTHER_STICKERS.items():
         written.append(save(render_emoji(font, cp), args.out, f"{name}.png"))
     for name, cp in EXPRESSIONS.items():
         written.append(save(render_emoji(font, cp), args.out, f"emoji/{name}.png"))

@@ -36,9 +36,14 @@ class Analysis:
     mask: uint8 smoothed person probability (255 = person) at analysis_size, or None when segmentation
         is off.
     hands, gestures, faces: the typed results (facefx.results), empty when their stage is off.
+    heads: head boxes (x, y, w, h normalised) the person mask shows (the heads stage, for face
+        privacy).
     carried: stage name -> age in seconds, for each stage that did not run on this frame and
         whose last result was carried forward instead.
     stage_ms: wall time of each stage that ran, in milliseconds (plus 'resize' and 'total').
+    still: the frame is a picture on its own (a photo, not a video frame): stages that keep
+        state over time answer from this frame alone (no hysteresis, no learned baseline, every
+        face meshed).
     """
 
     frame_index: int
@@ -49,15 +54,25 @@ class Analysis:
     hands: Tuple[Hand, ...] = ()
     gestures: Tuple[GestureHit, ...] = ()
     faces: Tuple[Face, ...] = ()
+    heads: Tuple[Tuple[float, float, float, float], ...] = ()
     carried: Dict[str, float] = field(default_factory=dict)
     stage_ms: Dict[str, float] = field(default_factory=dict)
     extras: Dict[str, Any] = field(default_factory=dict)
+    still: bool = False
 
     def results(self) -> FrameResults:
         """The non-pixel part, in the form facefx.results.encode() carries across processes."""
         age = max(self.carried.get("hands", 0.0), self.carried.get("gestures", 0.0))
         return FrameResults(self.frame_index & 0xFFFFFFFF, self.timestamp, self.hands, self.gestures,
-                            self.faces, hands_age=age, faces_age=self.carried.get("faces", 0.0))
+                            self.faces, hands_age=age, faces_age=self.carried.get("faces", 0.0),
+                            heads=self.heads, has_faces=self.has_faces,
+                            frame_size=tuple(min(max(int(v), 0), 0xFFFF) for v in self.frame_size))
+
+    @property
+    def has_faces(self) -> bool:
+        """Whether the faces stage ran on this frame or was carried into it: an empty `faces`
+        then means no face was found (face privacy trusts nothing else)."""
+        return "faces" in self.stage_ms or "faces" in self.carried
 
 
 class Stage:
@@ -102,6 +117,7 @@ STAGE_FACTORIES: Dict[str, Any] = {
     "gestures": "facefx.analysis.gestures:GestureStage",
     "faces": "facefx.analysis.faces:FacesStage",
     "expressions": "facefx.analysis.expressions:ExpressionsStage",
+    "heads": "facefx.analysis.heads:HeadsStage",
 }
 
 
@@ -217,14 +233,20 @@ class Engine:
             self._cost.get(s.name, 0.0) for s in self.stages if self._runs(s))
         return cost > self.budget_ms
 
-    def analyze(self, frame: np.ndarray, timestamp: Optional[float] = None) -> Analysis:
+    def stage(self, name: str) -> Optional[Stage]:
+        """The stage called `name` if this engine has built it (e.g. to recalibrate the
+        expressions stage's neutral baseline), else None."""
+        return next((s for s in self.stages if s.name == name), None)
+
+    def analyze(self, frame: np.ndarray, timestamp: Optional[float] = None, *, still: bool = False) -> Analysis:
+        """still: the frame is a single picture (Analysis.still); call reset() between pictures."""
         frame = validate_frame(frame)
         clock = self._clock
         t_start = clock()
         h, w = frame.shape[:2]
         aw, ah = analysis_size(w, h, self.settings.segmentation.analysis_width)
         ts = timestamp if timestamp is not None else t_start - self._t0
-        result = Analysis(self._index, ts, (w, h), (aw, ah))
+        result = Analysis(self._index, ts, (w, h), (aw, ah), still=still)
         tight = self.tight
         images: Dict[Tuple[int, int], np.ndarray] = {}
         resize_ms = 0.0

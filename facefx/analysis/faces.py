@@ -26,6 +26,17 @@ from . import Analysis, Stage
 from .tracking import FaceTracker, colour_descriptor, iou
 
 DETECTORS = ("auto", "short", "full")
+# Face privacy covers every face it can find: more faces, a lower confidence (a false cover is
+# harmless, a missed face is a leak), and for recordings (full_analysis) every frame detected
+# with both models and the tiles, and every face meshed.
+PRIVACY_MAX_FACES = 8
+PRIVACY_MIN_SCORE = 0.4
+FULL_ANALYSIS_MIN_SCORE = 0.3
+# Live privacy: short-range on every frame and full-range on every n-th frame whatever
+# short-range found, so the small faces of bystanders behind the streamer are found at a
+# bounded cost (their covers are held in between by face privacy's hold). Privacy needs the
+# mesh only for roll and the face's full extent: one face is meshed per frame, in turn.
+PRIVACY_FULL_EVERY = 3
 
 
 def _nms(dets: List[Tuple[Tuple[float, float, float, float], float]], thr: float = 0.4):
@@ -86,6 +97,8 @@ class FacesStage(Stage):
         self.min_score = float(min_score)
         self.min_size = float(min_size)
         self.tiled = bool(tiled)
+        self.full_every = 0
+        self._defaults = (self.tiled, self.detect_every, self.mesh_budget_ms)
         self.tracker = FaceTracker(keep_s=keep_s)
         self._det: Dict[int, object] = {}
         self._mesh = None
@@ -94,6 +107,7 @@ class FacesStage(Stage):
         self._full_until = 0
         self._angles: Dict[Tuple[float, float, float, float], float] = {}
         self.last_detector = ""
+        self.meshed: set = set()    # track ids whose mesh ran on the latest frame
 
     def _detector(self, model: int):
         if model not in self._det:
@@ -137,7 +151,12 @@ class FacesStage(Stage):
 
     def detect(self, image: np.ndarray) -> List[Tuple[Tuple[float, float, float, float], float]]:
         """Face boxes (frame-normalised x, y, w, h, clipped to the frame) with scores."""
-        if self.detector == "short":
+        if self.full_every:
+            dets, self.last_detector = self._run_detector(0, image), "short"
+            if (self._frame - 1) % self.full_every == 0:     # the first frame after a reset too
+                dets = dets + self._run_detector(1, image)
+                self.last_detector = "short+full"
+        elif self.detector == "short":
             dets, self.last_detector = self._run_detector(0, image), "short"
         elif self.detector == "full":
             dets, self.last_detector = self._run_detector(1, image), "full"
@@ -151,7 +170,10 @@ class FacesStage(Stage):
             dets, self.last_detector = self._run_detector(0, image), "short"
             if not dets or min(b[3] for b, _ in dets) < 0.2 or min(s for _, s in dets) < 0.75:
                 full = self._run_detector(1, image)
-                dets = dets + full
+                # A doubtful short-range box that full-range (which finds large faces too) does
+                # not confirm is dropped: short-range reads blurred backgrounds as faces (0.65
+                # on the happy evalset photo's building).
+                dets = [d for d in dets if d[1] >= 0.75 or any(iou(d[0], f[0]) > 0.3 for f in full)] + full
                 self.last_detector = "short+full"
                 if full:
                     self._full_until = self._frame + 15
@@ -246,12 +268,14 @@ class FacesStage(Stage):
             del self._meshes[tid]
         order = sorted(range(len(dets)), key=lambda i: self._meshes.get(ids[i], (None, None, -1))[2])
         start = time.perf_counter()
+        self.meshed = set()
         for n, i in enumerate(order):
             if n > 0 and (time.perf_counter() - start) * 1000.0 >= self.mesh_budget_ms:
                 break
             pts = self.mesh(image, dets[i][0])
             if pts is not None:
                 self._meshes[ids[i]] = (pts, dets[i][0], self._frame)
+                self.meshed.add(ids[i])
         faces = []
         for (box, score), tid in zip(dets, ids):
             landmarks: Tuple[Tuple[float, float], ...] = ()
@@ -281,20 +305,29 @@ class FacesStage(Stage):
         return ((box[0] - x0) / mw, (box[1] - y0) / mh, box[2] / mw, box[3] / mh)
 
     def _follow_meshes(self, image: np.ndarray, t: float) -> List[Face]:
-        """A frame without detection: each face's mesh runs on its last box; the mesh's
-        bounds (framed like the detector's box) become the new box. A lost mesh drops the face."""
+        """A frame without detection: each face's mesh runs on its predicted box; the mesh's
+        bounds (framed like the detector's box) become the new box. A lost mesh drops the face.
+        Meshes run oldest first within mesh_budget_ms (at least one per frame); a face left
+        over moves its last mesh (or, without one, its box) with its track until its turn."""
         h, w = image.shape[:2]
         found = []
-        for face in self._last:
-            fit = self._fit.get(face.track_id)
-            if fit is None:
-                continue
+        start = time.perf_counter()
+        ran = 0
+        order = sorted(self._last, key=lambda f: self._meshes.get(f.track_id, (None, None, -1))[2])
+        for face in order:
             track = self.tracker.tracks.get(face.track_id)
             guess = tuple(track.predicted(t)) if track is not None else tuple(face.box)
+            known = self._meshes.get(face.track_id)
+            if ran > 0 and (time.perf_counter() - start) * 1000.0 >= self.mesh_budget_ms:
+                pts = self._moved(known[0], known[1], guess) if known is not None else None
+                found.append((guess, face.score, pts, known[2] if known is not None else -1, face.roll))
+                continue
             self._angles[guess] = face.roll
             pts = self.mesh(image, guess)   # on the predicted box: the mesh leans to its crop's centre
+            ran += 1
             if pts is None:
                 continue
+            fit = self._fit.get(face.track_id) or self._box_fit(pts, guess)
             (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
             mw, mh = x1 - x0, y1 - y0
             box = (float(x0 + fit[0] * mw), float(y0 + fit[1] * mh), float(fit[2] * mw), float(fit[3] * mh))
@@ -302,15 +335,32 @@ class FacesStage(Stage):
             box = (bx0, by0, min(box[0] + box[2], 1.0) - bx0, min(box[1] + box[3], 1.0) - by0)
             if box[2] <= 0 or box[3] <= 0:
                 continue
-            found.append((box, face.score, pts))
+            self._fit.setdefault(face.track_id, fit)
+            found.append((box, face.score, pts, self._frame, roll_from_landmarks(pts, w, h)))
         ids = self.tracker.update([f[0] for f in found], t)
         faces = []
-        for (box, score, pts), tid in zip(found, ids):
-            self._meshes[tid] = (pts, box, self._frame)
-            faces.append(Face(track_id=tid, box=box, score=score, roll=roll_from_landmarks(pts, w, h),
-                              landmarks=tuple(map(tuple, pts.tolist()))))
+        self.meshed = set()
+        for (box, score, pts, frame, roll), tid in zip(found, ids):
+            landmarks: Tuple[Tuple[float, float], ...] = ()
+            if pts is not None:
+                self._meshes[tid] = (pts, box, frame)
+                landmarks = tuple(map(tuple, pts.tolist()))
+                roll = roll_from_landmarks(pts, w, h)
+            if frame == self._frame:
+                self.meshed.add(tid)
+            faces.append(Face(track_id=tid, box=tuple(float(v) for v in box), score=score, roll=roll,
+                              landmarks=landmarks))
         self._last = faces
         return faces
+
+    @staticmethod
+    def _moved(pts: np.ndarray, mbox, box) -> np.ndarray:
+        """Mesh points fitted to mbox, moved and scaled onto box."""
+        sx, sy = box[2] / max(mbox[2], 1e-6), box[3] / max(mbox[3], 1e-6)
+        moved = np.empty_like(pts)
+        moved[:, 0] = box[0] + (pts[:, 0] - mbox[0]) * sx
+        moved[:, 1] = box[1] + (pts[:, 1] - mbox[1]) * sy
+        return moved
 
     def input_size(self, settings, width: int, height: int) -> Tuple[int, int]:
         """The full frame up to 1280 px wide: the detectors reduce it themselves, and the mesh
@@ -319,8 +369,8 @@ class FacesStage(Stage):
         return hands_input_size(width, height)
 
     def configure(self, settings) -> None:
-        """Apply settings.faces (detector, max_faces, min_score); the detectors are rebuilt
-        only when the confidence changes."""
+        """Apply settings.faces (detector, max_faces, min_score, detect_every); the detectors
+        are rebuilt only when the confidence changes."""
         section = getattr(settings, "faces", None)
         if section is None:
             return
@@ -328,16 +378,45 @@ class FacesStage(Stage):
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {section.detector!r}")
         self.detector = section.detector
         self.max_faces = int(section.max_faces)
-        if float(section.min_score) != self.min_score:
-            self.min_score = float(section.min_score)
+        min_score = float(section.min_score)
+        privacy = getattr(settings, "privacy", None)
+        self.tiled, _, self.mesh_budget_ms = self._defaults
+        self.detect_every = int(getattr(section, "detect_every", self._defaults[1]))
+        self.full_every = 0
+        if privacy is not None and privacy.active:
+            self.max_faces = max(self.max_faces, PRIVACY_MAX_FACES)
+            min_score = min(min_score, PRIVACY_MIN_SCORE)
+            self.full_every = PRIVACY_FULL_EVERY
+            self.detect_every = 1      # a face that walks in is looked for on every frame
+            expressions = getattr(settings, "expressions", None)
+            if expressions is None or not expressions.active:
+                self.mesh_budget_ms = 0.0
+            if privacy.full_analysis:
+                min_score = min(min_score, FULL_ANALYSIS_MIN_SCORE)
+                self.tiled, self.detect_every, self.mesh_budget_ms = True, 1, 1e9
+                self.full_every = 0
+        if min_score != self.min_score:
+            self.min_score = min_score
             for d in self._det.values():
                 d.close()
             self._det.clear()
 
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
-        analysis.faces = tuple(self.analyse(image, analysis.timestamp))
+        if not getattr(analysis, "still", False):
+            analysis.faces = tuple(self.analyse(image, analysis.timestamp))
+            analysis.extras["faces_meshed"] = frozenset(self.meshed)
+            return
+        # A photo: every face matters more than speed (tiled detection finds the small faces
+        # of a group photo), and every face is meshed, as `facefx eval expressions` does.
+        saved = self.tiled, self.mesh_budget_ms, self.detect_every
+        self.tiled, self.mesh_budget_ms, self.detect_every = True, float("inf"), 1
+        try:
+            analysis.faces = tuple(self.analyse(image, analysis.timestamp))
+        finally:
+            self.tiled, self.mesh_budget_ms, self.detect_every = saved
 
     def reset(self) -> None:
+        self._frame = 0
         self.tracker.reset()
         self._full_until = 0
         self._last = []

@@ -373,6 +373,14 @@ class GestureStage(_stage_base()):
                 from .classifiers import load_gesture_model
                 self._model = load_gesture_model(key[0], key[1] or None)
 
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """The gesture names the custom model adds (its "nothing" labels left out)."""
+        if self._model is None:
+            return ()
+        from .classifiers import is_none_label
+        return tuple(label for label in self._model.labels if not is_none_label(label))
+
     def process(self, image, analysis) -> None:
         hands = analysis.hands
         if not hands:

@@ -56,6 +56,13 @@ class Processor:
         self.engine = engine or Engine(settings)
         self.renderer = renderer or CpuRenderer()
         self.scene = Scene(settings)
+        self.last_notice = ""          # the latest plan's notice (status lines)
+
+    def set_plate(self, rgb: Optional[np.ndarray]) -> None:
+        """Face privacy's plate (the empty scene; None forgets it): covers with style 'plate'
+        show it, rescaled to the frame when its size differs."""
+        self.renderer.set_plate(rgb)
+        self.scene.plate_ready = rgb is not None
 
     def update(self, settings: Settings) -> None:
         self.settings = settings
@@ -74,13 +81,14 @@ class Processor:
         thread than render(), one frame ahead of it."""
         if not self.settings.stages():
             return None
-        return self.engine.analyze(frame.image, timestamp=frame.time)
+        return self.engine.analyze(frame.image, timestamp=frame.time, still=frame.still)
 
     def render(self, frame: Frame, analysis: Any) -> np.ndarray:
         rgb = frame.image
         h, w = rgb.shape[:2]
         self.scene.update(analysis, frame.time)
         plan = self.scene.plan(frame.time, w, h)
+        self.last_notice = plan.notice
         out = self.renderer.render(rgb, plan)
         if out is rgb:
             return rgb
@@ -88,6 +96,15 @@ class Processor:
         if frame.alpha is not None and out.shape[2] == 4:
             np.minimum(out[:, :, 3], frame.alpha, out=out[:, :, 3])
         return out
+
+    def recalibrate(self) -> bool:
+        """Learn every face's neutral baseline again (the expressions stage's); False when
+        no expressions stage is running."""
+        stage = self.engine.stage("expressions")
+        if stage is None or not self.settings.expressions.active:
+            return False
+        stage.recalibrate()
+        return True
 
     def warm_up(self, size: Tuple[int, int]) -> None:
         """Load the segmentation model now (on a blank frame) instead of inside the first frame,
@@ -179,8 +196,15 @@ class Pipeline:
 
     def __init__(self, source: FrameSource, processor: Processor, sink: FrameSink, *,
                  progress: Optional[Progress] = None, max_frames: Optional[int] = None,
-                 on_failure: Optional[Callable[[Failure], None]] = None) -> None:
+                 on_failure: Optional[Callable[[Failure], None]] = None,
+                 loop_seconds: Optional[float] = None) -> None:
+        """loop_seconds: in the preview, show each still picture this long, then the next
+        (a LoopSource starts over at its end); None = wait for the 'next' key."""
         self.source = source
+        self.loop_seconds = loop_seconds
+        self._expression_mode = processor.settings.expressions.mode if processor.settings.expressions.active else ""
+        self._notice = ""
+        self._notice_until = 0.0
         self.processor = processor
         self.sink = sink
         self.progress = progress
@@ -372,25 +396,68 @@ class Pipeline:
         text = f"{self.source.description}  background: {mode}"
         if s.gestures.active:
             text += "  gestures: " + ("paused" if self.processor.scene.paused else "on")
+        if s.expressions.active or self._expression_mode:
+            text += f"  expressions: {s.expressions.mode}"
+        if self._notice and time.perf_counter() < self._notice_until:
+            text += f"  ({self._notice})"
+        if s.privacy.active:
+            text += f"  privacy: {s.privacy.style}"
+            notice = getattr(self.processor, "last_notice", "")
+            if notice:
+                text += f" ({notice})"
         return text
 
+    def toggle_expressions(self) -> None:
+        """The preview's expression key: emojis off, or back on in the mode they had
+        (beside when the run started without them). The stages stay loaded, so it is instant."""
+        s = self.processor.settings
+        if s.expressions.active:
+            self._expression_mode = s.expressions.mode
+            mode = "off"
+        else:
+            mode = self._expression_mode or "beside"
+            self._expression_mode = mode
+        self.processor.update(s.replace(expressions=dataclasses.replace(s.expressions, mode=mode)))
+
+    def recalibrate(self) -> None:
+        """The preview's recalibrate key: every face's neutral baseline is learned again."""
+        if self.processor.recalibrate():
+            calibrate = getattr(self.processor.engine.stage("expressions").tracker, "calibrate_s", 2.0)
+            self._notice = f"recalibrating: keep a neutral face for {calibrate:g} s"
+            self._notice_until = time.perf_counter() + calibrate
+        else:
+            self._notice, self._notice_until = "no expressions to recalibrate (press e)", time.perf_counter() + 2.0
+
     def _handle_preview(self, preview: PreviewSink, item: Frame) -> bool:
-        """Process keys; for still pictures wait here until the user moves on. True = quit."""
+        """Process keys; for still pictures wait here until the user moves on (or, looping,
+        until the picture's time is up). True = quit."""
+        until = time.perf_counter() + self.loop_seconds if self.loop_seconds else None
         while True:
             actions = preview.poll(1 if not self.source.stills else 30)
             for action in actions:
                 if action == "quit":
                     return True
-                if action == "next_effect":
-                    self.processor.update(next_effect(self.processor.settings))
+                if action in ("next_effect", "toggle_expressions"):
+                    if action == "next_effect":
+                        self.processor.update(next_effect(self.processor.settings))
+                    else:
+                        self.toggle_expressions()
                     if self.source.stills:
                         self.processor.reset()
                         preview.status = self.status_text()
                         preview.write(item, self.processor.process(item))
+                if action == "recalibrate":
+                    self.recalibrate()
+                if action == "capture_plate":
+                    self.processor.set_plate(item.image)
+                    self._notice, self._notice_until = "privacy: background captured", time.perf_counter() + 2.0
+                    preview.status = self.status_text()
                 if action == "pause_gestures":
                     self.processor.scene.paused = not self.processor.scene.paused
-                    preview.status = self.status_text()
+                preview.status = self.status_text()
                 if action == "next" and self.source.stills:
                     return False
             if not self.source.stills:
+                return False
+            if until is not None and time.perf_counter() >= until:
                 return False

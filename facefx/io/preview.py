@@ -21,6 +21,9 @@ HELP_LINES = (
     ("space / b", "next effect"),
     ("m", "mirror on / off"),
     ("g", "pause / resume gesture stickers"),
+    ("e", "expression emojis on / off"),
+    ("c", "recalibrate the neutral face"),
+    ("p", "privacy: capture the background plate (step out of view first)"),
 )
 STILL_HELP = (("n / Enter", "next picture"),)
 
@@ -164,7 +167,8 @@ class PreviewSink(FrameSink):
             text(what, 20 + int(150 * scale), y)
 
     def poll(self, wait_ms: int = 1) -> List[str]:
-        """Handle window events; return pipeline actions ('quit', 'next_effect', 'next', 'pause_gestures')."""
+        """Handle window events; return pipeline actions ('quit', 'next_effect', 'next', 'pause_gestures',
+        'toggle_expressions', 'recalibrate', 'capture_plate')."""
         if not self._open:
             return []
         key = cv2.waitKey(max(1, wait_ms))
@@ -177,7 +181,8 @@ class PreviewSink(FrameSink):
 
     def handle_key(self, key: int) -> List[str]:
         """Apply a key code from cv2.waitKey: window-local keys act here, the rest become
-        pipeline actions ('quit', 'next_effect', 'next', 'pause_gestures')."""
+        pipeline actions ('quit', 'next_effect', 'next', 'pause_gestures', 'toggle_expressions',
+        'recalibrate', 'capture_plate')."""
         if key < 0:
             return []
         key &= 0xFF
@@ -201,6 +206,12 @@ class PreviewSink(FrameSink):
             actions.append("next")
         elif key in (ord("g"), ord("G")):
             actions.append("pause_gestures")
+        elif key in (ord("e"), ord("E")):
+            actions.append("toggle_expressions")
+        elif key in (ord("c"), ord("C")):
+            actions.append("recalibrate")
+        elif key in (ord("p"), ord("P")):
+            actions.append("capture_plate")
         return actions
 
     def close(self) -> None:

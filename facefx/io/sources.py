@@ -46,6 +46,8 @@ class Frame:
     name: file name for pictures from a folder (the output keeps it), else "".
     alpha: HxW uint8 alpha of an RGBA picture, or None. Effects ignore it; a transparent
         cut-out keeps it, so areas already transparent in the input stay transparent.
+    still: a picture on its own (image files, folders), not a frame of a stream: analysis
+        answers from it alone (facefx.analysis.Analysis.still).
     """
 
     image: np.ndarray
@@ -53,6 +55,7 @@ class Frame:
     time: float
     name: str = ""
     alpha: Optional[np.ndarray] = None
+    still: bool = False
 
 
 @dataclass
@@ -316,7 +319,7 @@ def _load_still(path: str, index: int) -> Frame:
         if int(img[:, :, 3].min()) < 255:  # opaque pictures come back with a full alpha channel
             alpha = np.ascontiguousarray(img[:, :, 3])
         img = cv2.cvtColor(img, cv2.COLOR_RGBA2RGB)
-    return Frame(img, index, 0.0, os.path.basename(path), alpha)
+    return Frame(img, index, 0.0, os.path.basename(path), alpha, still=True)
 
 
 class ImageSource(FrameSource):
@@ -350,6 +353,11 @@ class ImageSource(FrameSource):
         frame, self._frame = self._frame, None
         self._done = True
         return frame
+
+    def rewind(self) -> None:
+        """Start again (LoopSource): the picture is read again from its file."""
+        self._done = False
+        self.open()
 
     def close(self) -> None:
         self._frame = None
@@ -409,6 +417,10 @@ class FolderSource(FrameSource):
     def frame_count(self) -> Optional[int]:
         return len(self.files)
 
+    def rewind(self) -> None:
+        """Start again from the first picture (LoopSource)."""
+        self._pos = 0
+
     def read(self) -> Optional[Item]:
         if self._pos >= len(self.files):
             return None
@@ -419,6 +431,59 @@ class FolderSource(FrameSource):
             return _load_still(path, index)
         except MediaError as exc:
             return Failure(os.path.basename(path), str(exc))
+
+
+class LoopSource(FrameSource):
+    """A picture or a folder of pictures, over and over (`--loop`, the exhibition demo).
+
+    The inner source is rewound at its end. A picture that fails is reported once, on the
+    first pass; a pass that yields no picture at all ends the stream (rather than spinning).
+    """
+
+    stills = True
+
+    def __init__(self, inner: FrameSource) -> None:
+        if not inner.stills:
+            raise SourceError(f"{inner.description} is not a picture or a folder of pictures; "
+                              "only those can be shown in a loop")
+        self.inner = inner
+        self.description = inner.description
+        self.passes = 0
+        self._good = 0
+        self._failed: set = set()
+
+    @property
+    def size(self) -> Optional[Tuple[int, int]]:
+        return self.inner.size
+
+    @property
+    def skipped(self) -> List[str]:
+        return list(getattr(self.inner, "skipped", []))
+
+    def open(self) -> "LoopSource":
+        self.inner.open()
+        return self
+
+    def read(self) -> Optional[Item]:
+        while True:
+            item = self.inner.read()
+            if item is None:
+                if self._good == 0:
+                    return None
+                self.passes += 1
+                self._good = 0
+                self.inner.rewind()
+                continue
+            if isinstance(item, Failure):
+                if item.name in self._failed:
+                    continue
+                self._failed.add(item.name)
+                return item
+            self._good += 1
+            return item
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class SyntheticSource(FrameSource):

@@ -124,6 +124,11 @@ class ActionRunner:
         self.debug_taught = ""
         self.teach_error = ""      # a teach request that could not be sent (status line)
 
+    @property
+    def performer(self) -> Any:
+        """What performs the actions (ObsPerformer in OBS; its hotkey names fill the panel)."""
+        return self._performer
+
     def configure(self, values: Mapping[str, Any], gestures: Iterable[str] = BUILTIN_GESTURES) -> None:
         actions, problems = actions_from_values(values, gestures)
         with self._lock:
@@ -209,8 +214,9 @@ def update_filter(inst: Any, lib: Any, data: int) -> None:
     runner = getattr(inst, "actions", None)
     if runner is None:
         return
-    inst.action_values = read_action_values(lib, data)
-    runner.configure(inst.action_values)
+    names = inst.gesture_names() if hasattr(inst, "gesture_names") else BUILTIN_GESTURES
+    inst.action_values = read_action_values(lib, data, names)
+    runner.configure(inst.action_values, names)
     if getattr(inst, "hooks", None) is not None and inst.hooks.enabled:
         token = lib.get_str(data, K_DEBUG_FIRE)
         if token and token != runner.debug_fired:
@@ -471,12 +477,12 @@ def add_properties(inst: Any, props: int, callbacks: Mapping[str, int],
     """The "Gesture actions" group: per gesture an action kind and its target list."""
     lib = inst.lib
     runner = getattr(inst, "actions", None)
-    lists = ObsLists(lib, runner._performer if runner is not None else None)
+    lists = ObsLists(lib, runner.performer if runner is not None else None)
     from .libobs import OBS_COMBO_FORMAT_STRING, OBS_COMBO_TYPE_LIST, OBS_GROUP_NORMAL
     group = lib.obs_properties_create()
     values = getattr(inst, "action_values", {})
     for g in gestures:
-        label = g.replace("_", " ")
+        label = g.replace("_", " ") if g in BUILTIN_GESTURES else g
         kind_prop = lib.obs_properties_add_list(group, action_key(g).encode(), label.capitalize().encode(),
                                                 OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
         for value, text in ACTION_KINDS:
@@ -493,7 +499,7 @@ def refresh_targets(inst: Any, props: int, data: int, gestures: Iterable[str] = 
     """An action kind changed in the panel: refill each target list for its kind."""
     lib = inst.lib
     runner = getattr(inst, "actions", None)
-    lists = ObsLists(lib, runner._performer if runner is not None else None)
+    lists = ObsLists(lib, runner.performer if runner is not None else None)
     for g in gestures:
         prop = lib.obs_properties_get(props, target_key(g).encode())
         if prop:
@@ -508,6 +514,7 @@ K_TEACH_BUTTON = "teach_start"
 K_TAUGHT = "taught_gesture"
 K_FORGET_BUTTON = "teach_forget"
 K_DEBUG_TEACH = "debug_teach"     # test hook like K_DEBUG_FIRE: a new value starts a recording
+K_TEACH_SECONDS = "teach_seconds"   # recording length (protocol.TEACH_SECONDS bounds it)
 TEACH_SECONDS = 3.0
 
 
@@ -522,10 +529,25 @@ def _settings_str(inst: Any, key: str) -> str:
         lib.obs_data_release(data)
 
 
+def set_defaults(lib: Any, data: int) -> None:
+    """The teach group's defaults (OBS's get_defaults)."""
+    lib.obs_data_set_default_double(data, K_TEACH_SECONDS.encode(), TEACH_SECONDS)
+
+
+def _settings_float(inst: Any, key: str) -> float:
+    lib = inst.lib
+    data = lib.obs_source_get_settings(inst.source)
+    if not data:
+        return 0.0
+    try:
+        return float(lib.obs_data_get_double(data, key.encode()))
+    finally:
+        lib.obs_data_release(data)
+
+
 def _worker_stats(inst: Any) -> Dict[str, Any]:
     ch = getattr(inst, "channel", None)
-    stats = getattr(ch, "_worker_stats", None) if ch is not None else None
-    return stats if isinstance(stats, dict) else {}
+    return ch.worker_stats() if ch is not None else {}
 
 
 def send_teach_op(inst: Any, op_name: str, name: str, **fields: Any) -> str:
@@ -537,9 +559,10 @@ def send_teach_op(inst: Any, op_name: str, name: str, **fields: Any) -> str:
     ch = getattr(inst, "channel", None)
     if ch is None:
         return "teaching needs the worker running: turn on an effect first"
-    msg = protocol.op(op_name, ch.source_id, **fields)
-    msg["name"] = name          # protocol.op's own first parameter is called name
-    ch._client._send(msg)
+    if op_name == protocol.OP_TEACH:
+        ch.teach(name, fields.get("seconds", TEACH_SECONDS))
+    else:
+        ch.forget(name)
     return ""
 
 
@@ -577,7 +600,8 @@ def button(inst: Any, prop: int) -> None:
     raw = inst.lib.obs_property_name(prop)
     which = raw.decode() if raw else ""
     if which == K_TEACH_BUTTON:
-        start_teaching(inst, _settings_str(inst, K_TEACH_NAME))
+        seconds = _settings_float(inst, K_TEACH_SECONDS) or TEACH_SECONDS
+        start_teaching(inst, _settings_str(inst, K_TEACH_NAME), seconds)
     elif which == K_FORGET_BUTTON:
         problem = send_teach_op(inst, protocol.OP_FORGET, _settings_str(inst, K_TAUGHT))
         if inst.actions is not None:
@@ -589,8 +613,11 @@ def add_teach_properties(inst: Any, props: int, callbacks: Mapping[str, int]) ->
     lib = inst.lib
     group = lib.obs_properties_create()
     lib.obs_properties_add_text(group, K_TEACH_NAME.encode(), b"New gesture name", 0)
-    lib.obs_properties_add_button(group, K_TEACH_BUTTON.encode(),
-                                  ("Teach it (hold the gesture for %g s)" % TEACH_SECONDS).encode(),
+    from .protocol import TEACH_SECONDS as BOUNDS
+    seconds = lib.obs_properties_add_float_slider(group, K_TEACH_SECONDS.encode(), b"Recording length",
+                                                  BOUNDS[0], BOUNDS[1], 0.5)
+    lib.obs_property_float_set_suffix(seconds, b" s")
+    lib.obs_properties_add_button(group, K_TEACH_BUTTON.encode(), b"Teach it (hold the gesture while it records)",
                                   callbacks["button"])
     taught = lib.obs_properties_add_list(group, K_TAUGHT.encode(), b"Taught gestures",
                                          OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)

@@ -121,6 +121,31 @@ class SourceChannel:
         self._settings = settings
         self._client._send(protocol.op(protocol.OP_SETTINGS, self.source_id, settings=settings))
 
+    # -- teaching -----------------------------------------------------------------------------
+    def teach(self, name: str, seconds: float) -> None:
+        """Ask the worker to record this source's hands for `seconds`, then train `name`; the
+        countdown and the outcome come back in worker_stats()["teach"]."""
+        self._client._send(self._named_op(protocol.OP_TEACH, name, seconds=float(seconds)))
+
+    def forget(self, name: str) -> None:
+        """Ask the worker to delete the taught gesture `name` and retrain without it."""
+        self._client._send(self._named_op(protocol.OP_FORGET, name))
+
+    def _named_op(self, op_name: str, name: str, **fields: Any) -> dict:
+        msg = protocol.op(op_name, self.source_id, **fields)
+        msg["name"] = name          # protocol.op's own first parameter is called name
+        return msg
+
+    def worker_stats(self) -> Dict[str, Any]:
+        """This source's part of the worker's latest heartbeat (see facefx.obs.protocol:
+        fps, stage_ms, teach, taught, labels, ...); {} before the first."""
+        ws = self._worker_stats
+        return dict(ws) if isinstance(ws, dict) else {}
+
+    def recalibrate_expressions(self) -> None:
+        """Ask the worker to learn this source's faces' resting expressions again."""
+        self._client._send(protocol.op(protocol.OP_RECALIBRATE, self.source_id))
+
     # -- frames -------------------------------------------------------------------------------
     def submit(self, ptr: int, width: int, height: int, linesize: int, frame_seq: int,
                *, bgra: bool = False) -> bool:
@@ -224,6 +249,7 @@ class SourceChannel:
             "model": ws.get("model"),
             "error": self._local_error or self._result_error or self._worker_error,
             "result_seq": newest.seq if newest else self._result_seq,
+            "expressions": ws.get("expressions"),
         }
 
     def close(self) -> None:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .filter import FilterInstance
 
 K_DEBUG_SPRITES = "debug_sprites"   # JSON list of facefx.scene.Sprite fields drawn every frame
+K_DEBUG_RINGS = "debug_rings"       # JSON list of facefx.scene.Ring fields drawn every frame
+K_DEBUG_PRESS = "debug_press"       # "button" or "button#n": a new value clicks that panel button
+K_DEBUG_COVERS = "debug_covers"     # JSON list of facefx.scene.Cover fields drawn every frame
 DEBUG_ENV = "FACEFX_DEBUG_DIR"
 EFFECTS_ENV = "FACEFX_DEBUG_EFFECTS_DIR"   # shaders from here instead (compile-failure tests)
 
@@ -54,6 +57,10 @@ class DebugHooks:
         self.settings: Dict[str, Any] = {}
         self.static_mask: Optional[StaticMask] = None
         self.sprites: tuple = ()        # fixed plan items (renderer parity tests)
+        self.rings: tuple = ()
+        self.press = ""                 # the last debug_press token
+        self._pressed = ""
+        self.covers: tuple = ()
         self.frozen_mask: Any = None
         self.dumped = False
         self._last_write = 0.0
@@ -88,13 +95,23 @@ class DebugHooks:
         if not freeze:
             self.frozen_mask = None
             self.dumped = False
-        raw = lib.get_str(data, K_DEBUG_SPRITES)
+        self.press = lib.get_str(data, K_DEBUG_PRESS)
+        from ..scene import Ring, Sprite
+        for key, attr, kind in ((K_DEBUG_SPRITES, "sprites", Sprite), (K_DEBUG_RINGS, "rings", Ring)):
+            raw = lib.get_str(data, key)
+            try:
+                setattr(self, attr, tuple(kind(**item) for item in json.loads(raw)) if raw else ())
+            except (TypeError, ValueError) as exc:
+                setattr(self, attr, ())
+                return f"debug {attr}: {exc}"
+        raw = lib.get_str(data, K_DEBUG_COVERS)
         try:
-            from ..scene import Sprite
-            self.sprites = tuple(Sprite(**item) for item in json.loads(raw)) if raw else ()
+            from ..scene import Cover
+            self.covers = tuple(Cover(**dict(item, color=tuple(item.get("color", (0, 0, 0)))))
+                                for item in json.loads(raw)) if raw else ()
         except (TypeError, ValueError) as exc:
-            self.sprites = ()
-            return f"debug sprites: {exc}"
+            self.covers = ()
+            return f"debug covers: {exc}"
         try:
             self.static_mask = StaticMask(mask_path) if mask_path else None
         except (OSError, ValueError) as exc:
@@ -103,6 +120,9 @@ class DebugHooks:
         return ""
 
     def tick(self, inst: "FilterInstance", now: float) -> None:
+        if self.dir and self.press and self.press != self._pressed:
+            self._pressed = self.press
+            self.click(inst, self.press.split("#", 1)[0])
         if self.dir and now - self._last_write >= 1.0:
             self._last_write = now
             self.write_status(inst)
@@ -127,11 +147,27 @@ class DebugHooks:
                 "mask_seq": mask.seq, "mask_frame_seq": mask.frame_seq, "shown_frame_seq": shown_seq,
                 "keep_in_sync": bool(cfg and cfg.keep_in_sync),
                 "sprites": [dataclasses.asdict(sp) for sp in plan.sprites],
+                "rings": [dataclasses.asdict(r) for r in plan.rings],
                 "settings": cfg.settings.to_dict() if cfg else None}
         tmp = base + ".json.tmp"
         with open(tmp, "w") as fh:
             json.dump(info, fh)
         os.replace(tmp, base + ".json")
+
+    def click(self, inst: "FilterInstance", name: str) -> bool:
+        """Click a button of the filter's panel the way OBS's properties view does
+        (obs_property_button_clicked: the registered callback with the filter's data), so a
+        test reaches the real button path without a mouse."""
+        import ctypes as C
+        lib = inst.lib
+        fn = lib.obs_lib.obs_property_button_clicked
+        fn.argtypes, fn.restype = [C.c_void_p, C.c_void_p], C.c_bool
+        props = inst.properties()
+        try:
+            prop = lib.obs_properties_get(props, name.encode())
+            return bool(prop) and bool(fn(prop, inst.source))
+        finally:
+            lib.obs_properties_destroy(props)
 
     def write_properties(self, inst: "FilterInstance") -> None:
         """Build the properties panel as OBS does, fire the mode list's modified callback,
@@ -163,6 +199,7 @@ class DebugHooks:
             "frame_seq": inst.frame_seq, "results": len(inst.history),
             "result_seq": inst.history[-1].seq if inst.history else None,
             "delay": inst.delay, "error": inst.error or inst.gpu_error, "status": inst.status()[0],
+            "privacy_reason": inst.privacy_reason, "privacy_notice": inst.privacy_notice,
             "analysis": inst.channel.stats() if inst.channel is not None else None,
             "worker": None if st is None else {"state": st.state, "pid": st.pid, "restarts": st.restarts},
             "heavy_modules": sorted(m for m in ("numpy", "cv2", "mediapipe") if m in sys.modules),

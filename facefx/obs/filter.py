@@ -27,20 +27,25 @@ import traceback
 from collections import deque
 from typing import Any, Deque, Dict, List, Optional
 
-from ..scene import Scene, build_plan
+from ..scene import RenderPlan, Scene, build_plan
 from ..settings import SettingsError
 from . import actions as A
+from . import gesture_props as G
 from . import libobs as lo
 from . import props as P
 from .debug import DebugHooks
+from .failclosed import PrivacyGuard, ensure_covered, full_frame_cover
 from .gpu import MAX_DELAY_FRAMES, GpuError, GpuRenderer
 from .registry import HOTKEY_SHIFT, holder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STATUS_POLL_S = 0.5          # how often the graphics thread looks at the worker's state
 PROPS_REFRESH_MIN_S = 2.0    # at most one automatic properties-panel refresh per this
-# Hotkey after the per-effect toggles (index len(P.EFFECTS)): pause/resume all gesture triggers.
+# Hotkeys after the per-effect toggles (index len(P.EFFECTS) + position here).
 PAUSE_HOTKEY = ("facefx.pause_gestures", "FaceFX: pause gesture triggers")
+RECALIBRATE_HOTKEY = ("facefx.recalibrate_expressions", "FaceFX: recalibrate expression baseline")
+PLATE_HOTKEY = ("facefx.capture_background", "FaceFX: capture background (face privacy plate)")
+EXTRA_HOTKEYS = (PAUSE_HOTKEY, RECALIBRATE_HOTKEY, PLATE_HOTKEY)
 
 
 class NoActions:
@@ -52,13 +57,22 @@ class NoActions:
 
 
 class _SceneInput:
-    """What Scene.update() reads from one worker result: hands and gestures, plus `mask` only
-    when the result carries one (a results-only result keeps the Scene's last mask)."""
+    """What Scene.update() reads from one worker result: hands, gestures and faces, plus `mask`
+    only when the result carries one (a results-only result keeps the Scene's last mask)."""
 
-    def __init__(self, res: Any) -> None:
+    def __init__(self, res: Any, source_size: Any = None) -> None:
         fr = res.results
         self.hands = fr.hands if fr is not None else ()
         self.gestures = fr.gestures if fr is not None else ()
+        # Face privacy: the faces stage's own record (has_faces), heads, the analysed frame's
+        # size and how old the faces are (facefx.results.FrameResults).
+        self.faces = fr.faces if fr is not None else ()
+        self.heads = fr.heads if fr is not None else ()
+        self.has_faces = bool(fr is not None and fr.has_faces)
+        # The worker sees the frame reduced to analysis size; the Scene compares frame_size with
+        # the output size, so it gets the source's size when that frame was captured.
+        self.frame_size = source_size or (fr.frame_size if fr is not None else (0, 0))
+        self.faces_age = fr.faces_age if fr is not None else 0.0
         if getattr(res, "has_mask", True):
             self.mask = res
 
@@ -71,6 +85,18 @@ class _MaskAnalysis:
 
     def __init__(self, mask: Any) -> None:
         self.mask = mask
+
+
+def _privacy_inputs(settings: Any) -> Any:
+    """The parts of the settings whose change makes earlier results useless for privacy."""
+    return (settings.privacy, settings.faces, settings.stages())
+
+
+def _emoji_problems(scene: Any) -> List[str]:
+    """The emoji overrides the Scene's emoji set refused (missing, not a PNG), one message each."""
+    emojis = getattr(getattr(scene, "_emojis", None), "emojis", None)
+    problems = getattr(emojis, "problems", None)
+    return list(problems.values()) if isinstance(problems, dict) else []
 
 
 def _log_level(level: int) -> int:
@@ -119,6 +145,20 @@ class FilterInstance:
         self._scene_seq = 0                  # the newest result the Scene was fed
         self.last_fired = ""                 # for the status line
         self.gestures_paused = False         # the pause hotkey
+        self.privacy = PrivacyGuard()        # face privacy: when to cover the whole frame
+        self.privacy_reason = ""             # why the whole frame is covered now ("" = it is not)
+        self.privacy_notice = ""             # the drawn plan's notice (the Scene's reasons too)
+        self.plate_wanted = False            # capture button/hotkey: copy the next frame as plate
+        self.plate_note = ""                 # about the plate, for the status line
+        self._last_size = (0, 0)             # the output size of the last frame drawn
+        self._kept_plate: Any = None         # the plate while the renderer is released (hidden)
+        self._sizes: Deque[Any] = deque(maxlen=8)   # (first frame seq, (w, h)) per size change
+        self.recalibrate_note = ""           # why the last recalibrate request could not be sent
+        self.custom_labels: tuple = ()       # gesture names the worker's custom/taught model adds
+
+    def gesture_names(self) -> tuple:
+        """Every gesture the panel offers: the custom/taught labels, then the built-ins."""
+        return G.names(self.custom_labels)
 
     def wants_analysis(self) -> bool:
         """Any effect on (background, gestures, ...): the stages the settings need."""
@@ -140,21 +180,25 @@ class FilterInstance:
 
     def update(self, data: int) -> None:
         lib = self.lib
-        self.values = P.read_values(lib, data)
+        self.values = P.read_values(lib, data, self.custom_labels)
         A.update_filter(self, lib, data)
         if self.hooks.enabled:
             problem = self.hooks.read(lib, data)
             if problem:
                 self.error = problem
         try:
-            config = P.settings_from_values(self.values)
+            config = P.settings_from_values(self.values, self.custom_labels)
         except (SettingsError, ValueError) as exc:
             self.config = None
             self.error = f"Settings: {exc}"
             lib.log(lo.LOG_WARNING, "%s: %s; passing video through" % (self.name(), exc))
             return
         self.error = ""
-        self.config = config
+        old, self.config = self.config, config
+        if old is not None and _privacy_inputs(old.settings) != _privacy_inputs(config.settings):
+            # Results analysed with the old settings (other stages, another margin) must not
+            # decide what is covered under the new ones.
+            self.privacy.reset(self.frame_seq, "the settings changed")
         if self.scene is None:
             self.scene = Scene(config.settings)
         else:
@@ -202,10 +246,11 @@ class FilterInstance:
                 parent, ("%s.%s" % (name, self.name())).encode(),
                 ("%s (%s)" % (description, self.name())).encode(), cb,
                 (self.fid << HOTKEY_SHIFT) | index))
-        ids.append(self.lib.obs_hotkey_register_source(
-            parent, ("%s.%s" % (PAUSE_HOTKEY[0], self.name())).encode(),
-            ("%s (%s)" % (PAUSE_HOTKEY[1], self.name())).encode(), cb,
-            (self.fid << HOTKEY_SHIFT) | len(P.EFFECTS)))
+        for index, (name, description) in enumerate(EXTRA_HOTKEYS, len(P.EFFECTS)):
+            ids.append(self.lib.obs_hotkey_register_source(
+                parent, ("%s.%s" % (name, self.name())).encode(),
+                ("%s (%s)" % (description, self.name())).encode(), cb,
+                (self.fid << HOTKEY_SHIFT) | index))
         holder().hotkeys[self.fid] = ids
 
     def toggle_gesture_pause(self) -> None:
@@ -214,6 +259,135 @@ class FilterInstance:
         scene = self.scene
         if scene is not None:
             scene.paused = self.gestures_paused
+
+    # ------------------------------------------------------------------ face privacy
+    def privacy_on(self) -> bool:
+        """Face privacy is wanted: by the settings, or by the stored values when the settings
+        are invalid (then nothing else runs, but the face must still be covered)."""
+        cfg = self.config
+        if cfg is not None:
+            return cfg.settings.privacy.active
+        return bool(self.values.get(P.K_PRIVACY, False))
+
+    def request_plate(self) -> None:
+        """Capture button/hotkey (UI or hotkey thread): the render thread copies its next frame."""
+        self.plate_wanted = True
+
+    def _take_plate(self, r: GpuRenderer, frame: int, w: int, h: int) -> None:
+        self.plate_wanted = False
+        if r.capture_plate(frame, w, h):
+            self.plate_note = "background captured at %dx%d" % (w, h)
+            self.lib.log(lo.LOG_INFO, "%s: face privacy background captured (%dx%d)" % (self.name(), w, h))
+        else:
+            self.plate_note = "the background could not be captured; press Capture background again"
+
+    def _privacy_notes(self, w: int, h: int) -> str:
+        """The plate's state for the status line (style 'plate' only)."""
+        cfg = self.config
+        if cfg is None or cfg.settings.privacy.style != "plate":
+            return ""
+        size = self.renderer.plate_size if self.renderer is not None else (0, 0)
+        if size == (0, 0):
+            return ("no background captured yet: faces are blurred instead (press Capture "
+                    "background with nobody in view)")
+        if w and h and size != (w, h):
+            return "background captured at %dx%d, rescaled to %dx%d" % (size + (w, h))
+        return self.plate_note
+
+    def _cover_whole(self, reason: str) -> None:
+        """Render the source with the whole frame covered, without the worker, the Scene or
+        valid settings (bad settings with privacy on); a solid fill if even that fails."""
+        lib, src = self.lib, self.source
+        target = lib.obs_filter_get_target(src)
+        w = lib.obs_source_get_base_width(target) if target else 0
+        h = lib.obs_source_get_base_height(target) if target else 0
+        parent = lib.obs_filter_get_parent(src)
+        if not parent or not w or not h:
+            lib.obs_source_skip_video_filter(src)
+            return
+        self.privacy_reason = reason
+        if self.renderer is None:
+            self.renderer = self._new_renderer()
+        self.frame_seq += 1
+        frame = self.renderer.capture(src, target, parent, w, h, self.frame_seq, 1)
+        self._draw_covered(frame, w, h, reason)
+
+    def _draw_covered(self, frame: Optional[int], w: int, h: int, reason: str) -> None:
+        """The frame under a whole-frame cover (blur, or the plate); a solid fill if that fails."""
+        r = self.renderer
+        cfg = self.config
+        privacy = cfg.settings.privacy if cfg is not None else None
+        try:
+            if frame is None or privacy is None:
+                raise GpuError("no frame to cover" if frame is None else "settings invalid")
+            cover = full_frame_cover(privacy, w, h, r.plate_size != (0, 0))
+            r.draw(RenderPlan(w, h, 0.0, covers=(cover,), notice=reason), frame)
+        except Exception as exc:
+            if self.gpu_error != "privacy: %s" % exc and privacy is not None:
+                self.lib.log(lo.LOG_WARNING, "%s: face privacy cover failed (%s); filling the frame"
+                             % (self.name(), exc))
+            r.fill(w, h, tuple(privacy.color) if privacy is not None else (0, 0, 0))
+
+    def recalibrate_expressions(self) -> str:
+        """The recalibrate button and hotkey (UI / hotkey thread): the worker's ExpressionsStage
+        learns every face's resting expression again. Returns "" or why it could not be asked."""
+        cfg = self.config
+        if cfg is None or not cfg.settings.expressions.active:
+            self.recalibrate_note = "recalibrate: turn expression emojis on first"
+        elif self.channel is None:
+            self.recalibrate_note = "recalibrate: the worker is not running for this source"
+        else:
+            self.channel.recalibrate_expressions()
+            self.recalibrate_note = ""
+        return self.recalibrate_note
+
+    def expression_status(self) -> Optional[tuple]:
+        """(text, kind) of the status line's expressions part, or None while they are off:
+        faces seen, the main (largest) face's expression, the model and its baseline state."""
+        cfg = self.config
+        if cfg is None or not cfg.settings.expressions.active:
+            return None
+        ex = cfg.settings.expressions
+        kind = lo.OBS_TEXT_INFO_NORMAL
+        res = self.history[-1] if self.history else None
+        faces = tuple(res.results.faces) if res is not None and res.results is not None else ()
+        line = "Expressions (%s): " % ex.mode
+        if not self.history:
+            line += "waiting for the first result"
+        elif not faces:
+            line += "no face seen"
+        else:
+            main = max(faces, key=lambda f: f.box[2] * f.box[3])
+            line += "%d face%s; main face: %s" % (len(faces), "" if len(faces) == 1 else "s",
+                                                  "%s (%d%%)" % (main.expression, round(main.expression_score * 100))
+                                                  if main.expression else "no expression yet")
+        state = (self.channel.stats().get("expressions") if self.channel is not None else None) or {}
+        model = os.path.basename(ex.model) if ex.model else "bundled FER2013 + face geometry"
+        if state.get("state") == "failed":
+            line += "; model: %s cannot be used (%s), bundled FER2013 used instead" % (model, state.get("message"))
+            kind = lo.OBS_TEXT_INFO_WARNING
+        else:
+            line += "; model: %s (%s)" % (model, state.get("state") or "starting")
+        if state.get("calibrating"):
+            line += "; learning the resting face of %d face(s)" % state["calibrating"]
+        parts = [line + "."]
+        if cfg.expr_warning:
+            parts.append("Expressions: %s." % cfg.expr_warning)
+            kind = lo.OBS_TEXT_INFO_WARNING
+        for problem in _emoji_problems(self.scene):
+            parts.append("Expressions: %s; that expression shows no emoji." % problem)
+            kind = lo.OBS_TEXT_INFO_WARNING
+        bad = self.renderer.sprite_problem if self.renderer is not None else ""
+        if bad and any(path in bad for _, path in ex.emojis):
+            parts.append("Expressions: %s; that expression shows no emoji." % bad.replace("sticker image", "emoji image"))
+            kind = lo.OBS_TEXT_INFO_WARNING
+        label_problem = self.renderer.label_problem if self.renderer is not None else ""
+        if label_problem and ex.label:
+            parts.append("Expression labels: %s." % label_problem)
+            kind = lo.OBS_TEXT_INFO_WARNING
+        if self.recalibrate_note:
+            parts.append("Expressions: %s." % self.recalibrate_note)
+        return "\n".join(parts), kind
 
     # ------------------------------------------------------------------ status
     def status(self) -> tuple:
@@ -224,20 +398,41 @@ class FilterInstance:
         cfg = self.config
         for problem in (self.error, self.gpu_error):
             if problem:
-                parts.append(problem + " (video passes through unchanged)")
+                parts.append(problem + (" (face privacy: the whole frame is covered)" if self.privacy_on()
+                                        else " (video passes through unchanged)"))
                 kind = lo.OBS_TEXT_INFO_ERROR
+        if self.privacy_on():
+            notice = self.privacy_notice.replace("privacy: ", "", 1) if self.privacy_notice else ""
+            line = "Face privacy: %s." % (
+                "whole frame covered, " + self.privacy_reason if self.privacy_reason
+                else notice or "on (%s)" % (cfg.settings.privacy.style if cfg is not None else "?"))
+            notes = [n for n in (self._privacy_notes(*self._last_size),
+                                 self.renderer.cover_problem if self.renderer is not None else "") if n]
+            if "frames behind" in (self.privacy_reason + notice):
+                notes.append("if this persists, raise \"Cover the whole frame when analysis lags by "
+                             "more than\" or lower the analysis width")
+            if notes:
+                text = "; ".join(notes)
+                line += " " + text[0].upper() + text[1:] + "."
+            parts.append(line)
+            if self.privacy_reason or notes:
+                kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
         if cfg is not None and cfg.settings.gestures.active:
             g = "Gestures: paused" if self.scene is not None and self.scene.paused else "Gestures: on"
             if self.last_fired:
                 g += "; last fired: %s" % self.last_fired
             parts.append(g + ".")
         if cfg is not None and cfg.warning:
-            parts.append("Stickers: %s" % cfg.warning)
+            parts.append("Gestures: %s (the rest works as set)" % cfg.warning)
             kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
         sprite_problem = self.renderer.sprite_problem if self.renderer is not None else ""
-        if sprite_problem:
+        if sprite_problem and cfg is not None and cfg.settings.gestures.active:
             parts.append("Stickers: %s (other stickers keep working)" % sprite_problem)
             kind = max(kind, lo.OBS_TEXT_INFO_WARNING)
+        expressions = self.expression_status()
+        if expressions is not None:
+            parts.append(expressions[0])
+            kind = max(kind, expressions[1])
         if cfg is not None and not cfg.settings.stages():
             parts.append("All effects are off: video passes through.")
         elif self.hooks.static_mask is not None:
@@ -282,8 +477,10 @@ class FilterInstance:
     def properties(self) -> int:
         text, kind = self.status()
         mode = self.values.get(P.K_BG_MODE) or P.DEFAULTS[P.K_BG_MODE]
-        props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode)
-        A.add_properties(self, props, holder().callbacks)
+        props = P.build_properties(self.lib, self.fid, holder().callbacks, text, kind, mode,
+                                   self.custom_labels, self.values,
+                                   self.values.get(P.K_PRIV_STYLE) or P.DEFAULTS[P.K_PRIV_STYLE])
+        A.add_properties(self, props, holder().callbacks, self.gesture_names())
         A.add_teach_properties(self, props, holder().callbacks)
         return props
 
@@ -295,10 +492,13 @@ class FilterInstance:
         self._last_poll = now
         if self.fid not in holder().hotkeys:
             self._register_hotkeys()
+        self._follow_labels()
         client = self.plugin.client
         st = client.status() if client is not None else None
         key = (st.state if st else None, st.last_error if st else None, self.error, self.gpu_error,
-               self.actions.error if self.actions is not None else "", A.teach_status(self))
+               self.privacy_reason, self.privacy_notice,
+               self.actions.error if self.actions is not None else "", A.teach_status(self),
+               self.custom_labels)
         if st is not None:
             self.worker_state = st.state
         if key != self._status_key and now - self._last_refresh >= PROPS_REFRESH_MIN_S:
@@ -308,12 +508,28 @@ class FilterInstance:
             self._status_key = key
         self.hooks.tick(self, now)
 
+    def _follow_labels(self) -> None:
+        """The worker loaded another custom or taught model (a gesture was just taught, a model
+        picked): re-read the settings with its labels, so they can fire, get stickers and
+        actions, and show in the panel, without a restart."""
+        labels = self.channel.worker_stats().get("labels") if self.channel is not None else None
+        if not isinstance(labels, list):
+            return
+        labels = tuple(str(n) for n in labels if isinstance(n, str) and n.strip())
+        if labels != self.custom_labels:
+            self.custom_labels = labels
+            self.load_settings()
+
     def render(self) -> None:
         lib = self.lib
         src = self.source
         cfg = self.config
+        if cfg is None and self.privacy_on():
+            self._cover_whole("the settings are invalid: %s" % self.error)
+            return
         if cfg is None or not cfg.settings.stages() or (
-                self.worker_state == "failed" and self.hooks.static_mask is None and not self.history):
+                self.worker_state == "failed" and self.hooks.static_mask is None and not self.history
+                and not cfg.settings.privacy.active):
             self.frames_passed += 1
             lib.obs_source_skip_video_filter(src)
             return
@@ -324,8 +540,11 @@ class FilterInstance:
         if not parent or not w or not h:
             lib.obs_source_skip_video_filter(src)
             return
+        self._last_size = (w, h)
+        if not self._sizes or self._sizes[-1][1] != (w, h):
+            self._sizes.append((self.frame_seq + 1, (w, h)))
         if self.renderer is None:
-            self.renderer = GpuRenderer(lib, self.hooks.effects_dir) if self.hooks.effects_dir else GpuRenderer(lib)
+            self.renderer = self._new_renderer()
         r = self.renderer
         self.frame_seq += 1
         seq = self.frame_seq
@@ -333,9 +552,15 @@ class FilterInstance:
         # later than any before still finds its frame.
         ring = max(self.delay + self.span + 1, max(self.depths, default=1)) if cfg.keep_in_sync else 1
         frame = r.capture(src, target, parent, w, h, seq, ring)
+        priv = cfg.settings.privacy
         if frame is None:
+            if priv.active:   # fail closed: no frame to cover, so no frame at all
+                r.fill(w, h, tuple(priv.color))
+                return
             lib.obs_source_skip_video_filter(src)
             return
+        if self.plate_wanted:
+            self._take_plate(r, frame, w, h)
         frozen = self.hooks.frozen
         channel = self.channel
         if channel is not None and self.hooks.static_mask is None and not frozen:
@@ -360,21 +585,64 @@ class FilterInstance:
                 r.set_mask(mask.seq, mask.data, mask.width, mask.height)
             plan = build_plan(_MaskAnalysis(mask) if mask is not None else None,
                               cfg.settings, t, w, h)
+            reason = self._privacy_check(seq, shown, w, h) if priv.active else ""
             plan = self._with_scene(plan, t, w, h)
-            if self.hooks.sprites:
-                plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites)
+            if priv.active:
+                plan = ensure_covered(plan, priv, reason, r.plate_size != (0, 0))
+                self.privacy_notice = plan.notice
+            if self.hooks.sprites or self.hooks.rings or self.hooks.covers:
+                plan = dataclasses.replace(plan, sprites=tuple(plan.sprites) + self.hooks.sprites,
+                                           rings=tuple(plan.rings) + self.hooks.rings,
+                                           covers=tuple(plan.covers) + self.hooks.covers)
             if frozen and not self.hooks.dumped:
                 self.hooks.dump(self, plan, out_tex, w, h, shown)
             r.draw(plan, out_tex)
         except GpuError as exc:
             if self.gpu_error != str(exc):
                 self.gpu_error = str(exc)
-                lib.log(lo.LOG_WARNING, "%s: %s; passing video through" % (self.name(), exc))
-            r.draw_frame(out_tex, w, h)
+                lib.log(lo.LOG_WARNING, "%s: %s; %s" % (self.name(), exc, "covering the whole frame"
+                                                         if priv.active else "passing video through"))
+            if priv.active:
+                self.privacy_reason = "drawing failed: %s" % exc
+                self._draw_covered(out_tex, w, h, self.privacy_reason)
+            else:
+                r.draw_frame(out_tex, w, h)
             return
         self.gpu_error = ""
         if mask is not None:
             self.frames_drawn += 1      # frames that got the effect
+
+    def _size_of(self, frame_seq: int) -> Any:
+        """The source's size when frame `frame_seq` was captured (None if not known)."""
+        size = None
+        for first, wh in self._sizes:
+            if first <= frame_seq:
+                size = wh
+        return size
+
+    def _privacy_check(self, seq: int, shown: int, w: int, h: int) -> str:
+        """Why the whole frame must be covered this frame ("" = the results can be used); the
+        Scene is told too (set_stale), so its plan covers the frame itself."""
+        latest = self.history[-1] if self.history else None
+        if self.hooks.static_mask is not None or self.hooks.frozen:
+            state = "running"   # test hooks: no worker by design
+        else:
+            state = self.worker_state
+        reason = self.privacy.reason(
+            worker_state=state, frame_seq=seq, shown_seq=shown,
+            result_frame_seq=latest.frame_seq if latest is not None else None, size=(w, h),
+            stale_frames=self.config.settings.privacy.stale_frames)
+        self.privacy_reason = reason
+        scene = self.scene
+        if scene is not None:
+            if hasattr(scene, "set_stale"):
+                scene.set_stale(reason or None)
+            if hasattr(scene, "set_frame_rate"):
+                interval = self.lib.obs_get_frame_interval_ns()
+                if interval:
+                    scene.set_frame_rate(1e9 / interval)
+            scene.plate_ready = bool(self.renderer is not None and self.renderer.plate_size != (0, 0))
+        return reason
 
     def _with_scene(self, plan: Any, t: float, w: int, h: int) -> Any:
         """The background plan plus the Scene's stickers and arming rings at output time t.
@@ -383,12 +651,14 @@ class FilterInstance:
         (the same clock plan() is asked on), so triggers and animations run on output-frame
         time; Fired events go to the plugin's actions."""
         scene = self.scene
-        if scene is None or not self.config.settings.gestures.active:
+        settings = self.config.settings
+        if scene is None or not (settings.gestures.active or settings.expressions.active
+                                 or settings.privacy.active):
             return plan
         hist = self.history
         if hist and hist[-1].seq != self._scene_seq and getattr(hist[-1], "results", None) is not None:
             self._scene_seq = hist[-1].seq
-            scene.update(_SceneInput(hist[-1]), t)
+            scene.update(_SceneInput(hist[-1], self._size_of(hist[-1].frame_seq)), t)
             actions = getattr(self.plugin, "actions", None) or NoActions()
             for fired in scene.take_fired():
                 self.last_fired = fired.name
@@ -398,9 +668,10 @@ class FilterInstance:
                     self.lib.log(lo.LOG_WARNING, "%s: gesture action for %s failed: %s"
                                  % (self.name(), fired.name, exc))
         sp = scene.plan(t, w, h)
-        if not sp.sprites and not sp.rings:
+        if not sp.sprites and not sp.labels and not sp.rings and not sp.covers and not sp.notice:
             return plan
-        return dataclasses.replace(plan, sprites=sp.sprites, rings=sp.rings)
+        return dataclasses.replace(plan, sprites=sp.sprites, labels=sp.labels, rings=sp.rings,
+                                   covers=sp.covers, notice=sp.notice or plan.notice)
 
     def _next_mask(self, seq: int, frozen: bool) -> Any:
         """The mask to draw this frame: the newest result, or with "keep mask in sync" the
@@ -451,7 +722,7 @@ class FilterInstance:
         self.active = active
         if not active:
             self.release_channel()
-            self.release_gpu()
+            self.release_gpu(keep_plate=True)
             self.history.clear()
             self.latencies.clear()
             self.delay = 0
@@ -464,15 +735,28 @@ class FilterInstance:
         if ch is not None:
             ch.close()
 
-    def release_gpu(self) -> None:
+    def _new_renderer(self) -> GpuRenderer:
+        r = GpuRenderer(self.lib, self.hooks.effects_dir) if self.hooks.effects_dir else GpuRenderer(self.lib)
+        plate, self._kept_plate = self._kept_plate, None
+        if plate is not None:
+            r.put_plate(plate)
+        return r
+
+    def release_gpu(self, keep_plate: bool = False) -> None:
         """Free the renderer. It is taken inside the graphics context: render() runs only
         there, so a frame still drawing (script unload comes from the UI thread) finishes
-        first and cannot recreate a renderer after this one is freed."""
+        first and cannot recreate a renderer after this one is freed. keep_plate: the captured
+        privacy background survives (a source hidden and shown again keeps it)."""
         self.lib.obs_enter_graphics()
         try:
             r, self.renderer = self.renderer, None
             if r is not None:
+                if keep_plate and self._kept_plate is None:
+                    self._kept_plate = r.take_plate()
                 r.close()
+            if not keep_plate and self._kept_plate is not None:
+                self._kept_plate[0].destroy()
+                self._kept_plate = None
         finally:
             self.lib.obs_leave_graphics()
 
@@ -539,6 +823,7 @@ class Plugin:
 
     def defaults(self, data: int) -> None:
         P.set_defaults(self.lib, data)
+        A.set_defaults(self.lib, data)
 
     def properties(self, fid: int) -> Optional[int]:
         inst = self._inst(fid)
@@ -564,8 +849,16 @@ class Plugin:
             last = "render failed: " + msg.splitlines()[-1]
             if inst.gpu_error != last:
                 inst.gpu_error = last
-                self.lib.log(lo.LOG_ERROR, "%s: render failed, passing video through:\n%s"
-                             % (inst.name(), msg))
+                self.lib.log(lo.LOG_ERROR, "%s: render failed, %s:\n%s"
+                             % (inst.name(), "covering the frame" if inst.privacy_on()
+                                else "passing video through", msg))
+            if inst.privacy_on() and inst.renderer is not None and inst._last_size[0]:
+                inst.privacy_reason = last
+                try:
+                    inst.renderer.fill(*inst._last_size, color=(0, 0, 0))   # fail closed
+                    return
+                except Exception:
+                    pass
             self.lib.obs_source_skip_video_filter(inst.source)
 
     def activate(self, fid: int) -> None:
@@ -589,18 +882,30 @@ class Plugin:
             inst.toggle(P.EFFECTS[index][0])
         elif inst is not None and pressed and index == len(P.EFFECTS):
             inst.toggle_gesture_pause()
+        elif inst is not None and pressed and index == len(P.EFFECTS) + 1:
+            inst.recalibrate_expressions()
+        elif inst is not None and pressed and index == len(P.EFFECTS) + 2:
+            inst.request_plate()
 
     def button(self, fid: int, prop: int) -> bool:
         inst = self.filters.get(fid)
         if inst is not None:
-            A.button(inst, prop)
+            raw = self.lib.obs_property_name(prop)
+            if raw == P.K_EXPR_RECALIBRATE.encode():
+                inst.recalibrate_expressions()
+            elif raw == P.K_PRIV_CAPTURE.encode():
+                inst.request_plate()
+            else:
+                A.button(inst, prop)
         return True   # refresh: OBS rebuilds the panel, which re-reads the status
 
     def modified(self, fid: int, props: int, prop: int, data: int) -> bool:
         P.apply_mode_visibility(self.lib, props, self.lib.get_str(data, P.K_BG_MODE))
+        P.apply_privacy_visibility(self.lib, props, self.lib.get_str(data, P.K_PRIV_STYLE))
         inst = self.filters.get(fid)
         if inst is not None:
-            A.refresh_targets(inst, props, data)
+            G.apply_visibility(self.lib, props, inst.gesture_names(), G.data_getter(self.lib, data))
+            A.refresh_targets(inst, props, data, inst.gesture_names())
         return True
 
     def close(self) -> None:

@@ -12,9 +12,9 @@ Per frame:
   RenderPlan --effects--> output                                      draw()
 
 draw() walks the RenderPlan the same way facefx/render/cpu.py does: the background layer
-first (one painter per mode in `_painters`), then sprites and face regions (painters to be
-registered in `_overlay_painters` when those features land), so new plan parts add painters
-rather than reshaping the renderer.
+first (one painter per mode in `_painters`), then covers, sprites, labels and rings through
+`_overlay_painters` (keyed by item kind: sprites.py, labels.py), so new plan parts add
+painters rather than reshaping the renderer.
 """
 from __future__ import annotations
 
@@ -220,9 +220,32 @@ class GpuRenderer:
         # without a painter is skipped (it must not stop the frame).
         self._overlay_painters: Dict[str, Callable[[RenderPlan, Any], None]] = {
             "Sprite": self._paint_sprite,
+            "Cover": self._paint_cover,
+            "Label": self._paint_label,
+            "Ring": self._paint_ring,
         }
+        self._covers: Any = None        # facefx.obs.covers.CoverPainter, made on first use
         self._sprites: Any = None       # facefx.obs.sprites.SpritePainter, made on first use
         self._sprite_effect: Optional[_Effect] = None
+        self._labels: Any = None        # facefx.obs.labels.LabelPainter, made on first use
+        self._label_effect: Optional[_Effect] = None
+        self._rings: Any = None         # facefx.obs.sprites.RingPainter, made on first use
+        self._ring_effect: Optional[_Effect] = None
+        self._ring_error = ""
+
+    def _paint_ring(self, plan: RenderPlan, item: Any) -> None:
+        if self._rings is None:
+            from .sprites import RingPainter
+            if self._ring_error:        # remembered, as in _effects(): no recompile per frame
+                raise GpuError(self._ring_error)
+            try:
+                self._ring_effect = _Effect(self.lib, os.path.join(self._effects_dir, "ring.effect"),
+                                            RingPainter.PARAMS)
+            except GpuError as exc:
+                self._ring_error = str(exc)
+                raise
+            self._rings = RingPainter(self.lib, self._ring_effect)
+        self._rings.paint(plan, item)
 
     def _paint_sprite(self, plan: RenderPlan, item: Any) -> None:
         if self._sprites is None:
@@ -231,6 +254,63 @@ class GpuRenderer:
                                           ["image", "opacity"])
             self._sprites = SpritePainter(self.lib, self._sprite_effect)
         self._sprites.paint(plan, item)
+
+    # ------------------------------------------------------------------ face privacy
+    def _cover_painter(self) -> Any:
+        if self._covers is None:
+            from .covers import CoverPainter
+            self._covers = CoverPainter(self)
+        return self._covers
+
+    def _paint_cover(self, plan: RenderPlan, item: Any) -> None:
+        self._cover_painter().paint(plan, item)
+
+    def capture_plate(self, frame_tex: int, w: int, h: int) -> bool:
+        """Keep a copy of this frame as the privacy plate (GPU copy, no readback)."""
+        return self._cover_painter().capture_plate(frame_tex, w, h)
+
+    def take_plate(self) -> Any:
+        """Hand the plate over as (render target, size), the caller owning it (destroy() it
+        with the graphics context current), or None when there is none."""
+        if self._covers is None or self._covers.plate is None:
+            return None
+        kept = (self._covers.plate, self._covers.plate_size)
+        self._covers.plate, self._covers.plate_size = None, (0, 0)
+        return kept
+
+    def put_plate(self, kept: Any) -> None:
+        """Adopt a plate from take_plate()."""
+        painter = self._cover_painter()
+        painter.drop_plate()
+        painter.plate, painter.plate_size = kept
+
+    @property
+    def plate_size(self) -> Tuple[int, int]:
+        """The captured plate's size, (0, 0) when none was captured."""
+        return self._covers.plate_size if self._covers is not None else (0, 0)
+
+    @property
+    def cover_problem(self) -> str:
+        """Why a cover last fell back to the colour fill ("" if none), for the status line."""
+        return self._covers.problem if self._covers is not None else ""
+
+    def fill(self, w: int, h: int, color: Tuple[int, int, int] = (0, 0, 0)) -> None:
+        """Fail closed: the whole output in one colour (OBS's solid effect, no shader of ours)."""
+        from ..scene import Cover
+        self._cover_painter().fill(Cover(w / 2.0, h / 2.0, float(w), float(h), "rect", "color", color=color))
+
+    def _paint_label(self, plan: RenderPlan, item: Any) -> None:
+        if self._labels is None:
+            from .labels import LabelPainter
+            self._label_effect = _Effect(self.lib, os.path.join(self._effects_dir, "label.effect"),
+                                         ["image", "size", "radius", "color", "opacity"])
+            self._labels = LabelPainter(self.lib, self._label_effect)
+        self._labels.paint(plan, item)
+
+    @property
+    def label_problem(self) -> str:
+        """Why labels cannot be drawn ("" when they can), for the status line."""
+        return self._labels.problem if self._labels is not None else ""
 
     @property
     def sprite_problem(self) -> str:
@@ -294,9 +374,18 @@ class GpuRenderer:
         sprites, self._sprites = self._sprites, None
         if sprites is not None:
             sprites.close()
-        if self._sprite_effect is not None:
-            self._sprite_effect.destroy()
-            self._sprite_effect = None
+        covers, self._covers = self._covers, None
+        if covers is not None:
+            covers.close()
+        labels, self._labels = self._labels, None
+        if labels is not None:
+            labels.close()
+        self._rings = None
+        for attr in ("_sprite_effect", "_label_effect", "_ring_effect"):
+            eff = getattr(self, attr)
+            if eff is not None:
+                eff.destroy()
+            setattr(self, attr, None)
 
     # ------------------------------------------------------------------ capture
     def capture(self, source: int, target: int, parent: int, w: int, h: int,
@@ -404,6 +493,8 @@ class GpuRenderer:
             if painter is None:
                 raise GpuError(f"background mode {layer.mode!r} has no GPU painter")
             painter(plan, frame_tex)
+        if plan.covers:
+            self._cover_painter().begin_frame(frame_tex, plan.width, plan.height)
         for item in tuple(plan.covers) + tuple(plan.sprites) + tuple(plan.labels) + tuple(plan.rings):
             kind = getattr(item, "kind", type(item).__name__)
             paint = self._overlay_painters.get(kind)

@@ -13,20 +13,29 @@ name exists once, here, so the two sides cannot drift apart by a typo.
     {"op": "teach",    "source": id, "name": n, "seconds": s}   record this source's hands for s
                                                           seconds, then train `n` (facefx.teach)
     {"op": "forget",   "source": id, "name": n}           delete a taught gesture, retrain
+    {"op": "recalibrate", "source": id}                   learn every face's resting (neutral)
+                                                          expression baseline again
     {"op": "exit"}
   worker -> OBS (stdout)
     {"event": "ready", "pid": n, "protocol": VERSION}
     {"event": "heartbeat", "sources": {id: {"fps", "stage_ms", "frames", "result_seq",
-                                            "model", "error", "teach", "taught"}}}  every HEARTBEAT_S
+                                            "model", "error", "teach", "taught", "labels",
+                                            "expressions"}}}  every HEARTBEAT_S
         teach: {"name", "state": recording|training|taught|failed, "remaining", "samples",
-                "message"} or null; taught: the taught gesture names
+                "message"} or null; taught: the taught gesture names; labels: the gesture
+                names the source's custom or taught model adds (its "none" class left out)
+        expressions: {"model": path or "" (bundled), "state": loading|ready|failed,
+                      "calibrating": faces still learning their baseline, "recalibrations": n,
+                      "message"} or null while expressions are off
     {"event": "busy", "source": id, "seconds": s}   the next analysis may load a model: no
                                                      heartbeat for up to s seconds
     {"event": "error", "source": id or null, "message": text}
     {"event": "fatal", "kind": "import", "module": name, "message": text}   then exit 3
 
-VERSION changes whenever a message changes shape; the client refuses a worker that announces
-another one (a plugin folder updated while an old worker interpreter is configured).
+VERSION changes whenever a message changes shape (new ops and new heartbeat fields are
+additions, not changes: an older worker answers an op it does not know with an error event);
+the client refuses a worker that announces another one (a plugin folder updated while an old
+worker interpreter is configured).
 """
 from __future__ import annotations
 
@@ -43,7 +52,8 @@ OP_CLOSE = "close"
 OP_EXIT = "exit"
 OP_TEACH = "teach"
 OP_FORGET = "forget"
-OPS = (OP_OPEN, OP_ATTACH, OP_SETTINGS, OP_CLOSE, OP_EXIT, OP_TEACH, OP_FORGET)
+OP_RECALIBRATE = "recalibrate"
+OPS = (OP_OPEN, OP_ATTACH, OP_SETTINGS, OP_CLOSE, OP_EXIT, OP_TEACH, OP_FORGET, OP_RECALIBRATE)
 TEACH_SECONDS = (1.0, 10.0)   # the recording lengths the worker accepts
 
 EV_READY = "ready"

@@ -12,7 +12,9 @@ when every `facefx` module is purged and imported again:
     holder.hotkeys   filter id -> hotkey ids registered for it (see unregister_hotkeys)
 
 While no implementation is loaded the trampolines make filters pass video through, so a
-scene keeps working after the script is removed. Exceptions never propagate into libobs (a
+scene keeps working after the script is removed - except a filter whose saved settings have
+face privacy on: it draws nothing (the source disappears) rather than show a face while the
+script reloads or is gone. Exceptions never propagate into libobs (a
 ctypes callback can only print them): each trampoline logs them and falls back safely.
 
 The implementation object must provide: create(fid, source), destroy(fid), update(fid, data),
@@ -34,6 +36,7 @@ FILTER_ID = "facefx_filter"
 FILTER_NAME = "FaceFX"
 HOLDER_KEY = "_facefx_obs_runtime"
 HOTKEY_SHIFT = 8   # hotkey data = (filter id << HOTKEY_SHIFT) | hotkey index
+PRIVACY_KEY = b"privacy"   # facefx.obs.props.K_PRIVACY: the Face privacy group's on/off
 
 
 def holder() -> Any:
@@ -122,12 +125,27 @@ def register_filter() -> bool:
     def video_tick(data, seconds):
         call("tick", data, seconds)
 
+    def privacy_on(source) -> bool:
+        settings = lib.obs_source_get_settings(source)
+        if not settings:
+            return False
+        try:
+            return bool(lib.obs_data_get_bool(settings, PRIVACY_KEY))
+        finally:
+            lib.obs_data_release(settings)
+
     def video_render(data, effect):
         source = st.sources.get(data)
         if source is None:
             return
         impl = st.impl
         if impl is None:
+            try:
+                if privacy_on(source):
+                    return      # fail closed: no picture rather than a bare face
+            except Exception:
+                report("video_render")
+                return
             skip(source)
             return
         try:

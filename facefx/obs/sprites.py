@@ -1,4 +1,4 @@
-"""GPU painters for the Scene's plan items (facefx.scene.Sprite), graphics thread only.
+"""GPU painters for the Scene's plan items (facefx.scene.Sprite and Ring), graphics thread only.
 
 Sticker PNGs are decoded on a loader thread (libobs' gs_create_texture_file_data needs no
 graphics context) and only uploaded here, once per file: a frame never waits for a decode, it
@@ -6,6 +6,7 @@ draws the stickers already uploaded and the rest appear a frame or two later. Te
 kept in a small cache keyed by (path, modification time), so an animation of many particles
 and several stickers costs one upload each. Drawn like facefx/render/painters.py: a quad
 centred on (x, y), sized in output pixels, rotated clockwise, opacity-scaled, premultiplied.
+Rings are computed in effects/ring.effect (no texture) over their bounding box.
 """
 from __future__ import annotations
 
@@ -111,6 +112,8 @@ class SpritePainter:
             self.lib.gs_texture_destroy(old)
         return tex
 
+    texture = _texture   # public: the cover painter (facefx.obs.covers) shares this cache
+
     def paint(self, plan: Any, sprite: Any) -> None:
         w, h = float(sprite.width), float(sprite.height)
         opacity = min(1.0, float(sprite.opacity))
@@ -142,3 +145,48 @@ class SpritePainter:
             self.lib.gs_texture_destroy(tex)
         self.textures.clear()
         self.loader.close()
+
+
+class RingPainter:
+    """Draws Ring items (the arming ring) with effects/ring.effect, as
+    facefx.render.painters.paint_ring does: the line width rounded to whole pixels, the arc
+    clockwise from 12 o'clock, premultiplied colour times opacity."""
+
+    PARAMS = ["origin", "box", "centre", "radius", "half_width", "progress", "color"]
+
+    def __init__(self, lib: Any, effect: Any) -> None:
+        self.lib = lib
+        self.effect = effect            # gpu._Effect with PARAMS
+        self._vec2 = lo.Vec2()
+        self._vec4 = lo.AlignedVec4()
+
+    def paint(self, plan: Any, ring: Any) -> None:
+        progress = min(1.0, max(0.0, float(ring.progress)))
+        opacity = min(1.0, float(ring.opacity))
+        thick = max(1, int(round(ring.thickness)))
+        if progress <= 0.0 or opacity <= 0.0 or ring.radius <= 0:
+            return
+        reach = ring.radius + thick / 2.0 + 1.0
+        x0, y0 = max(0, int(math.floor(ring.x - reach))), max(0, int(math.floor(ring.y - reach)))
+        x1 = min(int(plan.width), int(math.ceil(ring.x + reach)))
+        y1 = min(int(plan.height), int(math.ceil(ring.y + reach)))
+        if x0 >= x1 or y0 >= y1:
+            return
+        lib, p = self.lib, self.effect.p
+        lib.gs_effect_set_vec2(p["origin"], self._vec2.set(x0, y0).ptr)
+        lib.gs_effect_set_vec2(p["box"], self._vec2.set(x1 - x0, y1 - y0).ptr)
+        lib.gs_effect_set_vec2(p["centre"], self._vec2.set(float(ring.x), float(ring.y)).ptr)
+        lib.gs_effect_set_float(p["radius"], float(ring.radius))
+        lib.gs_effect_set_float(p["half_width"], thick / 2.0)
+        lib.gs_effect_set_float(p["progress"], progress)
+        r, g, b = (min(255, max(0, int(c))) / 255.0 * opacity for c in ring.color)
+        lib.gs_effect_set_vec4(p["color"], self._vec4.set((r, g, b, opacity)).ptr)
+        lib.gs_blend_state_push()
+        lib.gs_enable_blending(True)
+        lib.gs_blend_function(GS_BLEND_ONE, GS_BLEND_INVSRCALPHA)
+        lib.gs_matrix_push()
+        lib.gs_matrix_translate3f(float(x0), float(y0), 0.0)
+        while lib.gs_effect_loop(self.effect.ptr, b"Draw"):
+            lib.gs_draw_sprite(None, 0, x1 - x0, y1 - y0)   # no texture: the quad only
+        lib.gs_matrix_pop()
+        lib.gs_blend_state_pop()

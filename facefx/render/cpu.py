@@ -80,15 +80,33 @@ class CpuRenderer:
             out = self._paint_items(frame, out, plan)
         return out
 
+    # -- face privacy's plate --------------------------------------------------------------
+    def set_plate(self, rgb: Optional[np.ndarray]) -> None:
+        """The captured background (HxWx3 uint8 RGB, any size: rescaled to the frame, see
+        plate_note) that covers with style 'plate' show; None forgets it."""
+        self._painter_table().covers.set_plate(rgb)
+
+    @property
+    def has_plate(self) -> bool:
+        return self._painters is not None and self._painters.covers.has_plate
+
+    @property
+    def plate_note(self) -> str:
+        """'' or why the plate is not shown as captured (rescaled to another frame size)."""
+        return self._painters.covers.note if self._painters is not None else ""
+
+    def _painter_table(self) -> Any:
+        if self._painters is None:
+            from .painters import Painters
+            self._painters = Painters()
+        return self._painters
+
     def _paint_items(self, frame: np.ndarray, out: np.ndarray, plan: RenderPlan) -> np.ndarray:
         """Plan items after the background, by painters.Painters (covers, sprites, rings)."""
         if out is frame:                  # never draw into the caller's frame
             out = self._buffers_for(frame.shape[1], frame.shape[0]).out
             np.copyto(out, frame)
-        if self._painters is None:
-            from .painters import Painters
-            self._painters = Painters()
-        self._painters.paint(out, tuple(plan.covers) + tuple(plan.sprites) + tuple(plan.labels) + tuple(plan.rings))
+        self._painter_table().paint(out, tuple(plan.covers) + tuple(plan.sprites) + tuple(plan.labels) + tuple(plan.rings))
         return out
 
     def _render_background(self, frame: np.ndarray, plan: RenderPlan) -> np.ndarray:

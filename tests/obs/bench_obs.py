@@ -11,6 +11,11 @@ Then, at 1280x720 30 fps with the image background on, it counts skipped (render
 over --lag-seconds (target <= 1%) and reads the analysis rate the worker reached (target:
 keeps up with 30 fps).
 
+With --expressions (default 1280x720) the same photo runs the blur background, then blur +
+expression emojis (replace mode with labels): OBS's frame render time for both, and over
+--expr-seconds the analysis rate, the stage timings and the skipped frames (target: the
+analysis keeps up with 30 fps, issue 8).
+
     .venv/bin/python tests/obs/bench_obs.py [--sizes 1280x720,1920x1080] [--json out.json]
 """
 from __future__ import annotations
@@ -107,8 +112,9 @@ def _sticker_plan(w: int, h: int, n: int = 16) -> str:
 
 
 def bench_stickers(w: int, h: int, tmp: str, settle: float, samples: int) -> Dict[str, float]:
-    """OBS's frame render time with the blur background, without and with 16 sprites drawn
-    (the filter's debug_sprites hook: the same GPU painter gesture stickers use)."""
+    """OBS's frame render time with the blur background, without and with 16 sprites and an
+    arming ring drawn (the filter's debug_sprites/debug_rings hooks: the same GPU painters
+    gesture stickers use)."""
     cam = _picture(os.path.join(tmp, f"cam{h}.png"), w, h)
     session = ObsSession({"Bench": [image_source("Cam", cam, [filter_entry(
         "facefx_filter", "FaceFX", {"bg_mode": "blur", "bg_blur": 50})])]}, width=w, height=h, fps=30)
@@ -117,14 +123,61 @@ def bench_stickers(w: int, h: int, tmp: str, settle: float, samples: int) -> Dic
         session.start()
         session.wait_results("FaceFX", 5)
         out["blur_ms"] = _render_ms(session, settle, samples)
-        session.set_filter("Cam", "FaceFX", {"debug_sprites": _sticker_plan(w, h)})
+        ring = [dict(x=w * 0.3, y=h * 0.6, radius=0.045 * h, thickness=max(2.0, 0.009 * h), progress=0.7,
+                     color=[255, 255, 255], opacity=0.9)]   # the arming ring as the Scene makes it
+        session.set_filter("Cam", "FaceFX", {"debug_sprites": _sticker_plan(w, h), "debug_rings": json.dumps(ring)})
         out["blur_stickers_ms"] = _render_ms(session, settle, samples)
-        session.set_filter("Cam", "FaceFX", {"debug_sprites": ""})
+        session.set_filter("Cam", "FaceFX", {"debug_sprites": "", "debug_rings": ""})
         out["blur_again_ms"] = _render_ms(session, settle, samples)
     finally:
         session.stop()
         session.cleanup()
     out["stickers_ratio"] = out["blur_stickers_ms"] / ((out["blur_ms"] + out["blur_again_ms"]) / 2)
+    return out
+
+
+def _analysis(session: ObsSession, name: str) -> Dict[str, object]:
+    st = session.filter_status(name) or {}
+    return st.get("analysis") or {}
+
+
+def bench_expressions(w: int, h: int, tmp: str, settle: float, samples: int, seconds: float) -> Dict[str, object]:
+    """Background blur, then blur + expression emojis on the photo's face: OBS's render time,
+    the worker's analysis rate and stage timings, and frames OBS skipped meanwhile."""
+    cam = _picture(os.path.join(tmp, f"cam{h}.png"), w, h)
+    session = ObsSession({"Bench": [image_source("Cam", cam, [filter_entry(
+        "facefx_filter", "FaceFX", {"bg_mode": "blur", "bg_blur": 50})])]}, width=w, height=h, fps=30)
+    out: Dict[str, object] = {}
+    try:
+        session.start()
+        session.wait_results("FaceFX", 5)
+        out["blur_ms"] = _render_ms(session, settle, samples)
+        out["blur_analysis"] = _analysis(session, "FaceFX")
+        session.set_filter("Cam", "FaceFX", {"expressions": True, "expr_mode": "replace", "expr_label": True})
+        session.wait_for(lambda: "main face:" in (session.filter_status("FaceFX") or {}).get("status", ""),
+                         60, "an expression on the photo's face")
+        out["blur_expressions_ms"] = _render_ms(session, settle, samples)
+        s0 = session.client.get_stats()
+        fps: List[float] = []
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            time.sleep(1.0)
+            fps.append(float(_analysis(session, "FaceFX").get("fps") or 0.0))
+        s1 = session.client.get_stats()
+        analysis = _analysis(session, "FaceFX")
+        out["status"] = (session.filter_status("FaceFX") or {}).get("status", "")
+    finally:
+        session.stop()
+        session.cleanup()
+    total = s1.render_total_frames - s0.render_total_frames
+    skipped = s1.render_skipped_frames - s0.render_skipped_frames
+    out.update({"seconds": seconds, "frames": total, "skipped": skipped,
+                "skipped_ratio": skipped / max(1, total + skipped), "active_fps": float(s1.active_fps),
+                "analysis_fps_median": statistics.median(fps) if fps else 0.0,
+                "analysis_fps_min": min(fps) if fps else 0.0,
+                "analysis_stage_ms": analysis.get("stage_ms", {}),
+                "latency_frames": analysis.get("latency_frames"),
+                "expressions_ratio": out["blur_expressions_ms"] / max(out["blur_ms"], 1e-6)})
     return out
 
 
@@ -163,6 +216,8 @@ def main(argv: List[str]) -> int:
     ap.add_argument("--lag-seconds", type=float, default=60.0)
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     ap.add_argument("--stickers", default="1280x720", help="canvas size of the stickers case ('' = skip)")
+    ap.add_argument("--expressions", default="1280x720", help="canvas size of the expressions case ('' = skip)")
+    ap.add_argument("--expr-seconds", type=float, default=30.0)
     a = ap.parse_args(argv)
     reason = obs_available()
     if reason:
@@ -186,8 +241,21 @@ def main(argv: List[str]) -> int:
             r = bench_stickers(w, h, tmp, a.settle, a.samples)
             results["stickers_" + a.stickers] = r
             print(f"{a.stickers}: render ms  blur {r['blur_ms']:.2f}/{r['blur_again_ms']:.2f}  blur + 16 "
-                  f"stickers {r['blur_stickers_ms']:.2f}: {r['stickers_ratio']:.2f}x (target <= "
+                  f"stickers + a ring {r['blur_stickers_ms']:.2f}: {r['stickers_ratio']:.2f}x (target <= "
                   f"{TARGET_STICKERS_RATIO}x)", flush=True)
+        if a.expressions:
+            w, h = (int(v) for v in a.expressions.split("x"))
+            r = bench_expressions(w, h, tmp, a.settle, a.samples, a.expr_seconds)
+            results["expressions_" + a.expressions] = r
+            stages = ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(r["analysis_stage_ms"].items()))
+            total = r["analysis_stage_ms"].get("total") or 0.0
+            print(f"{a.expressions}: render ms  blur {r['blur_ms']:.2f}  blur + expression emojis "
+                  f"{r['blur_expressions_ms']:.2f} ({r['expressions_ratio']:.2f}x)", flush=True)
+            print(f"{a.expressions}@30 blur + expressions, {r['seconds']:.0f} s: analysis median "
+                  f"{r['analysis_fps_median']:.1f} fps (min {r['analysis_fps_min']:.1f}) vs 30 fps target, "
+                  f"OBS {r['active_fps']:.1f} fps, {r['skipped']} of {r['frames'] + r['skipped']} frames skipped; "
+                  f"{stages} (capacity ~{1000.0 / total if total else 0:.0f} fps); latency "
+                  f"{r['latency_frames']} frame(s)", flush=True)
         if a.lag_seconds > 0:
             lag = bench_lag(tmp, a.lag_seconds)
             results["lag_720p30"] = lag

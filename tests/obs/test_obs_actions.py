@@ -7,6 +7,7 @@ and frontend API.
 from __future__ import annotations
 
 import ctypes as C
+import dataclasses
 import json
 import os
 
@@ -259,6 +260,33 @@ def test_toggle_source_flips_its_visibility_in_the_current_scene(obs):
     obs.wait_for(enabled, 10, "the Clip source to be shown again")
 
 
+def test_recording_and_hotkey_actions_start_and_stop_recording(obs):
+    """The recording action and a hotkey action (OBS's own Stop Recording hotkey) through the
+    UI-thread queue of a real OBS; OBS writes a file into the profile's recording folder."""
+    recording = lambda: obs.client.get_record_status().output_active  # noqa: E731
+    if recording():
+        obs.client.stop_record()
+        obs.wait_for(lambda: not recording(), 30, "an earlier recording to stop")
+    _fire(obs, "ok", 20, ok=("record", "start"))
+    obs.wait_for(recording, 30, "the recording action to start recording")
+    _fire(obs, "ok", 21, ok=("record", "start"))      # start while recording: nothing changes
+    _fire(obs, "ok", 22, ok=("hotkey", "OBSBasic.StopRecording"))
+    obs.wait_for(lambda: not recording(), 30, "the Stop Recording hotkey action to stop it")
+    videos = [f for f in os.listdir(obs.tmp) if f.rsplit(".", 1)[-1] in ("mkv", "mp4", "flv", "mov")]
+    assert videos, f"no recording in {obs.tmp}: {os.listdir(obs.tmp)}"
+    st = obs.filter_status("ActFX") or {}
+    assert "Gesture actions" not in st.get("status", ""), st.get("status")
+    _fire(obs, "ok", 23, ok=("record", "toggle"))
+    obs.wait_for(recording, 30, "the toggle to start recording")
+    _fire(obs, "ok", 24, ok=("record", "toggle"))
+    obs.wait_for(lambda: not recording(), 30, "the toggle to stop it again")
+    _fire(obs, "ok", 25, ok=("hotkey", "No.Such.Hotkey"))
+    st = obs.wait_for(lambda: "No.Such.Hotkey" in (obs.filter_status("ActFX") or {}).get("status", "")
+                      and obs.filter_status("ActFX"), 10, "the missing hotkey in the status line")
+    assert "hotkey 'No.Such.Hotkey' does not exist" in st["status"]
+    obs.set_filter("Clip", "ActFX", {A.action_key("ok"): "none"})
+
+
 def _props(obs):
     path = os.path.join(obs.debug_dir, "ActFX.props.json")
     try:
@@ -279,12 +307,27 @@ def test_panel_has_a_gesture_actions_group_with_target_lists_for_set_kinds(obs):
     obs.set_filter("Clip", "ActFX", {A.action_key("ok"): "scene", A.target_key("ok"): "BRB",
                                      A.action_key("fist"): "none"})
 
-    def group():
+    def group():   # a panel written before these settings (an earlier test's) must not count
         g = _group(_props(obs), A.K_GROUP)
-        return g if g and g[A.target_key("ok")][2] else None
-    g = obs.wait_for(group, 10, "the Gesture actions group with the ok target shown")
-    assert g[A.action_key("fist")][2] and not g[A.target_key("fist")][2]
+        return g if g and g[A.target_key("ok")][2] and not g[A.target_key("fist")][2] else None
+    g = obs.wait_for(group, 10, "the Gesture actions group with the ok target shown, fist's hidden")
+    assert g[A.action_key("fist")][2]
     assert set(g) >= {A.action_key(n) for n in ("thumbs_up", "two_victories")}
+
+
+def test_panel_shows_the_picked_gestures_controls_and_the_model_pickers(obs):
+    from facefx.obs import gesture_props as G
+    from facefx.obs import props as P
+    obs.set_filter("Clip", "ActFX", {G.K_GEST_EDIT: "ok", G.shows_key("ok"): "corner"})
+
+    def group():
+        g = _group(_props(obs), P.K_GESTURES)
+        return g if g and g.get(G.shows_key("ok"), [0, 0, False])[2] and g[G.corner_key("ok")][2] else None
+    g = obs.wait_for(group, 10, "the ok gesture's controls (corner shown) in the Gesture stickers group")
+    assert {P.K_GEST_MODEL, P.K_GEST_LABELS, G.K_GEST_EDIT} <= set(g)
+    assert not g[G.shows_key("thumbs_up")][2] and not g[G.hold_key("ok")][2]
+    assert g[P.gesture_key("thumbs_up")][2], "the enable checkboxes stay visible"
+    obs.set_filter("Clip", "ActFX", {G.K_GEST_EDIT: "thumbs_up", G.shows_key("ok"): ""})
 
 
 def test_target_choices_follow_the_kind():
@@ -378,6 +421,133 @@ def test_recorded_hands_are_trained_in_the_worker_and_reported(data_dir):
     beat = [json.loads(line) for line in stream.getvalue().splitlines() if '"heartbeat"' in line][-1]
     assert beat["sources"]["s1"]["taught"] == ["wave"]
     assert beat["sources"]["s1"]["teach"]["state"] == "taught"
+
+
+def test_the_channel_sends_teach_and_forget_and_reports_the_workers_stats():
+    """What actions.py asks of a SourceChannel, through its public methods only."""
+    from facefx.obs import protocol
+    from facefx.obs.channel import SourceChannel
+
+    class Client:
+        def __init__(self):
+            self.sent = []
+
+        def _send(self, msg):
+            self.sent.append(msg)
+
+    client = Client()
+    ch = SourceChannel(client, "3:Cam", 0)
+    assert ch.worker_stats() == {}
+
+    class Inst:
+        channel = ch
+        actions = None
+
+    assert A.send_teach_op(Inst(), protocol.OP_TEACH, " wave ", seconds=2.5) == ""
+    assert A.send_teach_op(Inst(), protocol.OP_FORGET, "wave") == ""
+    assert "type a name" in A.send_teach_op(Inst(), protocol.OP_TEACH, "  ")
+    assert client.sent == [{"op": "teach", "source": "3:Cam", "seconds": 2.5, "name": "wave"},
+                           {"op": "forget", "source": "3:Cam", "name": "wave"}]
+    ch._worker_stats = {"taught": ["wave"], "labels": ["wave"]}   # what the client's reader sets
+    stats = ch.worker_stats()
+    stats["taught"] = []
+    assert A.taught_names(Inst()) == ["wave"], "worker_stats() must hand out a copy"
+
+
+def test_a_gesture_taught_in_the_worker_fires_there_without_a_restart(data_dir, tmp_path):
+    """Teach 'wave' from the palm photo's hands, then the same worker's frames (through its
+    shared-memory channel, as OBS sends them) carry 'wave' hits: the rebuilt engine uses the
+    taught model although the settings name none, and the heartbeat lists its label."""
+    mp = pytest.importorskip("mediapipe")
+    import numpy as np
+
+    from facefx import ipc
+    from facefx.obs.channel import read_result
+    from facefx.results import FrameResults
+    from facefx.settings import GestureSettings, Settings
+    from tests.test_classifiers import photo_hands
+    from tests.test_teach import PALM
+    if not os.path.exists(PALM):
+        pytest.skip(f"evalset photo absent: {PALM}")
+    with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=1) as hands_model:
+        rgb, hands = photo_hands(hands_model, PALM)
+    assert hands, "the evalset palm photo must show a hand"
+    h, w = rgb.shape[:2]
+    frame = np.ascontiguousarray(np.dstack([rgb, np.full((h, w), 255, np.uint8)]))
+    chan = ipc.ChannelFile.create(str(tmp_path / "c.shm"), frame.nbytes)
+    worker, src, stream = _worker()
+    settings = Settings().replace(gestures=GestureSettings(enabled=True, gestures=("wave",)))
+    settings = settings.replace(background=dataclasses.replace(settings.background, mode="none"))
+    worker.handle({"op": "settings", "source": "s1", "settings": settings.to_dict()})
+    worker.handle({"op": "attach", "source": "s1", "path": chan.path, "seq": 0})
+    seq = [0]
+
+    def names_over(frames):
+        """Gesture names in the results of `frames` more frames (time runs as at 30 fps)."""
+        found = set()
+        for _ in range(frames):
+            seq[0] += 1
+            chan.frames.write(frame, width=w, height=h, stride=w * 4, frame_seq=seq[0])
+            assert worker._process(src, seq[0] / 30.0), src.error
+            _, res, problem = read_result(chan.results, 0)
+            assert problem == "" and res is not None, problem
+            found |= {g.name for g in res.results.gestures}
+        return found
+
+    try:
+        assert "wave" not in names_over(6) and src.labels == ()   # nothing taught yet
+        worker.handle({"op": "teach", "source": "s1", "name": "wave", "seconds": 2})
+        until = src.teaching.until
+        for i in range(12):
+            worker._teach_collect(src, FrameResults(hands=hands), (w, h), until - 1.0 + i * 0.05)
+        worker._teach_collect(src, FrameResults(hands=hands), (w, h), until + 0.01)
+        assert src.teach_state["state"] == "taught", src.teach_state
+        assert "wave" in names_over(8), "the taught gesture must fire from the next frames on"
+        assert src.labels == ("wave",)
+        worker.heartbeat(until + 0.1)
+        beat = [json.loads(line) for line in stream.getvalue().splitlines() if '"heartbeat"' in line][-1]
+        assert beat["sources"]["s1"]["labels"] == ["wave"] and beat["sources"]["s1"]["taught"] == ["wave"]
+    finally:
+        worker.sources.pop("s1").close()
+        chan.close()
+
+
+def test_labels_follow_a_model_picked_while_the_engine_runs(data_dir):
+    from facefx.settings import GestureSettings, Settings
+    kinivi = os.path.join(os.path.dirname(__file__), "..", "..", "models", "kinivi_keypoint_classifier",
+                          "keypoint_classifier.tflite")
+    worker, src, _ = _worker()
+    base = Settings().replace(gestures=GestureSettings(enabled=True))
+    base = base.replace(background=dataclasses.replace(base.background, mode="none"))
+    worker.handle({"op": "settings", "source": "s1", "settings": base.to_dict()})
+    src.engine = worker._make_engine(src)
+    try:
+        assert src.labels == ()
+        picked = base.replace(gestures=dataclasses.replace(base.gestures, model=os.path.abspath(kinivi)))
+        worker.handle({"op": "settings", "source": "s1", "settings": picked.to_dict()})
+        assert src.engine is not None and src.labels == ("Open", "Close", "Pointer", "OK")
+        worker.handle({"op": "settings", "source": "s1", "settings": base.to_dict()})
+        assert src.labels == ()
+    finally:
+        worker.sources.pop("s1").close()
+
+
+def test_a_custom_model_that_cannot_be_used_is_named_and_the_rest_keeps_working(data_dir, tmp_path):
+    from facefx import ipc
+    from facefx.settings import GestureSettings, Settings
+    bad = tmp_path / "model.tflite"
+    bad.write_bytes(b"not a model")
+    worker, src, _ = _worker()
+    settings = Settings().replace(gestures=GestureSettings(enabled=True, model=str(bad)))
+    settings = settings.replace(background=dataclasses.replace(settings.background, mode="blur"))
+    worker.handle({"op": "settings", "source": "s1", "settings": settings.to_dict()})
+    engine = worker._make_engine(src)
+    try:
+        assert "gesture model not used" in src.model_error and "model.tflite" in src.model_error
+        assert {st.name for st in engine.stages} >= {"segmentation", "hands", "gestures"}
+        assert src.labels == ()
+    finally:
+        engine.close()
 
 
 def test_teaching_from_obs_reaches_the_worker_and_its_outcome_shows_in_the_status(obs):

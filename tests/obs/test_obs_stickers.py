@@ -226,6 +226,68 @@ def test_gpu_sprites_match_the_cpu_painters(obs, tmp_path):
     assert diff[~where].mean() < 1.0
 
 
+def _fixed_rings():
+    """Arming rings as the Scene makes them (white, 0.9 opacity) plus a coloured, thick, nearly
+    full one, a thin one just started and one cut by the frame's edge."""
+    return [dict(x=160.0, y=180.0, radius=16.2, thickness=3.24, progress=0.35, color=[255, 255, 255], opacity=0.9),
+            dict(x=330.5, y=120.25, radius=40.0, thickness=9.0, progress=0.9, color=[255, 80, 20], opacity=1.0),
+            dict(x=440.0, y=250.0, radius=30.0, thickness=2.0, progress=0.08, color=[40, 90, 255], opacity=0.7),
+            dict(x=505.0, y=330.0, radius=36.0, thickness=6.0, progress=0.6, color=[255, 255, 0], opacity=0.9)]
+
+
+def test_gpu_rings_match_the_cpu_painter(obs, tmp_path):
+    """The arming ring (facefx.scene.Ring) drawn by OBS's ring.effect and by
+    facefx/render/painters.py's paint_ring on the filter's exact input."""
+    import dataclasses
+
+    import cv2
+    import numpy as np
+
+    from facefx.render.cpu import CpuRenderer
+    from facefx.scene import Ring, build_plan
+    from facefx.settings import Settings
+
+    class _A:
+        def __init__(self, mask):
+            self.mask = mask
+
+    rings = _fixed_rings()
+    obs.set_filter("Photo", "StickerFX", {"background": True, "bg_mode": "color", "debug_freeze": False,
+                                          "debug_sprites": "", "debug_rings": json.dumps(rings)})
+    obs.wait_results("StickerFX", 2)
+    dump = obs.freeze("Photo", "StickerFX", 0.5)
+    try:
+        shot = obs.screenshot("Photo")
+    finally:
+        obs.unfreeze("Photo", "StickerFX")
+        obs.set_filter("Photo", "StickerFX", {"debug_rings": ""})
+    assert [(r["x"], r["progress"], list(r["color"])) for r in dump["rings"]] == \
+        [(r["x"], r["progress"], r["color"]) for r in rings], "the drawn plan must hold the test's rings"
+    plain = build_plan(_A(dump["mask"]), Settings.from_dict(dump["settings"]), dump["time"], dump["width"],
+                       dump["height"])
+    plan = dataclasses.replace(plain, rings=tuple(Ring(**dict(r, color=tuple(r["color"]))) for r in rings))
+    frame = np.ascontiguousarray(dump["frame"][:, :, :3])
+    with CpuRenderer(threads=1) as cpu:
+        ref = cpu.render(frame, plan).copy()
+        bare = cpu.render(frame, plain).copy()
+    both = np.concatenate([shot[:, :, :3], ref[:, :, :3]], axis=1)
+    cv2.imwrite(str(tmp_path / "rings_gpu_cpu.png"), cv2.cvtColor(both, cv2.COLOR_RGB2BGR))
+    print("GPU | CPU rings in", tmp_path / "rings_gpu_cpu.png")
+    diff = np.abs(shot[:, :, :3].astype(np.int16) - ref[:, :, :3].astype(np.int16)).max(axis=2)
+    where = np.abs(ref[:, :, :3].astype(np.int16) - bare[:, :, :3].astype(np.int16)).max(axis=2) > 8
+    gpu_where = np.abs(shot[:, :, :3].astype(np.int16) - bare[:, :, :3].astype(np.int16)).max(axis=2) > 8
+    assert where.sum() > 1500, "the rings barely change the frame; the comparison proves nothing"
+    overlap = (where & gpu_where).sum() / max(1, (where | gpu_where).sum())
+    print("ring pixels: CPU %d, GPU %d, overlap %.3f; mean diff %.2f, p99 %d; elsewhere mean %.3f"
+          % (where.sum(), gpu_where.sum(), overlap, diff[where].mean(), np.percentile(diff[where], 99),
+             diff[~where].mean()))
+    assert overlap > 0.97, f"the GPU ring covers other pixels than the CPU ring (overlap {overlap:.3f})"
+    # The same per-pixel formula on both sides: float rounding only.
+    assert diff[where].mean() < 2.0, f"mean difference on the rings {diff[where].mean():.2f}"
+    assert np.percentile(diff[where], 99) <= 8
+    assert diff[~where].mean() < 1.0
+
+
 def test_panel_values_turn_gestures_on_without_the_background():
     from facefx.obs import props as P
     cfg = P.settings_from_values({P.K_GESTURES: True, P.K_BACKGROUND: False, P.K_GEST_HOLD: 800,
