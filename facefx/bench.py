@@ -628,6 +628,7 @@ def expression_breakdown(n: int) -> Dict[str, float]:
             out.update(mesh=float("nan"), expression=float("nan"), cnn=float("nan"))
     finally:
         faces.close()
+    return out
 
 
 def privacy_bench(n: int, say: Callable[..., None]) -> Dict[str, object]:

@@ -27,19 +27,8 @@ MAX_HEADS = 8
 SHOULDER_JUMP = 1.6        # the run widening this much at once is the shoulders starting
 HEAD_ASPECT = 1.3          # head height / width (hair to chin)
 PLATEAU_GROWTH = 1.15     # once the sides are reached, widening by this much is the shoulders
+FLAT_TOP = 0.8             # a run this wide one row below its peak has a flat top
 PROMINENCE = 0.35          # the profile beside a head must fall by this fraction of its width
-
-
-def _run(mask_cols: np.ndarray, x: int) -> Tuple[int, int]:
-    """The run of True columns containing x: [x0, x1)."""
-    x0 = x
-    while x0 > 0 and mask_cols[x0 - 1]:
-        x0 -= 1
-    x1 = x + 1
-    n = len(mask_cols)
-    while x1 < n and mask_cols[x1]:
-        x1 += 1
-    return x0, x1
 
 
 def head_boxes(mask: np.ndarray, *, max_heads: int = MAX_HEADS) -> List[Box]:
@@ -66,7 +55,7 @@ def head_boxes(mask: np.ndarray, *, max_heads: int = MAX_HEADS) -> List[Box]:
             yp = int(free[xp])
             if yp >= bh:
                 break
-            box = _grow(top, blocked, xp, yp, bh)
+            box = _grow(top, blocked, xp, yp, bh, cut_at_top=by + yp == 0)
             if box is None:
                 blocked[xp] = True
                 continue
@@ -80,17 +69,27 @@ def head_boxes(mask: np.ndarray, *, max_heads: int = MAX_HEADS) -> List[Box]:
     return out
 
 
-def _grow(top: np.ndarray, blocked: np.ndarray, xp: int, yp: int, bh: int) -> Optional[Tuple[int, int, int, bool]]:
+def _grow(top: np.ndarray, blocked: np.ndarray, xp: int, yp: int, bh: int, *,
+          cut_at_top: bool = False) -> Optional[Tuple[int, int, int, bool]]:
     """The head run around the peak (xp, yp): (x0, x1, depth, prominent)."""
     n = len(top)
     prev = 1
     x0, x1 = xp, xp + 1
     depth = 0
     plateau = 0          # the run's width once it stopped widening (the sides of the head)
-    for d in range(1, bh - yp + 1):
-        within = (top <= yp + d) & ~blocked
-        a, b = _run(within, xp)
+    first = 0            # the run's width one row below the peak (a head's top is round)
+    # The run around xp within depth d reaches as far as the running maximum of the profile
+    # (walking out from xp) stays within yp + d: both maxima are non-decreasing, so each depth
+    # is two binary searches instead of a walk over the columns.
+    t = np.where(blocked, np.iinfo(np.int32).max, top)
+    left = np.maximum.accumulate(t[xp::-1])
+    right = np.maximum.accumulate(t[xp:])
+    thr = yp + np.arange(1, bh - yp + 1)
+    starts = (xp + 1 - np.searchsorted(left, thr, side="right")).tolist()
+    ends = (xp + np.searchsorted(right, thr, side="right")).tolist()
+    for d, a, b in zip(range(1, bh - yp + 1), starts, ends):
         width = b - a
+        first = first or width
         if width > SHOULDER_JUMP * prev and d > 0.4 * prev and prev >= 3:
             break                                   # the shoulders, all at once
         if plateau and width > PLATEAU_GROWTH * plateau:
@@ -110,7 +109,9 @@ def _grow(top: np.ndarray, blocked: np.ndarray, xp: int, yp: int, bh: int) -> Op
             return top[edge] - yp >= need
         return top[beside] - yp >= need
 
-    return x0, x1, depth, falls(x0, x0 - 1) and falls(x1 - 1, x1)
+    # A flat top (a table edge, a shoulder line) is no head, unless the frame's top edge cut it.
+    flat = not cut_at_top and width >= 8 and first >= FLAT_TOP * width
+    return x0, x1, depth, not flat and falls(x0, x0 - 1) and falls(x1 - 1, x1)
 
 
 class HeadsStage(Stage):
