@@ -257,7 +257,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         bg["mode"] = args.background
     elif not args.settings:
         bg["mode"] = ("image" if args.background_image else "color" if args.background_color
-                      else "none" if privacy_requested(args) else "blur")
+                      else "none" if face_or_hand_effect_requested(args) else "blur")
     if bg["mode"] == "image" and not bg["image"]:
         raise UsageError("--background image needs --background-image PATH (a PNG, JPEG, BMP, WebP, TIFF or GIF picture)")
     return base.replace(segmentation=SegmentationSettings(**seg), background=BackgroundSettings(**bg),
@@ -300,6 +300,14 @@ def add_privacy_arguments(p: argparse.ArgumentParser) -> None:
 
 def privacy_requested(args: argparse.Namespace) -> bool:
     return getattr(args, "privacy", None) not in (None, "off")
+
+
+def face_or_hand_effect_requested(args: argparse.Namespace) -> bool:
+    """Face privacy, expression emojis or gesture stickers asked for on the command line: the
+    background is then left as it is unless a --background flag asks for one (blur is the
+    default only of a plain background run)."""
+    return (privacy_requested(args) or getattr(args, "expressions", None) not in (None, "off")
+            or bool(getattr(args, "gestures", None)))
 
 
 def privacy_settings_from_args(args: argparse.Namespace, base: Any) -> Any:

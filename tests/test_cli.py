@@ -540,3 +540,14 @@ def test_bench_missing_module_is_a_clear_error(monkeypatch, capsys):
     assert cli.main(["bench", "--json", "x.json"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "facefx: error: 'facefx bench' is not available in this build (facefx/bench.py is missing)"
+
+
+def test_face_and_hand_effects_leave_the_background_alone_unless_asked():
+    from facefx.cli import build_parser, settings_from_args
+    p = build_parser()
+    for flags in (["--expressions"], ["--privacy", "blur"], ["--gestures"]):
+        args = p.parse_args(["process", "in.png", "-o", "out.png"] + flags)
+        assert settings_from_args(args).background.mode == "none", flags
+        args = p.parse_args(["process", "in.png", "-o", "out.png", "--background", "blur"] + flags)
+        assert settings_from_args(args).background.mode == "blur", flags
+    assert settings_from_args(p.parse_args(["process", "in.png", "-o", "out.png"])).background.mode == "blur"

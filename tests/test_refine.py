@@ -112,6 +112,40 @@ def test_decontamination_recovers_the_person_colour_on_a_two_colour_edge():
     assert (out[H // 2, alpha == 1.0] == PERSON).all()  # fully covered pixels are untouched
 
 
+def test_decontamination_changes_exactly_the_partial_pixels_inside_the_box():
+    """The band-only path (findNonZero + flat gathers) against the formula computed densely:
+    every partly covered pixel inside the box gets F = B + (I - B) / max(alpha, alpha_min),
+    faded back to I below alpha_min, with B the background estimate sampled bilinearly;
+    nothing else changes."""
+    rng = np.random.default_rng(7)
+    frame = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
+    mask = _blurred_step_mask(EDGE_X)
+    refiner = EdgeRefiner()
+    box = (20, 150, 30, 290)                 # not at the origin: offsets must be applied
+    refiner.refined_mask(frame, mask, np.empty((H, W), np.uint8), box, decontaminate=True)
+    coverage = rng.choice(np.array([0, 0, 255, 255, 1, 90, 128, 200, 254], np.uint8), (H, W))
+    out = refiner.decontaminate(frame, coverage, box, np.zeros_like(frame))
+    small = cv2.resize(frame, (MW, MH), interpolation=cv2.INTER_LINEAR)
+    from facefx.render.refine import background_estimate
+    bg = cv2.resize(background_estimate(small, mask), (W, H), interpolation=cv2.INTER_LINEAR)
+    amin = RefineParams().alpha_min
+    cov = coverage.astype(np.float32)[:, :, None] / 255.0
+    full = bg + (frame - bg) / np.maximum(cov, amin)            # F for alpha >= alpha_min
+    want = np.clip(frame + (full - frame) * np.minimum(cov / amin, 1.0) + 0.5, 0, 255).astype(np.uint8)
+    y0, y1, x0, x1 = box
+    inside = np.zeros((H, W), bool)
+    inside[y0:y1, x0:x1] = True
+    partial = inside & (coverage > 0) & (coverage < 255)
+    assert partial.sum() > 1000
+    diff = np.abs(out.astype(int) - want).max(axis=2)
+    assert diff[partial].max() <= 2, diff[partial].max()     # remap's fixed-point weights
+    rows = np.zeros((H, W), bool)
+    rows[y0:y1] = True
+    untouched = rows & ~partial
+    assert (out[untouched] == frame[untouched]).all()
+    assert (out[partial] != frame[partial]).any(axis=1).mean() > 0.5   # the colours really moved
+
+
 def test_refined_edge_is_as_stable_as_the_raw_one_on_a_still_noisy_person():
     base = cover_fit(load_image_rgb(SAMPLE), 640, 360)
     rng = np.random.default_rng(0)
@@ -137,6 +171,34 @@ def test_obs_renderer_uses_the_same_refinement_parameters():
     assert (gpu.REFINE_RADIUS, gpu.REFINE_EPS, gpu.REFINE_BG_RADIUS, gpu.REFINE_ALPHA_MIN) == (
         p.radius, p.eps, p.bg_radius, p.alpha_min)
     assert gpu.REFINE_BOX_MARGIN == p.margin + 1
+
+
+@pytest.mark.parametrize("size,mask_width,factor", [((1280, 720), 256, 2), ((1920, 1080), 256, 2),
+                                                    ((1080, 1920), 256, 2), ((640, 360), 256, 1),
+                                                    ((1023, 720), 256, 1), ((1281, 720), 256, 1),
+                                                    ((1280, 721), 256, 1), ((512, 512), 256, 1)])
+def test_refined_level_is_applied_at_half_resolution_only_for_large_even_frames(size, mask_width, factor):
+    from facefx.render.refine import apply_factor
+    assert apply_factor(*size, mask_width) == factor
+    assert gpu.apply_factor(*size, mask_width) == factor
+
+
+def test_half_resolution_refinement_still_lands_on_the_colour_edge():
+    """At 1280x720 the coefficients are applied at 640x360: the refined edge is still pulled
+    onto the frame's colour edge, within a pixel of the half-resolution grid."""
+    w, h, s = 1280, 720, 5
+    frame = np.empty((h, w, 3), np.uint8)
+    frame[:, :641] = PERSON
+    frame[:, 641:] = WALL
+    x = (np.arange(w // s) + 0.5) * s
+    for offset in (-10, 10):
+        p = 1.0 / (1.0 + np.exp((x - (641 + offset)) / (1.5 * s)))
+        mask = np.repeat((p * 255 + 0.5).astype(np.uint8)[None, :], h // s, axis=0)
+        plan = RenderPlan(w, h, 0.0, background=BackgroundLayer("color", color=(0, 255, 0)), mask=mask,
+                          edge=edge_bounds(0.5, 0.35), refine=True)
+        with CpuRenderer(threads=1) as r:
+            row = r.coverage(frame, plan)[h // 2]
+        assert abs(_crossing(row) - 641) <= 2, (offset, _crossing(row))
 
 
 def test_obs_person_box_matches_the_cpu_one():

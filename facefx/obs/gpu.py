@@ -39,6 +39,12 @@ REFINE_ALPHA_MIN = 0.5
 REFINE_BOX_MARGIN = 2 * REFINE_RADIUS + 2     # RefineParams.margin + 1 (cpu.CpuRenderer)
 
 
+def apply_factor(width: int, height: int, mask_width: int) -> int:
+    """facefx.render.refine.apply_factor: the refined level is computed at 1/factor of the
+    frame's size (2 from four times the analysis width, for even sizes)."""
+    return 2 if width >= 4 * mask_width and width % 2 == 0 and height % 2 == 0 else 1
+
+
 def person_box(mask: bytes, mw: int, mh: int, edge_lo: float, width: int, height: int,
                margin: int) -> Optional[Tuple[int, int, int, int]]:
     """facefx.render.cpu.person_box without numpy: (y0, y1, x0, x1) in frame pixels outside
@@ -323,14 +329,15 @@ class GpuRenderer:
                     self.lib, os.path.join(self._effects_dir, "composite.effect"),
                     ["image", "mask", "bg", "bg_color", "use_bg", "edge", "size", "tint",
                      "brightness", "ghost_dx", "ghost_alpha", "opacity", "scan_depth",
-                     "scan_period", "scan_phase", "ab", "bgest", "mask_size", "box", "refine",
+                     "scan_period", "scan_phase", "refined", "refined_size", "bgest", "box", "refine",
                      "decontam", "alpha_min"])
             if self._blur is None:
                 self._blur = _Effect(self.lib, os.path.join(self._effects_dir, "blur.effect"),
                                      ["image", "weight", "size", "radius", "sigma"])
             if self._refine is None:
                 self._refine = _Effect(self.lib, os.path.join(self._effects_dir, "refine.effect"),
-                                       ["image", "mask", "size", "frame_size", "radius", "eps", "divide"])
+                                       ["image", "mask", "size", "frame_size", "radius", "eps", "divide",
+                                        "frame", "mask_size", "box", "factor"])
         except GpuError as exc:
             self._effect_error = str(exc)
             raise
@@ -537,16 +544,17 @@ class GpuRenderer:
         lib.gs_effect_set_float(p["refine"], 1.0 if on else 0.0)
         lib.gs_effect_set_float(p["decontam"], 1.0 if decontam else 0.0)
         lib.gs_effect_set_float(p["alpha_min"], REFINE_ALPHA_MIN)
-        lib.gs_effect_set_vec2(p["mask_size"], self._vec2.set(*self._mask_size).ptr)
-        lib.gs_effect_set_texture(p["ab"], refined[0] if on else None)
+        lib.gs_effect_set_texture(p["refined"], refined[0] if on else None)
+        k = apply_factor(plan.width, plan.height, self._mask_size[0])
+        lib.gs_effect_set_vec2(p["refined_size"], self._vec2.set(plan.width // k, plan.height // k).ptr)
         lib.gs_effect_set_texture(p["bgest"], refined[1] if decontam else None)
         y0, y1, x0, x1 = self._box if on and self._box else (0, 0, 0, 0)
         lib.gs_effect_set_vec4(p["box"], self._vec4.set((x0, y0, x1, y1)).ptr)
 
-    def _refine_target(self, name: str) -> _Target:
+    def _refine_target(self, name: str, fmt: int = lo.GS_RGBA32F) -> _Target:
         t = self._refine_targets.get(name)
         if t is None:
-            t = self._refine_targets[name] = _Target(self.lib, lo.GS_RGBA32F)
+            t = self._refine_targets[name] = _Target(self.lib, fmt)
         return t
 
     def _refine_passes(self, plan: RenderPlan, frame_tex: int) -> Optional[Tuple[int, Optional[int]]]:
@@ -564,19 +572,21 @@ class GpuRenderer:
         _, _, eff = self._effects()
         p = eff.p
 
-        def run(target: str, technique: bytes, src: int, radius: float = 0.0, divide: float = 0.0) -> int:
-            t = self._refine_target(target)
-            if not t.begin(mw, mh):
+        def run(target: str, technique: bytes, src: int, radius: float = 0.0, divide: float = 0.0,
+                size: Optional[Tuple[int, int]] = None) -> int:
+            tw, th = size or (mw, mh)
+            t = self._refine_target(target, lo.GS_R8 if size else lo.GS_RGBA32F)
+            if not t.begin(tw, th):
                 raise GpuError("could not render the edge refinement")
             lib.gs_effect_set_texture(p["image"], src)
             lib.gs_effect_set_texture(p["mask"], self._mask_tex)
-            lib.gs_effect_set_vec2(p["size"], self._vec2.set(mw, mh).ptr)
+            lib.gs_effect_set_vec2(p["size"], self._vec2.set(tw, th).ptr)
             lib.gs_effect_set_vec2(p["frame_size"], self._vec2.set(plan.width, plan.height).ptr)
             lib.gs_effect_set_float(p["radius"], radius)
             lib.gs_effect_set_float(p["eps"], REFINE_EPS)
             lib.gs_effect_set_float(p["divide"], divide)
             while lib.gs_effect_loop(eff.ptr, technique):
-                lib.gs_draw_sprite(src, 0, mw, mh)
+                lib.gs_draw_sprite(src, 0, tw, th)
             t.end()
             return t.texture
 
@@ -585,12 +595,20 @@ class GpuRenderer:
         means = run("means", b"BoxV", run("h", b"BoxH", stats, r), r)
         coef = run("coef", b"Coef", means)
         ab = run("ab", b"BoxV", run("h", b"BoxH", coef, r), r)
+        # The coefficients applied at 1/k of the frame's size (refine.py's EdgeRefiner).
+        k = apply_factor(plan.width, plan.height, mw)
+        y0, y1, x0, x1 = self._box
+        lib.gs_effect_set_texture(p["frame"], frame_tex)
+        lib.gs_effect_set_vec2(p["mask_size"], self._vec2.set(mw, mh).ptr)
+        lib.gs_effect_set_vec4(p["box"], self._vec4.set((x0 // k, y0 // k, -(-x1 // k), -(-y1 // k))).ptr)
+        lib.gs_effect_set_float(p["factor"], float(k))
+        level = run("level", b"Apply", ab, size=(plan.width // k, plan.height // k))
         bgest = None
         if plan.background is not None and plan.background.mode != "blur":
             rb = float(REFINE_BG_RADIUS)
             bgest = run("bgest", b"BoxV", run("h", b"BoxH", run("bgstats", b"BgStats", frame_tex), rb),
                         rb, 1.0)
-        return ab, bgest
+        return level, bgest
 
     def _paint_color(self, plan: RenderPlan, frame_tex: int) -> None:
         self._composite_pass(b"Composite", plan, frame_tex, None, plan.background.color)
