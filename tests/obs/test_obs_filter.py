@@ -202,7 +202,7 @@ def test_media_source_matches_cpu_renderer(obs):
         _assert_matches_cpu(shot, dump)
     finally:
         obs.unfreeze("Clip", "ClipFX")
-        obs.client.trigger_media_input_action("Clip", "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_PLAY")
+        _play(obs, "Clip")
 
 
 def _wait_paused(obs: ObsSession, source: str) -> None:
@@ -218,7 +218,25 @@ def _wait_paused(obs: ObsSession, source: str) -> None:
     obs.wait_for(still, 10, f"{source} to pause")
 
 
+def _play(obs: ObsSession, source: str) -> None:
+    """Until the media source plays again (its cursor moves). A PLAY that a loaded OBS drops
+    left the clip paused for every later test of the module (their filters then got no new
+    frames), so it is repeated, and the clip restarted, until the clip moves."""
+    def moving() -> bool:
+        before = obs.client.get_media_input_status(source)
+        if before.media_state != "OBS_MEDIA_STATE_PLAYING":
+            action = ("RESTART" if before.media_state in ("OBS_MEDIA_STATE_ENDED", "OBS_MEDIA_STATE_STOPPED")
+                      else "PLAY")
+            obs.client.trigger_media_input_action(source, "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_" + action)
+            return False
+        time.sleep(0.3)
+        after = obs.client.get_media_input_status(source)
+        return after.media_state == "OBS_MEDIA_STATE_PLAYING" and after.media_cursor != before.media_cursor
+    obs.wait_for(moving, 30, f"{source} to play")
+
+
 def test_keep_mask_in_sync_shows_the_frame_the_mask_came_from(obs):
+    _play(obs, "Clip")
     obs.set_filter("Clip", "ClipFX", {"keep_in_sync": True})
     try:
         obs.wait_results("ClipFX", 10)
@@ -241,6 +259,7 @@ def test_keep_mask_in_sync_shows_the_frame_the_mask_came_from(obs):
 
 
 def test_two_filters_share_one_worker(obs):
+    _play(obs, "Clip")
     a = obs.wait_results("FaceFX", 3)
     b = obs.wait_results("FaceFX2", 3)
     c = obs.wait_results("ClipFX", 3)
