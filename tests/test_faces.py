@@ -161,3 +161,19 @@ def test_process_fills_analysis_faces(stage, photo):
 def test_bad_parameters_are_refused(kwargs, word):
     with pytest.raises(ValueError, match=word):
         FacesStage(**kwargs)
+
+
+def test_privacy_keeps_the_doubtful_boxes_expressions_drop(monkeypatch):
+    """A weak short-range box full-range does not confirm (a face cut by the frame's edge, or
+    a blurred background) is dropped for expression emojis but covered by face privacy."""
+    from facefx.settings import PrivacySettings, Settings
+    weak = ((0.4, 0.0, 0.2, 0.15), 0.6)
+
+    def run(settings):
+        stage = FacesStage()
+        stage.configure(settings)
+        monkeypatch.setattr(stage, "_run_detector", lambda model, image: [weak] if model == 0 else [])
+        return stage.detect(np.zeros((72, 128, 3), np.uint8))
+    assert run(Settings()) == []
+    assert [d[0] for d in run(Settings(privacy=PrivacySettings(style="blur", full_analysis=True)))] == [weak[0]]
+    assert [d[0] for d in run(Settings(privacy=PrivacySettings(style="blur")))] == [weak[0]]

@@ -98,6 +98,7 @@ class FacesStage(Stage):
         self.min_size = float(min_size)
         self.tiled = bool(tiled)
         self.full_every = 0
+        self.keep_doubtful = False
         self._defaults = (self.tiled, self.detect_every, self.mesh_budget_ms)
         self.tracker = FaceTracker(keep_s=keep_s)
         self._det: Dict[int, object] = {}
@@ -173,7 +174,9 @@ class FacesStage(Stage):
                 # A doubtful short-range box that full-range (which finds large faces too) does
                 # not confirm is dropped: short-range reads blurred backgrounds as faces (0.65
                 # on the happy evalset photo's building).
-                dets = [d for d in dets if d[1] >= 0.75 or any(iou(d[0], f[0]) > 0.3 for f in full)] + full
+                if not self.keep_doubtful:
+                    dets = [d for d in dets if d[1] >= 0.75 or any(iou(d[0], f[0]) > 0.3 for f in full)]
+                dets = dets + full
                 self.last_detector = "short+full"
                 if full:
                     self._full_until = self._frame + 15
@@ -383,6 +386,9 @@ class FacesStage(Stage):
         self.tiled, _, self.mesh_budget_ms = self._defaults
         self.detect_every = int(getattr(section, "detect_every", self._defaults[1]))
         self.full_every = 0
+        # Face privacy covers every box (a false cover is cheap, a missed face is a leak), so
+        # doubtful short-range boxes are kept for it; expressions alone drop them.
+        self.keep_doubtful = privacy is not None and privacy.active
         if privacy is not None and privacy.active:
             self.max_faces = max(self.max_faces, PRIVACY_MAX_FACES)
             min_score = min(min_score, PRIVACY_MIN_SCORE)
