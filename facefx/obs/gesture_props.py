@@ -105,23 +105,13 @@ def names(labels: Iterable[str] = ()) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(tuple(labels) + BUILTIN_GESTURES))
 
 
-def _set_default(lib: Any, data: int, key: str, default: Any) -> None:
-    k = key.encode()
-    if isinstance(default, bool):
-        lib.obs_data_set_default_bool(data, k, default)
-    elif isinstance(default, int):
-        lib.obs_data_set_default_int(data, k, default)
-    else:
-        lib.obs_data_set_default_string(data, k, str(default).encode())
-
-
 def set_label_defaults(lib: Any, data: int, labels: Iterable[str]) -> None:
     """Give a custom label's keys their defaults in the filter's data (OBS's get_defaults only
     knows the built-ins): a new label starts enabled, like a built-in."""
     for label in labels:
         if label not in BUILTIN_GESTURES:
             for key, default in gesture_defaults(label).items():
-                _set_default(lib, data, key, default)
+                lib.set_default_typed(data, key, default)
 
 
 def read_label_values(lib: Any, data: int, labels: Iterable[str]) -> Dict[str, Any]:
@@ -131,13 +121,7 @@ def read_label_values(lib: Any, data: int, labels: Iterable[str]) -> Dict[str, A
         if label in BUILTIN_GESTURES:
             continue
         for key, default in gesture_defaults(label).items():
-            k = key.encode()
-            if isinstance(default, bool):
-                out[key] = bool(lib.obs_data_get_bool(data, k))
-            elif isinstance(default, int):
-                out[key] = int(lib.obs_data_get_int(data, k))
-            else:
-                out[key] = lib.get_str(data, key)
+            out[key] = lib.get_typed(data, key, default)
     return out
 
 

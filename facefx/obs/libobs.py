@@ -21,7 +21,7 @@ from __future__ import annotations
 import ctypes as C
 import os
 import sys
-from typing import List, Optional
+from typing import Any, List, Optional
 
 vp, u32, i32, f32, cbool, cstr = C.c_void_p, C.c_uint32, C.c_int, C.c_float, C.c_bool, C.c_char_p
 u64, i64, size_t = C.c_uint64, C.c_longlong, C.c_size_t
@@ -292,6 +292,26 @@ class Libobs:
     def get_str(self, data: int, key: str) -> str:
         v = self.obs_data_get_string(data, key.encode())
         return v.decode("utf-8", "replace") if v else ""
+
+    def get_typed(self, data: int, key: str, default: Any) -> Any:
+        """The value of `key` in an obs_data_t*, read as the type of its default (bool, int,
+        else string): the one reading of the panel's keys."""
+        k = key.encode()
+        if isinstance(default, bool):
+            return bool(self.obs_data_get_bool(data, k))
+        if isinstance(default, int):
+            return int(self.obs_data_get_int(data, k))
+        return self.get_str(data, key)
+
+    def set_default_typed(self, data: int, key: str, default: Any) -> None:
+        """Set `key`'s default in an obs_data_t*, by the default's type (bool, int, else string)."""
+        k = key.encode()
+        if isinstance(default, bool):
+            self.obs_data_set_default_bool(data, k, default)
+        elif isinstance(default, int):
+            self.obs_data_set_default_int(data, k, default)
+        else:
+            self.obs_data_set_default_string(data, k, str(default).encode())
 
 
 _instance: Optional[Libobs] = None

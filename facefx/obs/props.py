@@ -263,25 +263,13 @@ def read_values(lib: Any, data: int, labels: Sequence[str] = ()) -> Dict[str, An
     G.set_label_defaults(lib, data, labels)
     out: Dict[str, Any] = G.read_label_values(lib, data, labels)
     for key, default in DEFAULTS.items():
-        k = key.encode()
-        if isinstance(default, bool):
-            out[key] = bool(lib.obs_data_get_bool(data, k))
-        elif isinstance(default, int):
-            out[key] = int(lib.obs_data_get_int(data, k))
-        else:
-            out[key] = lib.get_str(data, key)
+        out[key] = lib.get_typed(data, key, default)
     return out
 
 
 def set_defaults(lib: Any, data: int) -> None:
     for key, default in DEFAULTS.items():
-        k = key.encode()
-        if isinstance(default, bool):
-            lib.obs_data_set_default_bool(data, k, default)
-        elif isinstance(default, int):
-            lib.obs_data_set_default_int(data, k, default)
-        else:
-            lib.obs_data_set_default_string(data, k, str(default).encode())
+        lib.set_default_typed(data, key, default)
 
 
 _VISIBLE_BY_MODE = {
