@@ -79,6 +79,11 @@ def _check_range(name: str, value: Any, lo: float, hi: float, kind: type = float
         raise SettingsError(f"{name} must be from {lo:g} to {hi:g}, got {value!r}")
 
 
+def _check_path(what: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise SettingsError(f"{what} must be a file path (or empty), got {value!r}")
+
+
 def analysis_size(width: int, height: int, analysis_width: int) -> Tuple[int, int]:
     """Size a width x height frame is reduced to before analysis: analysis_width wide (never
     enlarged), aspect kept. The engine and the OBS filter's GPU downscale both use this."""
@@ -270,8 +275,7 @@ class GestureSettings:
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"gestures {name} must be true or false, got {getattr(self, name)!r}")
         for name in ("model", "labels"):
-            if not isinstance(getattr(self, name), str):
-                raise SettingsError(f"gestures {name} must be a file path (or empty), got {getattr(self, name)!r}")
+            _check_path(f"gestures {name}", getattr(self, name))
         if self.labels and not self.model:
             raise SettingsError("gestures labels needs a gestures model (a .tflite file) to go with it")
         if isinstance(self.gestures, str) or not isinstance(self.gestures, (tuple, list)):
@@ -364,11 +368,6 @@ class FaceSettings:
         _check_range("max faces", self.max_faces, 1, 8, int)
         _check_range("face detection confidence", self.min_score, 0.05, 0.95)
         _check_range("face detection interval", self.detect_every, 1, 30, int)
-
-
-def _check_path(what: str, value: Any) -> None:
-    if not isinstance(value, str):
-        raise SettingsError(f"{what} must be a file path (or empty), got {value!r}")
 
 
 @dataclass(frozen=True)
