@@ -149,3 +149,86 @@ def test_two_hands_when_asked_for_two_with_opposite_handedness():
     right = next(h for h in two if h.handedness == "right")
     left = next(h for h in two if h.handedness == "left")
     assert right.landmarks[0][0] < left.landmarks[0][0]
+
+
+# --- photos: the second look where the palm detector misses ------------------------------------
+
+CLOSEUP = os.path.join(EVALSET, "hands", "victory", "victory__mediapipe_samples_hand_victory.jpg")
+OVERLAP = os.path.join(EVALSET, "hands", "two_thumbs_up",
+                       "thumbs_up_x2__mediapipe_samples_hand_landmarker_test_image.jpg")
+
+
+def test_a_close_up_hand_the_palm_detector_misses_is_found_in_a_photo():
+    import cv2
+    from facefx.analysis import hands as hands_module
+    rgb = cv2.resize(load(CLOSEUP), (750, 1000), interpolation=cv2.INTER_AREA)
+    tracker = HandTracker(max_hands=1, static=True)
+    try:
+        assert tracker._detect(rgb) == []                  # MediaPipe alone finds nothing
+        (hand,) = tracker(rgb)
+    finally:
+        tracker.close()
+    pts = np.array(hand.landmarks)
+    # the victory's two finger tips are the highest points, the wrist the lowest, as looked at
+    assert set(np.argsort(pts[:, 1])[:2]) == {8, 12}
+    assert pts[0, 1] == pts[:, 1].max() and pts[0, 1] > 0.7
+    assert hand.handedness == "right"   # the back of a right hand, thumb on the image's left
+    assert pts[4, 0] < pts[20, 0] or pts[4, 0] < pts[0, 0]
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_the_second_look_keeps_the_handedness_convention(mirrored):
+    """A hand found by the crop pass names the person's hand as MediaPipe's results do."""
+    rgb = load(PALM)
+    if mirrored:
+        rgb = np.ascontiguousarray(rgb[:, ::-1])
+    tracker = HandTracker(max_hands=1, static=True, mirrored=mirrored)
+    try:
+        (mp_hand,) = tracker._detect(rgb)
+        refined, presence = tracker._crop().refine(rgb, mp_hand)
+    finally:
+        tracker.close()
+    assert presence > 0.9
+    assert refined.handedness == mp_hand.handedness == "left"
+    assert np.abs(np.array(refined.landmarks)[:, :2] - np.array(mp_hand.landmarks)[:, :2]).max() < 0.05
+
+
+def test_a_hand_behind_another_is_found_in_a_photo():
+    tracker = HandTracker(max_hands=2, static=True)
+    rgb = load(OVERLAP)
+    try:
+        assert len(tracker._detect(rgb)) == 1               # MediaPipe keeps only the nearer hand
+        front, behind = tracker(rgb)
+    finally:
+        tracker.close()
+    # the hand behind is the one further left in the picture, its thumb up too
+    assert np.mean([p[0] for p in behind.landmarks]) < np.mean([p[0] for p in front.landmarks])
+    assert behind.landmarks[4][1] < behind.landmarks[0][1]
+
+
+@pytest.mark.parametrize("folder", ["people", "faces", "portraits"])
+def test_photos_of_people_get_no_phantom_hand_from_the_second_look(folder):
+    """The second look adds no hand to photos of people (the close-up pass is sure of a hand
+    only when one fills the picture, and painting over the hands found shows no new one):
+    each keeps what the palm detector found (the hands in view: none in most, one or two)."""
+    tracker = HandTracker(max_hands=2, static=True)
+    root = os.path.join(EVALSET, folder)
+    try:
+        for base, _, files in sorted(os.walk(root)):
+            for name in sorted(files):
+                if name.endswith("_mask.png") or not name.lower().endswith((".jpg", ".jpeg", ".png")):
+                    continue
+                rgb = load(os.path.join(base, name))
+                assert len(tracker(rgb)) == len(tracker._detect(rgb)), name
+    finally:
+        tracker.close()
+
+
+def test_the_stage_gives_a_still_picture_the_photo_search():
+    import cv2
+    rgb = cv2.resize(load(CLOSEUP), (750, 1000), interpolation=cv2.INTER_AREA)
+    stage = HandsStage()
+    with Engine(stages=[stage]) as engine:
+        assert engine.analyze(rgb).hands == ()                 # a video frame: tracking only
+        engine.reset()
+        assert len(engine.analyze(rgb, still=True).hands) == 1

@@ -246,6 +246,28 @@ def two_hand_gesture(first: Sequence[Sequence[float]], second: Sequence[Sequence
     return "heart_hands"
 
 
+_THUMBS = ("thumbs_up", "thumbs_down")
+
+
+def _hidden_thumb(hand: Hand, aspect: float, rules: GestureRules) -> Optional[str]:
+    """The thumbs up or down of a hand partly hidden behind the other hand: beside a clear
+    thumbs up (down), a hand whose thumb is out and points the same way and none of whose
+    fingers is extended, at least three of them curled, is taken as the pair's second thumb
+    (its folded index is often hidden, so MediaPipe places it half bent). Only as the second
+    hand of a pair: alone it is not a gesture."""
+    if not _trusted(hand.landmarks, hand.score, rules) or hand.landmarks[WRIST][1] > rules.low_wrist_y:
+        return None
+    s = finger_states(hand.landmarks, aspect=aspect, rules=rules)
+    four = s.fingers()
+    if s.thumb != EXTENDED or EXTENDED in four or sum(f == CURLED for f in four) < 3:
+        return None
+    if s.thumb_from_up <= rules.up_cone:
+        return "thumbs_up"
+    if s.thumb_from_up >= 180.0 - rules.up_cone:
+        return "thumbs_down"
+    return None
+
+
 def classify(hands: Sequence[Hand], *, aspect: float = 1.0,
              rules: GestureRules = DEFAULT_RULES) -> List[GestureHit]:
     """The built-in gestures in one frame's hands.
@@ -262,6 +284,10 @@ def classify(hands: Sequence[Hand], *, aspect: float = 1.0,
             if i in used or j in used:
                 continue
             pair = _PAIRS.get(names[i] or "") if names[i] == names[j] else None
+            if pair is None and (names[i] is None) != (names[j] is None):
+                clear, other = (i, j) if names[j] is None else (j, i)
+                if names[clear] in _THUMBS and _hidden_thumb(hands[other], aspect, rules) == names[clear]:
+                    pair = _PAIRS[names[clear]]
             if pair is None:
                 pair = two_hand_gesture(hands[i].landmarks, hands[j].landmarks, aspect=aspect,
                                         scores=(hands[i].score, hands[j].score), rules=rules)

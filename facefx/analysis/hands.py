@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
 
 from ..results import HAND_LANDMARKS, Hand
@@ -35,6 +36,23 @@ _SWAP = {"left": "right", "right": "left"}
 # the defocused thumb is lost long enough (3.1-3.5 s) that the thumbs up fires a second time
 # after its cooldown; at full width it fires once.
 HANDS_WIDTH = 1280
+
+# Photos: the landmark model's hand presence needed to accept a close-up hand found without
+# palm detection (whole-picture pass; evalset people photos score 0.0004-0.003, a close-up
+# hand 0.99), and after each of the crop passes that place its landmarks.
+CLOSEUP_PRESENCE = 0.9
+REFINED_PRESENCE = 0.5
+REFINE_PASSES = 2
+# MediaPipe's hand ROI from landmarks (hand_landmark_landmarks_to_roi): the palm and finger-base
+# landmarks, a box in the hand's own frame (wrist -> middle-finger base pointing up) scaled 2x
+# and moved 10% towards the fingers, squared.
+# The hands found are painted over, grown by this fraction of their size (more also hides the
+# hand behind), before detection runs again; two results are one hand below SAME_HAND.
+COVER_GROW = 0.03
+SAME_HAND = 0.25
+ROI_LANDMARKS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
+ROI_SCALE = 2.0
+ROI_SHIFT_Y = -0.1
 
 
 def hands_input_size(width: int, height: int) -> Tuple[int, int]:
@@ -80,17 +98,24 @@ class HandTracker:
         self.model_complexity = model_complexity
         self.static = bool(static)
         self.mirrored = bool(mirrored)
+        self._landmarks: Optional[_LandmarkCrop] = None
+        self._first_hand = True
         quiet_mediapipe()
         try:
             from mediapipe.python.solutions import hands as mp_hands
         except ImportError as exc:
             raise ModelError(f"MediaPipe is not installed ({exc}); install FaceFX's dependencies: "
                              "pip install -e .") from None
+        from ..nativelogs import quiet_stderr
         try:
-            self._solution = mp_hands.Hands(static_image_mode=self.static, max_num_hands=max_hands,
-                                            model_complexity=model_complexity,
-                                            min_detection_confidence=min_detection_confidence,
-                                            min_tracking_confidence=min_tracking_confidence)
+            with quiet_stderr():   # the graph's start-up notes (TFLite, absl), see _detect
+                self._solution = mp_hands.Hands(static_image_mode=self.static, max_num_hands=max_hands,
+                                                model_complexity=model_complexity,
+                                                min_detection_confidence=min_detection_confidence,
+                                                min_tracking_confidence=min_tracking_confidence)
+                # the graph opens its models on its own threads after the constructor returns;
+                # one blank frame waits for that inside this block (no hand: no state is kept)
+                self._solution.process(np.zeros((64, 64, 3), np.uint8))
         except Exception as exc:  # a missing or corrupt bundled model file
             raise ModelError(f"cannot load MediaPipe's hand models: {exc}") from None
 
@@ -103,9 +128,23 @@ class HandTracker:
             image = image[:, :, :3]
         if not image.flags["C_CONTIGUOUS"]:
             image = np.ascontiguousarray(image)
-        result = self._solution.process(image)
+        hands = self._detect(image)
+        if self.static and len(hands) < self.max_hands:
+            hands = self._search_more(image, hands)
+        return tuple(hands)
+
+    def _detect(self, image: np.ndarray) -> List[Hand]:
+        if self._first_hand:
+            # MediaPipe's graph warns once on stderr (absl, which no variable quiets) when it
+            # first projects a hand's landmarks; nothing is wrong, so the user is not shown it
+            from ..nativelogs import quiet_stderr
+            with quiet_stderr():
+                result = self._solution.process(image)
+            self._first_hand = not result.multi_hand_landmarks
+        else:
+            result = self._solution.process(image)
         if not result.multi_hand_landmarks:
-            return ()
+            return []
         hands: List[Hand] = []
         for lms, handed in zip(result.multi_hand_landmarks, result.multi_handedness or ()):
             points = tuple((float(p.x), float(p.y), float(p.z)) for p in lms.landmark)
@@ -116,7 +155,61 @@ class HandTracker:
             if not self.mirrored:
                 label = _SWAP.get(label, label)
             hands.append(Hand(points, label, float(cls.score)))
-        return tuple(hands)
+        return hands
+
+    def _search_more(self, image: np.ndarray, hands: List[Hand]) -> List[Hand]:
+        """Photos only: look again where MediaPipe's palm detector found fewer hands than asked
+        for. Its two known blind spots (tests/test_gestures.py's evalset photos):
+
+        - a hand that fills the picture (a close-up): no palm is found at any scale, so the
+          landmark model is run on the whole picture, and the hand is kept if the model is
+          sure a hand is there (presence >= CLOSEUP_PRESENCE; people photos score < 0.01);
+        - a second hand overlapping the first: the palm detector's suppression keeps the
+          nearer one, so the hands found are painted over and detection runs again.
+
+        A hand found either way gets its landmarks from the model on a crop derived from the
+        first landmarks (_LandmarkCrop, as MediaPipe's own tracking does on the next frame).
+        """
+        try:
+            crop = self._crop()
+        except ModelError:
+            return hands
+        height, width = image.shape[:2]
+        found: List[Tuple[Hand, np.ndarray]] = []   # a hand, and the picture it was found in
+        if not hands:
+            first = crop.whole(image)
+            if first is not None and first[1] >= CLOSEUP_PRESENCE:
+                found.append((first[0], image))
+        else:
+            covered = image.copy()
+            fill = tuple(int(v) for v in image.reshape(-1, 3).mean(axis=0))
+            for hand in hands:
+                pts = np.array([(x * width, y * height) for x, y, _ in hand.landmarks], np.float32)
+                hull = cv2.convexHull(pts.astype(np.int32))
+                grow = max(3, int(COVER_GROW * float(np.ptp(pts, axis=0).max())))
+                mask = np.zeros((height, width), np.uint8)
+                cv2.fillConvexPoly(mask, hull, 255)
+                mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+                covered[mask > 0] = fill
+            found.extend((hand, covered) for hand in self._detect(covered))
+        out = list(hands)
+        for hand, picture in found[: self.max_hands - len(hands)]:
+            for _ in range(REFINE_PASSES):
+                # in the picture it was found in: on the whole photo the crop of a hand partly
+                # behind another slides onto the nearer hand
+                refined = crop.refine(picture, hand)
+                if refined is None or refined[1] < REFINED_PRESENCE:
+                    hand = None
+                    break
+                hand = refined[0]
+            if hand is not None and all(not _same_hand(hand, h) for h in out):
+                out.append(hand)
+        return out
+
+    def _crop(self) -> "_LandmarkCrop":
+        if self._landmarks is None:
+            self._landmarks = _LandmarkCrop(self.model_complexity, self.mirrored)
+        return self._landmarks
 
     def reset(self) -> None:
         """Forget the tracked hands (the next frame runs palm detection afresh)."""
@@ -124,6 +217,7 @@ class HandTracker:
 
     def close(self) -> None:
         solution, self._solution = getattr(self, "_solution", None), None
+        self._landmarks = None
         if solution is not None:
             solution.close()
 
@@ -145,6 +239,7 @@ class HandsStage(Stage):
                  mirrored: bool = False, threads: Optional[int] = None) -> None:
         self._options = self._check(max_hands, model_complexity, static, mirrored)
         self._tracker: Optional[HandTracker] = None
+        self._still: Optional[HandTracker] = None
         self.last: Tuple[Hand, ...] = ()
 
     @staticmethod
@@ -179,9 +274,16 @@ class HandsStage(Stage):
             self.close()
 
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
-        if self._tracker is None:
-            self._tracker = HandTracker(**self._options)
-        self.last = self._tracker(image)
+        if getattr(analysis, "still", False) and not self._options["static"]:
+            # a picture on its own: palm detection of its own and the photo search
+            # (HandTracker._search_more), in a tracker that keeps no state between pictures
+            if self._still is None:
+                self._still = HandTracker(**dict(self._options, static=True))
+            self.last = self._still(image)
+        else:
+            if self._tracker is None:
+                self._tracker = HandTracker(**self._options)
+            self.last = self._tracker(image)
         analysis.hands = self.last
 
     def reset(self) -> None:
@@ -190,9 +292,88 @@ class HandsStage(Stage):
             self._tracker.reset()
 
     def close(self) -> None:
-        tracker, self._tracker = self._tracker, None
-        if tracker is not None:
-            tracker.close()
+        for tracker in (self._tracker, self._still):
+            if tracker is not None:
+                tracker.close()
+        self._tracker = self._still = None
+
+
+def _same_hand(a: Hand, b: Hand) -> bool:
+    """Whether two results are one hand: their landmarks lie within SAME_HAND of the hand's
+    size (the smaller one's) of each other on average (two overlapping hands differ by more)."""
+    pa = np.array([p[:2] for p in a.landmarks])
+    pb = np.array([p[:2] for p in b.landmarks])
+    size = max(min(float(np.ptp(pa, axis=0).max()), float(np.ptp(pb, axis=0).max())), 1e-6)
+    return float(np.linalg.norm(pa - pb, axis=1).mean()) < SAME_HAND * size
+
+
+class _LandmarkCrop:
+    """MediaPipe's bundled hand landmark model run directly in LiteRT on a crop FaceFX chooses
+    (the palm detector is what misses, not the landmark model): input 224x224 RGB in 0..1; out
+    21 x,y,z in crop pixels, hand presence and handedness (probability of MediaPipe's 'Right',
+    which assumes a mirrored picture)."""
+
+    SIZE = 224
+
+    def __init__(self, model_complexity: int, mirrored: bool) -> None:
+        from .tflite import load_interpreter, mediapipe_model
+        name = "full" if model_complexity else "lite"
+        self._it = load_interpreter(mediapipe_model(f"modules/hand_landmark/hand_landmark_{name}.tflite"))
+        self._input = self._it.get_input_details()[0]["index"]
+        out = {d["name"]: d["index"] for d in self._it.get_output_details()}
+        self._points, self._presence, self._handed = out["Identity"], out["Identity_1"], out["Identity_2"]
+        self.mirrored = mirrored
+
+    def _run(self, image: np.ndarray, centre: np.ndarray, side: float, up: np.ndarray
+             ) -> Optional[Tuple[Hand, float]]:
+        """The hand in the square of `side` pixels at `centre` whose top points along `up`."""
+        height, width = image.shape[:2]
+        n = self.SIZE
+        s = side / n
+        right = np.array([-up[1], up[0]], np.float64)
+        down = -up
+        m = np.array([[right[0] * s, down[0] * s, 0.0], [right[1] * s, down[1] * s, 0.0]])
+        m[:, 2] = centre - (n / 2.0) * s * (right + down)
+        crop = cv2.warpAffine(image, m, (n, n), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        self._it.set_tensor(self._input, (crop.astype(np.float32) * np.float32(1 / 255.0))[None])
+        self._it.invoke()
+        raw = self._it.get_tensor(self._points).reshape(HAND_LANDMARKS, 3).astype(np.float64)
+        presence = float(self._it.get_tensor(self._presence).ravel()[0])
+        right_p = float(self._it.get_tensor(self._handed).ravel()[0])
+        xy = raw[:, :2] @ m[:, :2].T + m[:, 2]
+        points = tuple((float(x / width), float(y / height), float(z * s / width))
+                       for (x, y), z in zip(xy, raw[:, 2]))
+        label = "left" if right_p >= 0.5 else "right"
+        if not self.mirrored:
+            label = _SWAP[label]
+        return Hand(points, label, max(right_p, 1.0 - right_p)), presence
+
+    def whole(self, image: np.ndarray) -> Optional[Tuple[Hand, float]]:
+        """The landmark model on the whole picture, upright, padded to a square."""
+        height, width = image.shape[:2]
+        return self._run(image, np.array([width / 2.0, height / 2.0]), float(max(width, height)),
+                         np.array([0.0, -1.0]))
+
+    def refine(self, image: np.ndarray, hand: Hand) -> Optional[Tuple[Hand, float]]:
+        """The landmark model on the ROI MediaPipe derives from `hand`'s landmarks."""
+        height, width = image.shape[:2]
+        pts = np.array([(x * width, y * height) for x, y, _ in hand.landmarks], np.float64)
+        up = pts[9] - pts[0]
+        norm = float(np.hypot(*up))
+        if norm < 1e-6:
+            return None
+        up /= norm
+        right = np.array([-up[1], up[0]])
+        sub = pts[list(ROI_LANDMARKS)]
+        u, v = sub @ right, sub @ -up           # coordinates in the hand's frame (v downwards)
+        w, h = float(u.max() - u.min()), float(v.max() - v.min())
+        cu, cv_ = (u.max() + u.min()) / 2.0 + 0.0, (v.max() + v.min()) / 2.0 + ROI_SHIFT_Y * h
+        centre = cu * right + cv_ * -up
+        side = max(w, h) * ROI_SCALE
+        if side < 8:
+            return None
+        return self._run(image, centre, side, up)
 
 
 def detect_hands(images: Sequence[np.ndarray] | np.ndarray, *, max_hands: int = 2,
