@@ -626,7 +626,7 @@ def cmd_process(args: argparse.Namespace) -> int:
             processor.set_plate(plate)
         if settings.stages() or sink.main_thread:  # the preview can switch effects on
             with quiet_stderr(not args.verbose):
-                processor.warm_up(source.size or (640, 360))
+                processor.warm_up(source.size or (640, 360), still=source.stills)
         total = source.frame_count
         if total is not None and args.max_frames:
             total = min(total, args.max_frames)

@@ -258,6 +258,10 @@ RING_RADIUS = 0.045        # fractions of the frame height
 RING_THICKNESS = 0.009
 RING_COLOR: RGB = (255, 255, 255)
 STICKER_LIFT = 0.6         # a hand sticker's centre sits this many sticker heights above the hand
+# A still picture shows a gesture's sticker this far into its duration (at least STILL_MIN_AGE s:
+# past the pop-in) and a full-frame animation in full flow (Scene._fire_still).
+STILL_AGE = 0.4
+STILL_MIN_AGE = 0.5
 FADE_S = 0.2               # enter/exit of the stand-in sticker (facefx.animations has its own)
 
 
@@ -434,11 +438,31 @@ class Scene:
             return
         enabled = self.settings.gestures.gestures
         hits = [h for h in getattr(result, "gestures", ()) or () if h.name in enabled]
+        if getattr(result, "still", False):
+            self._fire_still(hits, t)
+            return
         for fired in self._bank.update(hits, t) or ():
             if fired.name in enabled:
                 self._start(fired)
                 self._fired_events.append(fired)
                 del self._fired_events[:-self.MAX_PLAYING]
+
+    def _fire_still(self, hits: List[Any], t: float) -> None:
+        """A picture on its own has no time to hold a gesture in: each gesture it shows fires
+        at once (unless paused), placed back in time so that the picture at t shows the
+        sticker settled after its pop-in, or a full-frame animation in full flow
+        (STILL_AGE of its duration), not its first, empty frame. A later picture replaces it."""
+        self._playing.clear()
+        if self.paused:
+            return
+        from .triggers import Fired
+        for hit in hits:
+            effect = self.settings.gestures.effect(hit.name)
+            age = min(max(STILL_AGE * effect.duration, STILL_MIN_AGE), 0.75 * effect.duration)
+            fired = Fired(hit.name, t - age, tuple(hit.hands or ()))
+            self._start(fired)
+            self._fired_events.append(fired)
+        del self._fired_events[:-self.MAX_PLAYING]
 
     def take_fired(self) -> List[Any]:
         """The Fired events since the last call (oldest first), for gesture actions: the owner

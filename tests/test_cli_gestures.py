@@ -221,3 +221,21 @@ def test_clip_shows_the_thumbs_up_sticker_once_around_3s(tmp_path):
     onsets = [i for i in range(len(shown)) if shown[i] and (i == 0 or not shown[i - 1])]
     assert len(onsets) == 1, onsets
     assert 2.5 <= onsets[0] / fps <= 3.6, onsets[0] / fps
+
+
+@pytest.mark.skipif(not os.path.exists(THUMBS_UP_PHOTO), reason="../shared/evalset is not here")
+def test_a_photo_shows_its_gestures_sticker(tmp_path):
+    """A picture fires its gesture at once (no hold to wait for) and shows the sticker settled;
+    the command stays quiet (no native start-up chatter from the photo hand tracker)."""
+    small = tmp_path / "thumbs.png"
+    rgb = cv2.imread(THUMBS_UP_PHOTO)
+    cv2.imwrite(str(small), cv2.resize(rgb, (rgb.shape[1] // 3, rgb.shape[0] // 3), interpolation=cv2.INTER_AREA))
+    out = tmp_path / "out.png"
+    r = facefx("process", str(small), "-o", str(out), "--gestures", "thumbs_up")
+    assert r.returncode == 0, r.stderr
+    assert (r.stdout + r.stderr).strip().splitlines() == [f"facefx: wrote {out} (1 picture)"], r.stderr
+    assert _sticker_pixels(cv2.imread(str(out)), cv2.imread(str(small))) > 800
+    bare = tmp_path / "bare.png"
+    r = facefx("process", str(small), "-o", str(bare), "--gestures", "victory")   # not this gesture
+    assert r.returncode == 0, r.stderr
+    assert _sticker_pixels(cv2.imread(str(bare)), cv2.imread(str(small))) < 50

@@ -208,6 +208,33 @@ def test_fullscreen_animation_is_driven_by_output_time_with_its_seed():
     assert ages == pytest.approx([0.0, 0.5, 1.1, 2.1, 2.49])
 
 
+@dataclass
+class StillResult(Result):
+    still: bool = True
+
+
+def test_a_still_picture_shows_its_gesture_at_once_settled():
+    """A picture has no time to hold a gesture in: its gestures fire at once, and the plan at
+    the picture's time shows the sticker past its pop-in, an animation in full flow."""
+    scene, anim = _scene()
+    two = (_hand(0.3, 0.5, "left"), _hand(0.6, 0.5, "right"))
+    scene.update(StillResult(two, (GestureHit("heart_hands", 0.9, (0, 1)),
+                                   GestureHit("enabled_not", 0.9, (0,)))), 7.0)
+    assert len(scene.plan(7.0, 1280, 720).sprites) == 2            # the hearts at age 1.0 s
+    assert anim.calls[-1][:3] == ("sprites", "hearts", pytest.approx(0.4 * 2.5))
+    assert [f.name for f in scene.take_fired()] == ["heart_hands"]
+    # the next picture replaces it; a short sticker is still shown past its 0.35 s pop-in
+    scene.update(StillResult((_hand(0.5, 0.5),), (GestureHit("thumbs_up", 0.9, (0,)),)), 8.0)
+    sprite, = scene.plan(8.0, 640, 360).sprites
+    assert sprite.image == stickers.path("thumbs_up.png")
+    assert anim.calls[-1][0] == "sticker" and anim.calls[-1][4] == pytest.approx(1.0)
+    scene.update(StillResult((_hand(0.5, 0.5),), ()), 9.0)           # a picture without one
+    assert scene.plan(9.0, 640, 360).sprites == ()
+    scene.paused = True
+    scene.update(StillResult((_hand(0.5, 0.5),), (GestureHit("thumbs_up", 0.9, (0,)),)), 10.0)
+    assert scene.plan(10.0, 640, 360).sprites == ()
+
+
 def test_corner_sticker_and_configured_image():
     s = GEST.replace(gestures=GestureSettings(enabled=True, gestures=("fist",), effects=(
         GestureEffect("fist", sticker="/tmp/my.png", placement="corner", corner="bottom-left", size=0.5),)))

@@ -106,16 +106,17 @@ class Processor:
         stage.recalibrate()
         return True
 
-    def warm_up(self, size: Tuple[int, int]) -> None:
+    def warm_up(self, size: Tuple[int, int], *, still: bool = False) -> None:
         """Load the segmentation model now (on a blank frame) instead of inside the first frame,
         so loading errors surface before any output is written, the first frame is not late,
-        and the caller can silence the model runtime's start-up chatter around this call."""
+        and the caller can silence the model runtime's start-up chatter around this call.
+        still: the input is pictures (stages load what they use for pictures)."""
         s = self.settings
         if "segmentation" not in s.stages():
             self.engine.update(s.replace(background=dataclasses.replace(s.background, mode="blur")))
         w, h = max(2, size[0]), max(2, size[1])
         try:
-            self.engine.analyze(np.zeros((h, w, 3), np.uint8), timestamp=0.0)
+            self.engine.analyze(np.zeros((h, w, 3), np.uint8), timestamp=0.0, still=still)
         finally:
             self.engine.update(s)
             self.engine.reset()
