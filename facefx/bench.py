@@ -457,7 +457,9 @@ def gesture_bench(n: int, say: Callable[..., None], mode: str) -> Dict[str, obje
     """hands + gesture stages at each resolution, and every effect together at 720p."""
     from .settings import GestureSettings
     out: Dict[str, object] = {"resolutions": {}}
-    gestures = GestureSettings(enabled=True, gestures=("thumbs_up", "fist", "open_palm", "victory"))
+    # every built-in gesture, as the panel and --gestures default to: the two-hand gestures
+    # make the hands stage look for a second hand (facefx.analysis.hands)
+    gestures = GestureSettings(enabled=True)
     only = Settings(background=BackgroundSettings(mode="none"), gestures=gestures)
     every = Settings(background=BackgroundSettings(mode=mode, image=ASSET if mode == "image" else ""),
                      gestures=gestures)

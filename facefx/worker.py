@@ -44,6 +44,10 @@ EXIT_GRACE_S = float(os.environ.get("FACEFX_WORKER_EXIT_GRACE_S") or 2.0)
 EXIT_STUCK = 70       # exit status of that cut-off (EX_SOFTWARE); a clean exit is 0
 BUSY_ALLOWANCE_S = 30.0  # announced before an analysis that may load a model (no heartbeats meanwhile)
 WORKER_INFERENCE_THREADS = 1
+# Per-frame analysis budget: a 30 fps frame interval less a margin for the transfer. While the
+# stages' typical cost is over it, the stages that allow it (hands) run every 2nd frame, their
+# last result carried forward (Engine.tight), so the analysis keeps up with a 30 fps source.
+WORKER_BUDGET_MS = 28.0
 WORKER_NICENESS = 5
 POLL_ACTIVE_S = 0.002
 POLL_IDLE_S = 0.010
@@ -270,7 +274,7 @@ class Worker:
         src.model_error = ""
         try:
             # One inference thread: OBS renders on the other core(s) of the same machine.
-            engine = self._Engine(settings, threads=WORKER_INFERENCE_THREADS)
+            engine = self._Engine(settings, threads=WORKER_INFERENCE_THREADS, budget_ms=WORKER_BUDGET_MS)
         except self._GestureModelError as exc:
             if not settings.gestures.model:
                 raise
@@ -278,7 +282,8 @@ class Worker:
             self._error(src, src.model_error)
             import dataclasses
             g = dataclasses.replace(settings.gestures, model="", labels="")
-            engine = self._Engine(settings.replace(gestures=g), threads=WORKER_INFERENCE_THREADS)
+            engine = self._Engine(settings.replace(gestures=g), threads=WORKER_INFERENCE_THREADS,
+                                  budget_ms=WORKER_BUDGET_MS)
         src.labels = self._labels(engine)
         return engine
 

@@ -232,3 +232,44 @@ def test_the_stage_gives_a_still_picture_the_photo_search():
         assert engine.analyze(rgb).hands == ()                 # a video frame: tracking only
         engine.reset()
         assert len(engine.analyze(rgb, still=True).hands) == 1
+
+
+# --- video, two hands: the two-hand graph only where it is needed ---------------------------
+
+def _graph_calls(tracker):
+    calls = []
+    real = tracker._detect
+
+    def detect(image, solution=None):
+        calls.append("pair" if solution is tracker._pair else "one")
+        return real(image, solution)
+    tracker._detect = detect
+    return calls
+
+
+def test_video_two_hands_are_found_within_the_search_interval_and_then_tracked():
+    from facefx.analysis.hands import PAIR_SEARCH_EVERY
+    heart = load(os.path.join(EVALSET, "hands", "two_hand_heart", "two_hand_heart__hagrid_gestures_heart.png"))
+    tracker = HandTracker(max_hands=2)
+    calls = _graph_calls(tracker)
+    try:
+        counts = [len(tracker(heart)) for _ in range(3 * PAIR_SEARCH_EVERY)]
+    finally:
+        tracker.close()
+    first_pair = counts.index(2)
+    assert first_pair < PAIR_SEARCH_EVERY and set(counts[first_pair:]) == {2}, counts
+    # from the first search on, the two-hand graph tracks both on every frame
+    assert calls[-PAIR_SEARCH_EVERY:] == ["pair"] * PAIR_SEARCH_EVERY
+
+
+def test_video_one_hand_runs_the_two_hand_graph_only_every_nth_frame():
+    from facefx.analysis.hands import PAIR_SEARCH_EVERY
+    tracker = HandTracker(max_hands=2)
+    calls = _graph_calls(tracker)
+    rgb = load(THUMBS)
+    try:
+        counts = [len(tracker(rgb)) for _ in range(4 * PAIR_SEARCH_EVERY)]
+    finally:
+        tracker.close()
+    assert set(counts) == {1}
+    assert calls.count("pair") == 4 and calls.count("one") == 4 * PAIR_SEARCH_EVERY

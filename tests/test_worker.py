@@ -732,3 +732,30 @@ def test_obs_side_runs_on_plain_system_python_and_worker_dies_with_it(tmp_path, 
             os.kill(worker_pid, signal.SIGKILL)
         obs.stdout.close()
         obs.stderr.close()
+
+
+def test_the_worker_gives_each_engine_a_30fps_budget(tmp_path, monkeypatch):
+    """The engine's budget is what lets the hands stage run every 2nd frame while the stages'
+    cost is over a 30 fps frame interval (Engine.tight): the worker must set one."""
+    import io
+
+    from facefx import worker as W
+    from facefx.settings import GestureSettings, Settings
+
+    monkeypatch.setenv("FACEFX_DATA_DIR", str(tmp_path))
+    made = []
+
+    class Recorder:
+        def __init__(self, settings, **kw):
+            made.append(kw)
+
+        @property
+        def stages(self):
+            return []
+
+    w = W.Worker(W._Out(io.StringIO()))
+    w._Engine = Recorder
+    src = W._Source("cam", Settings(gestures=GestureSettings(enabled=True)))
+    w._make_engine(src)
+    assert made == [{"threads": W.WORKER_INFERENCE_THREADS, "budget_ms": W.WORKER_BUDGET_MS}]
+    assert 1000.0 / 30 * 0.7 < W.WORKER_BUDGET_MS < 1000.0 / 30

@@ -7,8 +7,10 @@ module:
 - Its handedness label assumes a mirrored (selfie) image. FaceFX reports the person's own
   hand, so the label is swapped unless the caller says the frames are mirrored.
 - With max_num_hands=2 and only one hand in view it reruns palm detection on every frame
-  (about 3x the cost of one tracked hand), so one hand is the default and two are asked for
-  only when a two-hand gesture is enabled.
+  (about 2.5x the cost of one tracked hand: 15.6 against 6.3 ms on the evalset clip at
+  1280x720), so one hand is the default and two are asked for only when a two-hand gesture is
+  enabled; even then a one-hand graph tracks while one hand is in view and the two-hand graph
+  looks for a second every PAIR_SEARCH_EVERY frames (HandTracker._pair_call: 6.9 ms median).
 
 Landmarks come out normalised to the image given, which has the frame's aspect, so they are
 frame-normalised whatever size the stage ran at.
@@ -49,6 +51,9 @@ REFINE_PASSES = 2
 # The hands found are painted over, grown by this fraction of their size (more also hides the
 # hand behind), before detection runs again; two results are one hand below SAME_HAND.
 COVER_GROW = 0.03
+# Video, two hands: the two-hand graph looks for a second hand on every n-th frame (a second
+# hand is found within 0.2 s at 30 fps; a two-hand gesture is held 0.5 s before it fires).
+PAIR_SEARCH_EVERY = 6
 SAME_HAND = 0.25
 ROI_LANDMARKS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
 ROI_SCALE = 2.0
@@ -63,7 +68,7 @@ def hands_input_size(width: int, height: int) -> Tuple[int, int]:
 
 
 def max_hands_for(gestures: Sequence[str]) -> int:
-    """2 when an enabled gesture needs two hands, else 1 (two cost ~3x with one in view)."""
+    """2 when an enabled gesture needs two hands, else 1 (see the module docstring for the cost)."""
     from ..results import TWO_HAND_GESTURES
     return 2 if any(g in TWO_HAND_GESTURES for g in gestures) else 1
 
@@ -71,7 +76,7 @@ def max_hands_for(gestures: Sequence[str]) -> int:
 class HandTracker:
     """MediaPipe Hands with FaceFX's conventions: RGB uint8 in, a tuple of results.Hand out.
 
-    max_hands: 1 or 2 (2 costs ~3x when only one hand is visible; see the module docstring).
+    max_hands: 1 or 2 (see the module docstring for what 2 costs and how it is kept down).
     model_complexity: 0 (lite landmark model, default) or 1 (full).
     static: True for unrelated photos (palm detection on every image), False for video
         (landmarks tracked from the previous frame).
@@ -99,25 +104,45 @@ class HandTracker:
         self.static = bool(static)
         self.mirrored = bool(mirrored)
         self._landmarks: Optional[_LandmarkCrop] = None
-        self._first_hand = True
+        self._quiet: set = set()    # ids of the graphs that have not projected a hand yet
         quiet_mediapipe()
         try:
             from mediapipe.python.solutions import hands as mp_hands
         except ImportError as exc:
             raise ModelError(f"MediaPipe is not installed ({exc}); install FaceFX's dependencies: "
                              "pip install -e .") from None
+        self._mp_hands = mp_hands
+        self._options = dict(model_complexity=model_complexity,
+                             min_detection_confidence=min_detection_confidence,
+                             min_tracking_confidence=min_tracking_confidence)
+        # Video with two hands: MediaPipe's own two-hand graph reruns palm detection on every
+        # frame while fewer than two hands are tracked (~2.5x the cost of one tracked hand), so
+        # one hand is tracked by a one-hand graph and the two-hand graph runs on every
+        # PAIR_SEARCH_EVERY-th frame only, or on every frame while it tracks two (_pair_call).
+        self._pair = None
+        self._pairing = False
+        self._frame = 0
+        self._solution = self._new_solution(self.static, 1 if self._pair_mode else max_hands)
+        if self._pair_mode:
+            self._pair = self._new_solution(False, 2)
+
+    @property
+    def _pair_mode(self) -> bool:
+        return self.max_hands == 2 and not self.static
+
+    def _new_solution(self, static: bool, max_hands: int) -> Any:
         from ..nativelogs import quiet_stderr
         try:
             with quiet_stderr():   # the graph's start-up notes (TFLite, absl), see _detect
-                self._solution = mp_hands.Hands(static_image_mode=self.static, max_num_hands=max_hands,
-                                                model_complexity=model_complexity,
-                                                min_detection_confidence=min_detection_confidence,
-                                                min_tracking_confidence=min_tracking_confidence)
+                solution = self._mp_hands.Hands(static_image_mode=static, max_num_hands=max_hands,
+                                                **self._options)
                 # the graph opens its models on its own threads after the constructor returns;
                 # one blank frame waits for that inside this block (no hand: no state is kept)
-                self._solution.process(np.zeros((64, 64, 3), np.uint8))
+                solution.process(np.zeros((64, 64, 3), np.uint8))
         except Exception as exc:  # a missing or corrupt bundled model file
             raise ModelError(f"cannot load MediaPipe's hand models: {exc}") from None
+        self._quiet.add(id(solution))
+        return solution
 
     def __call__(self, image: np.ndarray) -> Tuple[Hand, ...]:
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
@@ -128,21 +153,41 @@ class HandTracker:
             image = image[:, :, :3]
         if not image.flags["C_CONTIGUOUS"]:
             image = np.ascontiguousarray(image)
+        if self._pair_mode:
+            return tuple(self._pair_call(image))
         hands = self._detect(image)
         if self.static and len(hands) < self.max_hands:
             hands = self._search_more(image, hands)
         return tuple(hands)
 
-    def _detect(self, image: np.ndarray) -> List[Hand]:
-        if self._first_hand:
+    def _pair_call(self, image: np.ndarray) -> List[Hand]:
+        """Two hands in video: the one-hand graph tracks while one hand (or none) is in view;
+        every PAIR_SEARCH_EVERY-th frame the two-hand graph looks for both, and while it sees
+        two it tracks them on every frame; when it loses one, the one-hand graph takes over."""
+        # (No graph is reset here: MediaPipe's reset() rebuilds the whole graph. A graph that
+        # sat out some frames runs palm detection again for the hands its old landmarks miss.)
+        self._frame += 1
+        if self._pairing or self._frame % PAIR_SEARCH_EVERY == 0:
+            pair = self._detect(image, self._pair)
+            self._pairing = len(pair) == 2
+            if self._pairing:
+                return pair
+        # one hand (or none): the one-hand graph's own, smoothed landmarks, so a held gesture
+        # does not jump between two graphs' estimates on search frames
+        return self._detect(image)
+
+    def _detect(self, image: np.ndarray, solution: Any = None) -> List[Hand]:
+        solution = solution or self._solution
+        if id(solution) in self._quiet:
             # MediaPipe's graph warns once on stderr (absl, which no variable quiets) when it
             # first projects a hand's landmarks; nothing is wrong, so the user is not shown it
             from ..nativelogs import quiet_stderr
             with quiet_stderr():
-                result = self._solution.process(image)
-            self._first_hand = not result.multi_hand_landmarks
+                result = solution.process(image)
+            if result.multi_hand_landmarks:
+                self._quiet.discard(id(solution))
         else:
-            result = self._solution.process(image)
+            result = solution.process(image)
         if not result.multi_hand_landmarks:
             return []
         hands: List[Hand] = []
@@ -214,12 +259,17 @@ class HandTracker:
     def reset(self) -> None:
         """Forget the tracked hands (the next frame runs palm detection afresh)."""
         self._solution.reset()
+        if self._pair is not None:
+            self._pair.reset()
+        self._pairing = False
 
     def close(self) -> None:
-        solution, self._solution = getattr(self, "_solution", None), None
+        solutions = (getattr(self, "_solution", None), getattr(self, "_pair", None))
+        self._solution = self._pair = None
         self._landmarks = None
-        if solution is not None:
-            solution.close()
+        for solution in solutions:
+            if solution is not None:
+                solution.close()
 
 
 class HandsStage(Stage):
