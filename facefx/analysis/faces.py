@@ -1,4 +1,4 @@
-"""Faces: MediaPipe face detection + face mesh for up to N faces, with stable identities.
+"""Faces: MediaPipe's face detectors + face mesh for up to N faces, with stable identities.
 
 Detection runs every frame; which of MediaPipe's two bundled detectors runs is chosen by face
 size ('auto'): the short-range model (fast, good for a face filling a webcam frame) is tried
@@ -112,9 +112,8 @@ class FacesStage(Stage):
 
     def _detector(self, model: int):
         if model not in self._det:
-            from mediapipe.python.solutions import face_detection
-            self._det[model] = face_detection.FaceDetection(model_selection=model,
-                                                            min_detection_confidence=self.min_score)
+            from .blazeface import LiteFaceDetector
+            self._det[model] = LiteFaceDetector("short" if model == 0 else "full", threads=self.threads)
         return self._det[model]
 
     def _mesher(self):
@@ -125,29 +124,24 @@ class FacesStage(Stage):
         return self._mesh
 
     def _run_detector(self, model: int, image: np.ndarray):
-        """Boxes from one detector. The frame is first reduced to 320 px (short-range, 128 px
-        input) or 640 px wide (full-range, 192 px input): MediaPipe's graph copies and converts
-        the whole frame, which at 720p costs more than the model (short: 5-7 ms against 2 ms at
-        320 px). Tiled mode gives full-range the whole frame: reduced, it lost the smallest
-        faces of the group photo, which are the reason to tile."""
+        """Boxes from one detector (0 = short-range, 1 = full-range), run directly in LiteRT
+        (facefx.analysis.blazeface: MediaPipe's graph would copy and convert the whole frame
+        first, which at 720p costs more than the model)."""
         out = []
-        limit = 320 if model == 0 else 640
-        if image.shape[1] > limit and not (model == 1 and self.tiled):
-            height = max(int(round(image.shape[0] * limit / image.shape[1])), 1)
-            image = cv2.resize(image, (limit, height), interpolation=cv2.INTER_AREA)
-        res = self._detector(model).process(image)
-        for d in res.detections or ():
-            bb = d.location_data.relative_bounding_box
-            x0, y0 = max(bb.xmin, 0.0), max(bb.ymin, 0.0)
-            x1, y1 = min(bb.xmin + bb.width, 1.0), min(bb.ymin + bb.height, 1.0)
+        # short-range from ~320 px, full-range from ~640 px (the sizes FaceFX gave MediaPipe's
+        # graph); tiled mode gives full-range the whole frame: reduced, it lost the smallest
+        # faces of the group photo, which are the reason to tile
+        prescale = None if (model == 1 and self.tiled) else (320 if model == 0 else 640)
+        for (bx, by, bw, bh), score, kp in self._detector(model)(image, self.min_score, prescale):
+            x0, y0 = max(bx, 0.0), max(by, 0.0)
+            x1, y1 = min(bx + bw, 1.0), min(by + bh, 1.0)
             if x1 - x0 < self.min_size or y1 <= y0:
                 continue
             box = (x0, y0, x1 - x0, y1 - y0)
-            kp = d.location_data.relative_keypoints
-            if len(kp) >= 2:   # the eyes: the mesh crop is turned upright by their line
-                self._angles[box] = math.atan2((kp[1].y - kp[0].y) * image.shape[0],
-                                               (kp[1].x - kp[0].x) * image.shape[1])
-            out.append((box, float(d.score[0])))
+            # the eyes: the mesh crop is turned upright by their line
+            self._angles[box] = math.atan2((kp[1, 1] - kp[0, 1]) * image.shape[0],
+                                           (kp[1, 0] - kp[0, 0]) * image.shape[1])
+            out.append((box, float(score)))
         return out
 
     def detect(self, image: np.ndarray) -> List[Tuple[Tuple[float, float, float, float], float]]:
@@ -401,11 +395,7 @@ class FacesStage(Stage):
                 min_score = min(min_score, FULL_ANALYSIS_MIN_SCORE)
                 self.tiled, self.detect_every, self.mesh_budget_ms = True, 1, 1e9
                 self.full_every = 0
-        if min_score != self.min_score:
-            self.min_score = min_score
-            for d in self._det.values():
-                d.close()
-            self._det.clear()
+        self.min_score = min_score    # passed to the detectors on each call: nothing reloads
 
     def process(self, image: np.ndarray, analysis: Analysis) -> None:
         if not getattr(analysis, "still", False):
