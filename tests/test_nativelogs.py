@@ -46,3 +46,20 @@ def test_commands_do_not_import_the_cli_or_each_other(module):
         elif isinstance(node, ast.Import):
             imported.update(a.name.split(".")[-1] for a in node.names)
     assert not imported & ({"cli", "bench", "demo"} - {module})
+
+
+def test_loading_a_model_and_a_hand_graph_prints_nothing():
+    """LiteRT's delegate note and MediaPipe's graph start-up warnings stay off the terminal
+    (they announce nothing wrong); the eval commands and the CLI print their own lines only."""
+    import subprocess
+    import sys
+    code = ("import numpy as np\n"
+            "from facefx.analysis.tflite import load_interpreter, mediapipe_model\n"
+            "load_interpreter(mediapipe_model('modules/hand_landmark/hand_landmark_lite.tflite'))\n"
+            "from facefx.analysis.hands import HandTracker\n"
+            "HandTracker(max_hands=2)(np.zeros((72, 128, 3), np.uint8))\n"
+            "HandTracker(max_hands=2, static=True)(np.zeros((72, 128, 3), np.uint8))\n"
+            "print('done')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "done\n" and r.stderr == "", r.stderr

@@ -31,9 +31,14 @@ def load_interpreter(path: str, *, num_threads: int = 1) -> Any:
     """An Interpreter for the model file with tensors allocated."""
     if not os.path.isfile(path):
         raise ModelError(f"model file not found: {path} (expected a .tflite file)")
+    from ..nativelogs import quiet_stderr
+    cls = interpreter_class()
     try:
-        interpreter = interpreter_class()(model_path=path, num_threads=num_threads)
-        interpreter.allocate_tensors()
+        # LiteRT announces its CPU delegate on stderr when the first model loads; a failure is
+        # raised here and reported by FaceFX in a message of its own
+        with quiet_stderr():
+            interpreter = cls(model_path=path, num_threads=num_threads)
+            interpreter.allocate_tensors()
     except ModelError:
         raise
     except Exception as exc:  # corrupt file, unsupported op or op version
