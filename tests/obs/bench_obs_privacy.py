@@ -4,7 +4,8 @@
 One OBS process at 1280x720 30 fps runs one image source (the bundled photo, cover-fitted) with
 a FaceFX filter on the image background; OBS's average frame render time is sampled for each
 phase: image background alone, then with face privacy on (blur; pixelate; four extra face
-covers through the debug_covers hook, i.e. up to five faces), then the image background again,
+covers through the debug_covers hook, i.e. up to five faces), the four covers alone with privacy
+off (what drawing costs without the face analysis beside OBS), then the image background again,
 interleaved over --rounds. Each phase's figure is the median of its runs; ratios are privacy
 over the image background from the same run. Target: <= 1.5x.
 
@@ -55,6 +56,7 @@ def _sample(obs: ObsSession, settle: float, samples: int) -> Dict[str, float]:
 PHASES = (("privacy_blur", {"privacy": True, "privacy_style": "blur", "debug_covers": ""}),
           ("privacy_pixelate", {"privacy": True, "privacy_style": "pixelate", "debug_covers": ""}),
           ("privacy_blur_5faces", {"privacy": True, "privacy_style": "blur"}),   # + debug covers
+          ("covers_only", {"privacy": False}),   # + debug covers: the drawing alone, no face analysis
           ("image", {"privacy": False, "debug_covers": ""}))
 
 
@@ -73,7 +75,7 @@ def bench(w: int, h: int, tmp: str, settle: float, samples: int, rounds: int) ->
         runs.setdefault("image", []).append(_sample(session, settle, samples))
         for _ in range(rounds):
             for name, values in PHASES:
-                if name == "privacy_blur_5faces":
+                if name in ("privacy_blur_5faces", "covers_only"):
                     values = dict(values, debug_covers=_faces(w, h, "blur"))
                 session.set_filter("Cam", "FaceFX", values)
                 runs.setdefault(name, []).append(_sample(session, settle, samples))
@@ -107,7 +109,7 @@ def main(argv: List[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="facefx-bench-") as tmp:
         r = bench(w, h, tmp, a.settle, a.samples, a.rounds)
     print(f"{a.size}: render ms  image {r['image']['ms']:.2f} (runs {r['image']['runs_ms']})")
-    for k in ("privacy_blur", "privacy_pixelate", "privacy_blur_5faces"):
+    for k in ("privacy_blur", "privacy_pixelate", "privacy_blur_5faces", "covers_only"):
         print(f"{a.size}: image + {k.replace('_', ' ')} {r[k]['ms']:.2f} ms (runs {r[k]['runs_ms']}): {r[k]['ratio']:.2f}x "
               f"(target <= {TARGET_RATIO}x); whole frame covered in {100 * r[k]['whole_share']:.0f}% of samples")
     an = r.get("analysis") or {}
