@@ -282,3 +282,18 @@ def test_reset_forgets_carried_results():
         e.reset()
         a = e.analyze(FRAME)
     assert [i for i, _ in stage.ran] == [0, 1] and a.carried == {}
+
+
+def test_a_picture_of_another_shape_starts_the_stages_afresh():
+    """A source switched to a picture of another aspect ratio: the stages forget what they
+    tracked (faces, hands and what was learned about them); a new resolution of the same
+    picture (720p to 1080p) is the same scene and keeps it."""
+    stage = _Recorder(every=5)
+    resets = []
+    stage.reset = lambda: resets.append(len(stage.ran))
+    with Engine(Settings(), stages=[stage]) as e:
+        e.analyze(FRAME)
+        e.analyze(np.zeros((720, 1280, 3), np.uint8))
+        assert resets == []
+        square = e.analyze(np.zeros((512, 512, 3), np.uint8))
+    assert resets == [1] and [i for i, _ in stage.ran] == [0, 2] and square.carried == {}

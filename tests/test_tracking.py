@@ -60,7 +60,24 @@ def test_no_faces_and_reset():
     assert tracker.update([], 0.0) == []
     tracker.update([(0.1, 0.1, 0.1, 0.1)], 0.1)
     tracker.reset()
-    assert tracker.update([(0.5, 0.5, 0.1, 0.1)], 0.2) == [1]
+    assert tracker.update([(0.5, 0.5, 0.1, 0.1)], 0.2) == [2]     # a new face: ids are never reused
+
+
+def test_a_cut_to_a_face_of_another_size_is_a_new_face_and_leaning_in_is_not():
+    """A picture switch puts a face twice the size where the old one was: it must not inherit
+    the old face's id (and with it the old face's expression baseline). A face that leans in
+    grows as much over a second and keeps its id; so does one detected a little larger."""
+    tracker = FaceTracker()
+    (first,) = tracker.update([(0.35, 0.16, 0.18, 0.18)], 0.0)
+    (cut,) = tracker.update([(0.30, 0.10, 0.32, 0.40)], 1 / 30)
+    assert cut != first
+    tracker = FaceTracker()
+    ids = set()
+    for n in range(31):                                    # 0.18 to 0.36 wide over one second
+        size = 0.18 * (1 + n / 30)
+        ids.update(tracker.update([(0.5 - size / 2, 0.4 - size / 2, size, size)], n / 30))
+    (jitter,) = tracker.update([(0.5 - 0.21, 0.4 - 0.21, 0.42, 0.42)], 31 / 30)   # 17% larger at once
+    assert len(ids) == 1 and jitter in ids
 
 
 def test_descriptor_similarity_bounds():

@@ -186,6 +186,7 @@ class Engine:
         self._small: Dict[Tuple[int, int], np.ndarray] = {}
         self._last: Dict[str, Tuple[int, float, Dict[str, Any]]] = {}
         self._cost: Dict[str, float] = {}
+        self._aspect: Optional[float] = None
         if not self._fixed:
             self._build()
         for stage in self.stages:
@@ -244,6 +245,12 @@ class Engine:
         clock = self._clock
         t_start = clock()
         h, w = frame.shape[:2]
+        aspect = w / h
+        if self._aspect is not None and abs(aspect - self._aspect) > 0.01 * self._aspect:
+            # Another shape of picture is another picture (the source was switched): the faces
+            # and hands the stages track, and what they learned about them, are not in it.
+            self.reset()
+        self._aspect = aspect
         aw, ah = analysis_size(w, h, self.settings.segmentation.analysis_width)
         ts = timestamp if timestamp is not None else t_start - self._t0
         result = Analysis(self._index, ts, (w, h), (aw, ah), still=still)

@@ -6,7 +6,12 @@ ascending cost order. Prediction is what keeps two people who walk past each oth
 swapping ids: at the crossing both boxes overlap both tracks, but each is nearer its own
 predicted position. A track that is not seen is kept for `keep_s` seconds; a new detection
 that matches a lost track's appearance descriptor (and lies where it plausibly could be) gets
-that id back, so a face that leaves and returns keeps its identity.
+that id back, so a face that leaves and returns keeps its identity. A box cannot continue a
+track whose size it does not plausibly grow or shrink to in the time between them (a face does
+not double in size between two frames; a cut to another picture or another person does): it is
+a new face, and what was learned about the old one (an expression baseline) is not given to it.
+Ids are never reused, not even after reset(), so state kept per id downstream never carries
+from one face to another.
 """
 from __future__ import annotations
 
@@ -71,21 +76,25 @@ class FaceTracker:
     keep_s: how long a lost track can come back with its id.
     max_distance: centre distance (in face widths) beyond which a box cannot continue a track.
     reid_similarity: descriptor similarity a returning face needs to get a lost id back.
+    max_scale: the size ratio (width or height, larger over smaller) a box may have to the
+        track it continues from one frame to the next; `scale_per_s` more is allowed per second
+        between them (a face leaning in, or being cut off at the frame's edge, over a few frames).
     """
 
     def __init__(self, *, keep_s: float = 4.0, max_distance: float = 1.5,
-                 reid_similarity: float = 0.6) -> None:
+                 reid_similarity: float = 0.6, max_scale: float = 1.35, scale_per_s: float = 1.5) -> None:
         if keep_s < 0:
             raise ValueError(f"keep_s must be >= 0 seconds, got {keep_s}")
         self.keep_s = keep_s
         self.max_distance = max_distance
         self.reid_similarity = reid_similarity
+        self.max_scale, self.scale_per_s = max_scale, scale_per_s
         self.tracks: Dict[int, Track] = {}
         self._next_id = 1
 
     def reset(self) -> None:
+        """Forget every track; ids go on counting (a face after a reset is a new face)."""
         self.tracks.clear()
-        self._next_id = 1
 
     def _cost(self, track: Track, box: Box, t: Optional[float]) -> float:
         p = track.predicted(t) if t is not None else track.box
@@ -94,6 +103,12 @@ class FaceTracker:
         dy = (p[1] + p[3] / 2) - (box[1] + box[3] / 2)
         dist = float(np.hypot(dx, dy)) / scale
         if dist > self.max_distance:
+            return float("inf")
+        dt = min(max(t - track.last_seen, 0.0), 1.0) if t is not None else 0.0
+        limit = self.max_scale * (1.0 + self.scale_per_s * dt)
+        ratio = max(max(p[2], box[2]) / max(min(p[2], box[2]), 1e-6),
+                    max(p[3], box[3]) / max(min(p[3], box[3]), 1e-6))
+        if ratio > limit:
             return float("inf")
         return dist + (1.0 - iou(p, box))
 

@@ -212,10 +212,19 @@ def _yellow(shot, yellow):
 
 
 def _wait_status(obs, name, needle, timeout=90):
+    """Wait until the filter's status line holds `needle` (or every string of a tuple)."""
+    needles = (needle,) if isinstance(needle, str) else tuple(needle)
+    seen = []
+
     def ok():
         st = obs.filter_status(name) or {}
-        return needle in st.get("status", "") and st
-    return obs.wait_for(ok, timeout, f"{needle!r} in {name}'s status line")
+        if not seen or seen[-1] != st.get("status"):
+            seen.append(st.get("status"))
+        return all(n in st.get("status", "") for n in needles) and st
+    try:
+        return obs.wait_for(ok, timeout, f"{needle!r} in {name}'s status line")
+    except AssertionError as e:
+        raise AssertionError(f"status lines seen: {seen[-5:]}\n{e}") from None
 
 
 def _save(tmp_path, name, shot):
@@ -314,18 +323,20 @@ def test_bad_emoji_file_passes_the_face_through_with_a_message(obs, astronaut, f
     bad.write_bytes(b"definitely not a PNG file" * 4)
     obs.set_filter("Photo", "EmojiFX", {"expressions": True, "expr_mode": "replace", "expr_label": False,
                                         P.emoji_key("happy"): str(bad)})
-    st = _wait_status(obs, "EmojiFX", "broken_happy.png")
-    assert "main face: happy" in st["status"] and "no emoji" in st["status"], st["status"]
+    try:
+        st = _wait_status(obs, "EmojiFX", ("broken_happy.png", "main face: happy"))
+        assert "no emoji" in st["status"], st["status"]
 
-    def untouched():
-        s = obs.screenshot("Photo")
-        x0, y0, x1, y1 = face_box
-        d = np.abs(s[y0:y1, x0:x1, :3].astype(np.int16) - astronaut[y0:y1, x0:x1]).max(axis=2)
-        return [s] if np.percentile(d, 95) < 16 else None
-    shot, = obs.wait_for(untouched, 20, "the face to show through without an emoji")
-    _save(tmp_path, "bad_emoji.png", shot)
-    assert obs.running
-    obs.set_filter("Photo", "EmojiFX", {P.emoji_key("happy"): ""})
+        def untouched():
+            s = obs.screenshot("Photo")
+            x0, y0, x1, y1 = face_box
+            d = np.abs(s[y0:y1, x0:x1, :3].astype(np.int16) - astronaut[y0:y1, x0:x1]).max(axis=2)
+            return [s] if np.percentile(d, 95) < 16 else None
+        shot, = obs.wait_for(untouched, 20, "the face to show through without an emoji")
+        _save(tmp_path, "bad_emoji.png", shot)
+        assert obs.running
+    finally:
+        obs.set_filter("Photo", "EmojiFX", {P.emoji_key("happy"): ""})
 
 
 def test_hotkeys_recalibrate_the_baseline_and_toggle_the_emojis(obs, tmp_path):
