@@ -14,7 +14,9 @@ keeps up with 30 fps).
 With --gestures (default 1280x720) a frame of the evalset's fist-then-thumbs-up clip (one raised
 hand) runs blur, then blur + every built-in gesture: OBS's render time, and over --gest-seconds
 the analysis rate, stage timings and skipped frames (issue 7: keeps up with 30 fps). --stickers
-draws one sticker, each full-frame animation at its heaviest frame and a busy plan over blur.
+draws one sticker, each full-frame animation at its heaviest frame and a busy plan over blur,
+with OBS's render time and the OBS process's CPU time per frame (with software rendering the
+render time also holds the graphics thread's waits for llvmpipe's rasterizer threads).
 
 With --expressions (default 1280x720) the same photo runs the blur background, then blur +
 expression emojis (replace mode with labels): OBS's frame render time for both, and over
@@ -32,7 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
@@ -68,6 +70,38 @@ def _picture_fit(path: str, w: int, h: int) -> str:
     out[y0:y0 + side, x0:x0 + side] = cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA)
     cv2.imwrite(path, cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
     return path
+
+
+def obs_cpu_seconds(obs: ObsSession) -> Optional[float]:
+    """CPU time (user + system, all threads) the OBS process has used, or None where /proc is
+    not there. With software rendering (llvmpipe) OBS's render time also counts the graphics
+    thread waiting for llvmpipe's rasterizer threads (at the first texture drawn into and read
+    back within the frame); the process's CPU per frame is the work itself."""
+    try:
+        with open(f"/proc/{obs.obs.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, AttributeError, IndexError, ValueError):
+        return None
+
+
+class CpuPerFrame:
+    """OBS's CPU ms per rendered frame and its rendered fps between start() and stop()."""
+
+    def __init__(self, obs: ObsSession) -> None:
+        self.obs = obs
+
+    def start(self) -> None:
+        self.cpu0 = obs_cpu_seconds(self.obs)
+        self.frames0 = int(self.obs.client.get_stats().render_total_frames)
+        self.t0 = time.monotonic()
+
+    def stop(self) -> Dict[str, Optional[float]]:
+        cpu1 = obs_cpu_seconds(self.obs)
+        frames = int(self.obs.client.get_stats().render_total_frames) - self.frames0
+        seconds = time.monotonic() - self.t0
+        cpu = (cpu1 - self.cpu0) * 1000.0 / frames if None not in (cpu1, self.cpu0) and frames > 0 else None
+        return {"cpu_ms_per_frame": cpu, "fps": frames / seconds if seconds > 0 else 0.0}
 
 
 def _render_ms(obs: ObsSession, settle: float, samples: int) -> float:
@@ -158,18 +192,30 @@ def bench_stickers(w: int, h: int, tmp: str, settle: float, samples: int) -> Dic
     try:
         session.start()
         session.wait_results("FaceFX", 5)
-        out["blur_ms"] = _render_ms(session, settle, samples)
+        cpu = CpuPerFrame(session)
+
+        def measure(key: str) -> None:
+            time.sleep(settle)
+            cpu.start()
+            out[key + "_ms"] = _render_ms(session, 0.0, samples)
+            out[key + "_cpu_ms"] = cpu.stop()["cpu_ms_per_frame"]
+
+        measure("blur")
         for name, sprites, rings in cases:
             session.set_filter("Cam", "FaceFX", {"debug_sprites": sprites, "debug_rings": rings})
-            out[f"blur_{name}_ms"] = _render_ms(session, settle, samples)
+            measure(f"blur_{name}")
         session.set_filter("Cam", "FaceFX", {"debug_sprites": "", "debug_rings": ""})
-        out["blur_again_ms"] = _render_ms(session, settle, samples)
+        measure("blur_again")
     finally:
         session.stop()
         session.cleanup()
     base = (out["blur_ms"] + out["blur_again_ms"]) / 2
+    cpus = [out["blur_cpu_ms"], out["blur_again_cpu_ms"]]
+    base_cpu = sum(cpus) / 2 if None not in cpus else None
     for name, _, _ in cases:
         out[f"{name}_ratio"] = out[f"blur_{name}_ms"] / base
+        c = out[f"blur_{name}_cpu_ms"]
+        out[f"{name}_cpu_ratio"] = c / base_cpu if c is not None and base_cpu else None
     out["stickers_ratio"] = out["busy16_ratio"]
     out["blur_stickers_ms"] = out["blur_busy16_ms"]
     return out
@@ -339,11 +385,14 @@ def main(argv: List[str]) -> int:
             w, h = (int(v) for v in a.stickers.split("x"))
             r = bench_stickers(w, h, tmp, a.settle, a.samples)
             results["stickers_" + a.stickers] = r
-            cases = ", ".join(f"{k[5:-3]} {v:.2f} ({r[k[5:-3] + '_ratio']:.2f}x)" for k, v in r.items()
-                              if k.startswith("blur_") and k.endswith("_ms") and k[5:-3] + "_ratio" in r
-                              and k != "blur_stickers_ms")
+            names = [k[:-len("_cpu_ratio")] for k in r if k.endswith("_cpu_ratio")]
+            cases = ", ".join(f"{n} {r['blur_' + n + '_ms']:.2f} ({r[n + '_ratio']:.2f}x)" for n in names)
             print(f"{a.stickers}: render ms  blur {r['blur_ms']:.2f}/{r['blur_again_ms']:.2f}; blur + {cases} "
                   f"(target <= {TARGET_STICKERS_RATIO}x)", flush=True)
+            if r["blur_cpu_ms"] is not None:
+                cpus = ", ".join(f"{n} {r['blur_' + n + '_cpu_ms']:.1f} ({r[n + '_cpu_ratio']:.2f}x)" for n in names)
+                print(f"{a.stickers}: OBS CPU ms per frame  blur {r['blur_cpu_ms']:.1f}/{r['blur_again_cpu_ms']:.1f}; "
+                      f"blur + {cpus}", flush=True)
         if a.expressions:
             w, h = (int(v) for v in a.expressions.split("x"))
             r = bench_expressions(w, h, tmp, a.settle, a.samples, a.expr_seconds)

@@ -7,7 +7,10 @@ phase: image background alone, then with face privacy on (blur; pixelate; four e
 covers through the debug_covers hook, i.e. up to five faces), the four covers alone with privacy
 off (what drawing costs without the face analysis beside OBS), then the image background again,
 interleaved over --rounds. Each phase's figure is the median of its runs; ratios are privacy
-over the image background from the same run. Target: <= 1.5x.
+over the image background from the same run. Target: <= 1.5x. Beside it, the OBS process's CPU
+time per rendered frame and its fps: with software rendering the render time also holds the
+graphics thread's wait for llvmpipe's rasterizer at the first drawn-and-read texture of a frame
+(the blur background and the blur/pixelate covers have one, the image background has none).
 
 With privacy on the frame is covered whole whenever analysis lags by more than stale_frames
 (often, on a loaded machine): the phase's share of such frames is printed beside it.
@@ -27,7 +30,7 @@ from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from tests.obs.bench_obs import _picture  # noqa: E402
+from tests.obs.bench_obs import CpuPerFrame, _picture  # noqa: E402
 from tests.obs.harness import ObsSession, filter_entry, image_source, obs_available  # noqa: E402
 
 TARGET_RATIO = 1.5
@@ -45,12 +48,14 @@ def _sample(obs: ObsSession, settle: float, samples: int) -> Dict[str, float]:
     time.sleep(settle)
     values: List[float] = []
     whole = 0
+    cpu = CpuPerFrame(obs)
+    cpu.start()
     for _ in range(samples):
         time.sleep(1.05)
         values.append(float(obs.client.get_stats().average_frame_render_time))
         st = obs.filter_status("FaceFX") or {}
         whole += bool(st.get("privacy_reason") or "whole frame" in (st.get("privacy_notice") or ""))
-    return {"ms": statistics.median(values), "whole_share": whole / samples}
+    return dict(cpu.stop(), ms=statistics.median(values), whole_share=whole / samples)
 
 
 PHASES = (("privacy_blur", {"privacy": True, "privacy_style": "blur", "debug_covers": ""}),
@@ -85,11 +90,17 @@ def bench(w: int, h: int, tmp: str, settle: float, samples: int, rounds: int) ->
         session.stop()
         session.cleanup()
     for name, rs in runs.items():
+        cpus = [r["cpu_ms_per_frame"] for r in rs if r["cpu_ms_per_frame"] is not None]
         out[name] = {"ms": statistics.median(r["ms"] for r in rs), "runs_ms": [r["ms"] for r in rs],
-                     "whole_share": sum(r["whole_share"] for r in rs) / len(rs)}
+                     "whole_share": sum(r["whole_share"] for r in rs) / len(rs),
+                     "obs_cpu_ms_per_frame": statistics.median(cpus) if cpus else None,
+                     "obs_fps": statistics.median(r["fps"] for r in rs)}
     base = out["image"]["ms"]
+    base_cpu = out["image"]["obs_cpu_ms_per_frame"]
     for name, _ in PHASES[:-1]:
         out[name]["ratio"] = out[name]["ms"] / base
+        cpu = out[name]["obs_cpu_ms_per_frame"]
+        out[name]["cpu_ratio"] = cpu / base_cpu if cpu is not None and base_cpu else None
     return out
 
 
@@ -108,10 +119,14 @@ def main(argv: List[str]) -> int:
     w, h = (int(v) for v in a.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="facefx-bench-") as tmp:
         r = bench(w, h, tmp, a.settle, a.samples, a.rounds)
-    print(f"{a.size}: render ms  image {r['image']['ms']:.2f} (runs {r['image']['runs_ms']})")
+    def cpu(k: str) -> str:
+        c, ratio = r[k]["obs_cpu_ms_per_frame"], r[k].get("cpu_ratio")
+        return "OBS CPU %s ms/frame%s at %.1f fps" % ("?" if c is None else "%.1f" % c,
+                                                     "" if ratio is None else " (%.2fx)" % ratio, r[k]["obs_fps"])
+    print(f"{a.size}: render ms  image {r['image']['ms']:.2f} (runs {r['image']['runs_ms']}); {cpu('image')}")
     for k in ("privacy_blur", "privacy_pixelate", "privacy_blur_5faces", "covers_only"):
         print(f"{a.size}: image + {k.replace('_', ' ')} {r[k]['ms']:.2f} ms (runs {r[k]['runs_ms']}): {r[k]['ratio']:.2f}x "
-              f"(target <= {TARGET_RATIO}x); whole frame covered in {100 * r[k]['whole_share']:.0f}% of samples")
+              f"(target <= {TARGET_RATIO}x); {cpu(k)}; whole frame covered in {100 * r[k]['whole_share']:.0f}% of samples")
     an = r.get("analysis") or {}
     print("analysis: %.1f fps, %s" % (an.get("fps", 0.0), an.get("stage_ms")))
     if a.json:
