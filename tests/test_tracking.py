@@ -90,3 +90,17 @@ def test_descriptor_similarity_bounds():
 def test_negative_keep_time_is_refused():
     with pytest.raises(ValueError, match="keep_s"):
         FaceTracker(keep_s=-1)
+
+
+def test_a_returning_face_of_an_impossible_size_is_not_given_the_lost_id():
+    """Re-identification by colour alone would hand a lost id to anyone of a similar skin tone:
+    the returning box must also be of a size the lost face could have reached."""
+    face = colour_descriptor(np.full((20, 20, 3), (200, 150, 120), np.uint8))
+    tracker = FaceTracker(keep_s=4.0)
+    (first,) = tracker.update([(0.4, 0.3, 0.1, 0.1)], 0.0, [face])
+    (giant,) = tracker.update([(0.2, 0.1, 0.45, 0.6)], 2.0, [face])      # 4.5x wider, 2 s later
+    assert giant != first
+    tracker = FaceTracker(keep_s=4.0)
+    (first,) = tracker.update([(0.4, 0.3, 0.1, 0.1)], 0.0, [face])
+    (back,) = tracker.update([(0.7, 0.3, 0.15, 0.15)], 2.0, [face])      # came back a little closer
+    assert back == first

@@ -5,7 +5,7 @@ box centres from where each track's constant-velocity motion predicts it, solved
 ascending cost order. Prediction is what keeps two people who walk past each other from
 swapping ids: at the crossing both boxes overlap both tracks, but each is nearer its own
 predicted position. A track that is not seen is kept for `keep_s` seconds; a new detection
-that matches a lost track's appearance descriptor (and lies where it plausibly could be) gets
+that matches a lost track's appearance descriptor (at a size it could have reached) gets
 that id back, so a face that leaves and returns keeps its identity. A box cannot continue a
 track whose size it does not plausibly grow or shrink to in the time between them (a face does
 not double in size between two frames; a cut to another picture or another person does): it is
@@ -104,13 +104,18 @@ class FaceTracker:
         dist = float(np.hypot(dx, dy)) / scale
         if dist > self.max_distance:
             return float("inf")
-        dt = min(max(t - track.last_seen, 0.0), 1.0) if t is not None else 0.0
-        limit = self.max_scale * (1.0 + self.scale_per_s * dt)
-        ratio = max(max(p[2], box[2]) / max(min(p[2], box[2]), 1e-6),
-                    max(p[3], box[3]) / max(min(p[3], box[3]), 1e-6))
-        if ratio > limit:
+        if not self._size_fits(track, box, t):
             return float("inf")
         return dist + (1.0 - iou(p, box))
+
+    def _size_fits(self, track: Track, box: Box, t: Optional[float]) -> bool:
+        """Whether box's size is one the track's face could have reached since it was seen."""
+        dt = min(max(t - track.last_seen, 0.0), 1.0) if t is not None else 0.0
+        limit = self.max_scale * (1.0 + self.scale_per_s * dt)
+        p = track.box
+        ratio = max(max(p[2], box[2]) / max(min(p[2], box[2]), 1e-6),
+                    max(p[3], box[3]) / max(min(p[3], box[3]), 1e-6))
+        return ratio <= limit
 
     def update(self, boxes: Sequence[Box], t: float,
                descriptors: Optional[Sequence[Optional[np.ndarray]]] = None) -> List[int]:
@@ -139,7 +144,7 @@ class FaceTracker:
                 continue
             best, best_sim = None, self.reid_similarity
             for tr in self.tracks.values():
-                if tr.track_id in taken:
+                if tr.track_id in taken or not self._size_fits(tr, box, t):
                     continue
                 sim = descriptor_similarity(tr.descriptor, descriptors[bi])
                 if sim >= best_sim:
