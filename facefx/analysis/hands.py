@@ -6,11 +6,16 @@ module:
 
 - Its handedness label assumes a mirrored (selfie) image. FaceFX reports the person's own
   hand, so the label is swapped unless the caller says the frames are mirrored.
-- With max_num_hands=2 and only one hand in view it reruns palm detection on every frame
-  (about 2.5x the cost of one tracked hand: 15.6 against 6.3 ms on the evalset clip at
-  1280x720), so one hand is the default and two are asked for only when a two-hand gesture is
-  enabled; even then a one-hand graph tracks while one hand is in view and the two-hand graph
-  looks for a second every PAIR_SEARCH_EVERY frames (HandTracker._pair_call: 6.9 ms median).
+- In video it runs its whole graph on every frame (the frame copied and converted first),
+  and with max_num_hands=2 and one hand in view it reruns palm detection on every frame
+  (15.6 against 6.3 ms for one tracked hand on the evalset clip at 1280x720). So in video
+  FaceFX tracks hands itself, the way MediaPipe's graph does: the bundled landmark model runs
+  in LiteRT on the crop MediaPipe derives from the previous frame's landmarks (_LandmarkCrop;
+  a hand is kept while the model's presence is at least min_tracking_confidence), and
+  MediaPipe's graph in photo mode (palm detection, then landmarks) runs only when fewer hands
+  are tracked than asked for: on every frame while none is, every PAIR_SEARCH_EVERY-th frame
+  for a second hand. 3.7 ms against the graph's 7.7 ms per tracked frame (two threads, same
+  clip, same frames).
 
 Landmarks come out normalised to the image given, which has the frame's aspect, so they are
 frame-normalised whatever size the stage ran at.
@@ -24,7 +29,7 @@ import numpy as np
 
 from ..results import HAND_LANDMARKS, Hand
 from . import Analysis, FrameError, Stage
-from .segmentation import quiet_mediapipe
+from .segmentation import INFERENCE_THREADS, quiet_mediapipe
 from .tflite import ModelError
 
 __all__ = ["HandsStage", "HandTracker", "detect_hands", "hands_input_size", "HANDS_WIDTH"]
@@ -90,7 +95,7 @@ class HandTracker:
 
     def __init__(self, *, max_hands: int = 1, model_complexity: int = 0, static: bool = False,
                  mirrored: bool = False, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5) -> None:
+                 min_tracking_confidence: float = 0.5, threads: Optional[int] = None) -> None:
         if max_hands not in (1, 2):
             raise ValueError(f"max_hands must be 1 or 2, got {max_hands!r}")
         if model_complexity not in (0, 1):
@@ -103,7 +108,10 @@ class HandTracker:
         self.model_complexity = model_complexity
         self.static = bool(static)
         self.mirrored = bool(mirrored)
+        self.threads = max(1, int(threads or INFERENCE_THREADS))
+        self.min_tracking_confidence = float(min_tracking_confidence)
         self._landmarks: Optional[_LandmarkCrop] = None
+        self._tracked: List[Hand] = []     # video: the hands followed from the last frame
         self._quiet: set = set()    # ids of the graphs that have not projected a hand yet
         quiet_mediapipe()
         try:
@@ -115,20 +123,12 @@ class HandTracker:
         self._options = dict(model_complexity=model_complexity,
                              min_detection_confidence=min_detection_confidence,
                              min_tracking_confidence=min_tracking_confidence)
-        # Video with two hands: MediaPipe's own two-hand graph reruns palm detection on every
-        # frame while fewer than two hands are tracked (~2.5x the cost of one tracked hand), so
-        # one hand is tracked by a one-hand graph and the two-hand graph runs on every
-        # PAIR_SEARCH_EVERY-th frame only, or on every frame while it tracks two (_pair_call).
-        self._pair = None
-        self._pairing = False
+        # Photos and video alike use the graph in photo mode (palm detection on each call);
+        # video follows the hands it found itself (_track).
         self._frame = 0
-        self._solution = self._new_solution(self.static, 1 if self._pair_mode else max_hands)
-        if self._pair_mode:
-            self._pair = self._new_solution(False, 2)
-
-    @property
-    def _pair_mode(self) -> bool:
-        return self.max_hands == 2 and not self.static
+        self._solution = self._new_solution(True, max_hands)
+        if not self.static:
+            self._crop()      # the landmark model loads now, not on the first frame with a hand
 
     def _new_solution(self, static: bool, max_hands: int) -> Any:
         from ..nativelogs import quiet_stderr
@@ -153,28 +153,32 @@ class HandTracker:
             image = image[:, :, :3]
         if not image.flags["C_CONTIGUOUS"]:
             image = np.ascontiguousarray(image)
-        if self._pair_mode:
-            return tuple(self._pair_call(image))
+        if not self.static:
+            return tuple(self._track(image))
         hands = self._detect(image)
         if self.static and len(hands) < self.max_hands:
             hands = self._search_more(image, hands)
         return tuple(hands)
 
-    def _pair_call(self, image: np.ndarray) -> List[Hand]:
-        """Two hands in video: the one-hand graph tracks while one hand (or none) is in view;
-        every PAIR_SEARCH_EVERY-th frame the two-hand graph looks for both, and while it sees
-        two it tracks them on every frame; when it loses one, the one-hand graph takes over."""
-        # (No graph is reset here: MediaPipe's reset() rebuilds the whole graph. A graph that
-        # sat out some frames runs palm detection again for the hands its old landmarks miss.)
+    def _track(self, image: np.ndarray) -> List[Hand]:
+        """Video: each hand of the last frame is looked for again on the crop its landmarks
+        give (MediaPipe's tracking step); palm detection runs on every frame while no hand is
+        tracked, and every PAIR_SEARCH_EVERY-th frame while fewer than max_hands are. A found
+        hand that is one already tracked keeps the tracked landmarks."""
         self._frame += 1
-        if self._pairing or self._frame % PAIR_SEARCH_EVERY == 0:
-            pair = self._detect(image, self._pair)
-            self._pairing = len(pair) == 2
-            if self._pairing:
-                return pair
-        # one hand (or none): the one-hand graph's own, smoothed landmarks, so a held gesture
-        # does not jump between two graphs' estimates on search frames
-        return self._detect(image)
+        crop = self._crop()
+        kept: List[Hand] = []
+        for hand in self._tracked:
+            found = crop.refine(image, hand)
+            if found is not None and found[1] >= self.min_tracking_confidence \
+                    and all(not _same_hand(found[0], k) for k in kept):
+                kept.append(found[0])
+        if len(kept) < self.max_hands and (not kept or self._frame % PAIR_SEARCH_EVERY == 0):
+            for hand in self._detect(image):
+                if len(kept) < self.max_hands and all(not _same_hand(hand, k) for k in kept):
+                    kept.append(hand)
+        self._tracked = kept
+        return list(kept)
 
     def _detect(self, image: np.ndarray, solution: Any = None) -> List[Hand]:
         solution = solution or self._solution
@@ -253,23 +257,21 @@ class HandTracker:
 
     def _crop(self) -> "_LandmarkCrop":
         if self._landmarks is None:
-            self._landmarks = _LandmarkCrop(self.model_complexity, self.mirrored)
+            self._landmarks = _LandmarkCrop(self.model_complexity, self.mirrored, self.threads)
         return self._landmarks
 
     def reset(self) -> None:
         """Forget the tracked hands (the next frame runs palm detection afresh)."""
-        self._solution.reset()
-        if self._pair is not None:
-            self._pair.reset()
-        self._pairing = False
+        self._tracked = []
+        self._frame = 0
 
     def close(self) -> None:
-        solutions = (getattr(self, "_solution", None), getattr(self, "_pair", None))
-        self._solution = self._pair = None
+        solution = getattr(self, "_solution", None)
+        self._solution = None
         self._landmarks = None
-        for solution in solutions:
-            if solution is not None:
-                solution.close()
+        self._tracked = []
+        if solution is not None:
+            solution.close()
 
 
 class HandsStage(Stage):
@@ -288,6 +290,7 @@ class HandsStage(Stage):
     def __init__(self, *, max_hands: int = 1, model_complexity: int = 0, static: bool = False,
                  mirrored: bool = False, threads: Optional[int] = None) -> None:
         self._options = self._check(max_hands, model_complexity, static, mirrored)
+        self.threads = threads
         self._tracker: Optional[HandTracker] = None
         self._still: Optional[HandTracker] = None
         self.last: Tuple[Hand, ...] = ()
@@ -328,11 +331,11 @@ class HandsStage(Stage):
             # a picture on its own: palm detection of its own and the photo search
             # (HandTracker._search_more), in a tracker that keeps no state between pictures
             if self._still is None:
-                self._still = HandTracker(**dict(self._options, static=True))
+                self._still = HandTracker(**dict(self._options, static=True), threads=self.threads)
             self.last = self._still(image)
         else:
             if self._tracker is None:
-                self._tracker = HandTracker(**self._options)
+                self._tracker = HandTracker(**self._options, threads=self.threads)
             self.last = self._tracker(image)
         analysis.hands = self.last
 
@@ -365,10 +368,11 @@ class _LandmarkCrop:
 
     SIZE = 224
 
-    def __init__(self, model_complexity: int, mirrored: bool) -> None:
+    def __init__(self, model_complexity: int, mirrored: bool, threads: int = 1) -> None:
         from .tflite import load_interpreter, mediapipe_model
         name = "full" if model_complexity else "lite"
-        self._it = load_interpreter(mediapipe_model(f"modules/hand_landmark/hand_landmark_{name}.tflite"))
+        self._it = load_interpreter(mediapipe_model(f"modules/hand_landmark/hand_landmark_{name}.tflite"),
+                                    num_threads=threads)
         self._input = self._it.get_input_details()[0]["index"]
         out = {d["name"]: d["index"] for d in self._it.get_output_details()}
         self._points, self._presence, self._handed = out["Identity"], out["Identity_1"], out["Identity_2"]
