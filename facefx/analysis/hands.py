@@ -290,7 +290,11 @@ class HandsStage(Stage):
     def __init__(self, *, max_hands: int = 1, model_complexity: int = 0, static: bool = False,
                  mirrored: bool = False, threads: Optional[int] = None) -> None:
         self._options = self._check(max_hands, model_complexity, static, mirrored)
-        self.threads = threads
+        # Up to two threads whatever the engine asks for (OBS's worker asks for one): MediaPipe's
+        # graph, which ran the landmark model here before, used threads of its own, and with
+        # one thread beside a busy OBS the hands stage took 34 ms a run instead of 17-21 ms
+        # (tests/obs/bench_obs.py --gestures, 2 cores).
+        self.threads = max(threads or 1, INFERENCE_THREADS)
         self._tracker: Optional[HandTracker] = None
         self._still: Optional[HandTracker] = None
         self.last: Tuple[Hand, ...] = ()
