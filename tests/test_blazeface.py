@@ -86,3 +86,41 @@ def test_keypoints_are_the_eyes_nose_and_mouth_in_order():
 def test_bad_model_name():
     with pytest.raises(ValueError, match="short, full"):
         LiteFaceDetector("medium")
+
+
+HAND_PHOTOS = sorted(glob.glob(os.path.join(EVALSET, "hands", "*", "*")))
+
+
+def test_palm_detector_finds_the_hands_mediapipe_finds_and_their_landmarks():
+    """MediaPipe's palm detector run here (LitePalmDetector) and the landmark model on the crop
+    MediaPipe derives from a palm (_LandmarkCrop.from_palm) against MediaPipe's Hands graph in
+    photo mode, on the evalset's hand photos (reduced to 1280 px wide, as the hands stage
+    reads them): a palm is found wherever the graph finds a hand, and the hand's landmarks
+    land where the graph's do."""
+    import cv2
+    from mediapipe.python.solutions import hands as mp_hands
+
+    from facefx.analysis.blazeface import LitePalmDetector
+    from facefx.analysis.hands import _LandmarkCrop
+    palms, crop = LitePalmDetector(0), _LandmarkCrop(0, mirrored=True)
+    compared = 0
+    with mp_hands.Hands(static_image_mode=True, max_num_hands=1) as graph:
+        for path in HAND_PHOTOS:
+            bgr = cv2.imread(path)
+            if bgr is None:
+                continue
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            if rgb.shape[1] > 1280:
+                rgb = cv2.resize(rgb, (1280, rgb.shape[0] * 1280 // rgb.shape[1]), interpolation=cv2.INTER_AREA)
+            theirs = graph.process(rgb).multi_hand_landmarks
+            found = palms(rgb, 0.5)
+            if not theirs:
+                continue
+            assert found, f"{path}: no palm where MediaPipe finds a hand"
+            hand, presence = crop.from_palm(rgb, found[0][0], found[0][2])
+            ref = np.array([(p.x, p.y) for p in theirs[0].landmark])
+            size = float(np.ptp(ref, axis=0).max())
+            err = float(np.linalg.norm(np.array(hand.landmarks)[:, :2] - ref, axis=1).mean())
+            assert presence >= 0.5 and err < 0.1 * size, (path, presence, err / size)
+            compared += 1
+    assert compared >= 15

@@ -237,14 +237,14 @@ def test_the_stage_gives_a_still_picture_the_photo_search():
 # --- video: hands followed by the landmark model, palm detection only where it is needed ----
 
 def _graph_calls(tracker):
-    """Frame numbers on which MediaPipe's graph (palm detection) ran."""
+    """Frame numbers on which palm detection ran."""
     calls = []
-    real = tracker._detect
+    real = tracker._find
 
-    def detect(image, solution=None):
+    def find(image, known):
         calls.append(tracker._frame)
-        return real(image, solution)
-    tracker._detect = detect
+        return real(image, known)
+    tracker._find = find
     return calls
 
 

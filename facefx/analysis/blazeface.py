@@ -163,3 +163,63 @@ class LiteFaceDetector:
     def close(self) -> None:
         """Release the interpreter (safe to call twice)."""
         self._it = None
+
+
+class LitePalmDetector:
+    """MediaPipe's palm detector (the first half of its hand tracking) on an RGB uint8 frame,
+    with the palm_detection_cpu graph's processing: letterboxed to 192 px with black borders,
+    values in [0, 1]; SSD anchors strides 8, 16, 16, 16 (2016); sigmoid scores clipped at
+    +-100; seven keypoints; weighted NMS at IoU 0.3.
+
+    __call__(rgb, min_score) -> [(box, score, keypoints)], box (x, y, w, h) normalised to the
+    frame, keypoints (7, 2) normalised (0 = wrist centre, 2 = middle finger base), best first.
+    """
+
+    SIZE = 192
+    KEYPOINTS = 7
+
+    def __init__(self, model_complexity: int = 0, *, threads: int = 1) -> None:
+        name = "full" if model_complexity else "lite"
+        path = f"modules/palm_detection/palm_detection_{name}.tflite"
+        self._it = load_interpreter(mediapipe_model(path), num_threads=threads)
+        self._in = self._it.get_input_details()[0]["index"]
+        outs = sorted(self._it.get_output_details(), key=lambda d: -int(d["shape"][-1]))
+        self._reg, self._cls = outs[0]["index"], outs[1]["index"]
+        self.anchors = anchors(self.SIZE, (8, 16, 16, 16))
+        if int(outs[0]["shape"][1]) != len(self.anchors):
+            raise ValueError(f"{path}: {outs[0]['shape'][1]} boxes, expected {len(self.anchors)} anchors")
+        self._buf = np.zeros((1, self.SIZE, self.SIZE, 3), np.float32)
+
+    def __call__(self, rgb: np.ndarray, min_score: float = 0.5) -> List[Tuple[Box, float, np.ndarray]]:
+        h, w = rgb.shape[:2]
+        s = self.SIZE
+        scale = s / max(w, h)
+        nw, nh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+        small = cv2.resize(reduce(rgb[:, :, :3], 2 * s), (nw, nh), interpolation=cv2.INTER_LINEAR)
+        ox, oy = (s - nw) // 2, (s - nh) // 2
+        buf = self._buf
+        buf.fill(0.0)
+        np.multiply(small, 1.0 / 255.0, out=buf[0, oy:oy + nh, ox:ox + nw], casting="unsafe")
+        self._it.set_tensor(self._in, buf)
+        self._it.invoke()
+        raw = self._it.get_tensor(self._reg)[0]
+        logits = np.clip(self._it.get_tensor(self._cls)[0, :, 0].astype(np.float64), -100.0, 100.0)
+        scores = 1.0 / (1.0 + np.exp(-logits))
+        keep = scores >= min_score
+        if not keep.any():
+            return []
+        raw, scores, anc = raw[keep], scores[keep], self.anchors[keep]
+        cx = raw[:, 0] / s + anc[:, 0]
+        cy = raw[:, 1] / s + anc[:, 1]
+        bw, bh = raw[:, 2] / s, raw[:, 3] / s
+        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+        kps = raw[:, 4:4 + 2 * self.KEYPOINTS].reshape(-1, self.KEYPOINTS, 2) / s + anc[:, None, :]
+        fx, fy = s / nw, s / nh
+        px, py = ox / s, oy / s
+        out = []
+        for box, kp, score in weighted_nms(boxes, kps, scores):
+            x0, y0 = (box[0] - px) * fx, (box[1] - py) * fy
+            x1, y1 = (box[2] - px) * fx, (box[3] - py) * fy
+            kp = np.stack([(kp[:, 0] - px) * fx, (kp[:, 1] - py) * fy], axis=1)
+            out.append(((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), score, kp))
+        return out

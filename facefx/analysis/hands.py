@@ -9,13 +9,12 @@ module:
 - In video it runs its whole graph on every frame (the frame copied and converted first),
   and with max_num_hands=2 and one hand in view it reruns palm detection on every frame
   (15.6 against 6.3 ms for one tracked hand on the evalset clip at 1280x720). So in video
-  FaceFX tracks hands itself, the way MediaPipe's graph does: the bundled landmark model runs
-  in LiteRT on the crop MediaPipe derives from the previous frame's landmarks (_LandmarkCrop;
-  a hand is kept while the model's presence is at least min_tracking_confidence), and
-  MediaPipe's graph in photo mode (palm detection, then landmarks) runs only when fewer hands
-  are tracked than asked for: on every frame while none is, every PAIR_SEARCH_EVERY-th frame
-  for a second hand. 3.7 ms against the graph's 7.7 ms per tracked frame (two threads, same
-  clip, same frames).
+  FaceFX runs the same two models itself in LiteRT, as MediaPipe's graph does: the landmark
+  model on the crop MediaPipe derives from the previous frame's landmarks (_LandmarkCrop; a
+  hand is kept while the model's presence is at least min_tracking_confidence), and the palm
+  detector (blazeface.LitePalmDetector, then the landmark model on the palm's crop) only when
+  fewer hands are followed than asked for: on every frame while none is, every
+  PAIR_SEARCH_EVERY-th frame for a second hand. Photos keep MediaPipe's graph in photo mode.
 
 Landmarks come out normalised to the image given, which has the frame's aspect, so they are
 frame-normalised whatever size the stage ran at.
@@ -62,6 +61,7 @@ PAIR_SEARCH_EVERY = 6
 SAME_HAND = 0.25
 ROI_LANDMARKS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
 ROI_SCALE = 2.0
+PALM_SCALE = 2.6      # palm_detection_detection_to_roi: scale 2.6, shift_y -0.5, square_long
 ROI_SHIFT_Y = -0.1
 
 
@@ -110,6 +110,7 @@ class HandTracker:
         self.mirrored = bool(mirrored)
         self.threads = max(1, int(threads or INFERENCE_THREADS))
         self.min_tracking_confidence = float(min_tracking_confidence)
+        self.min_detection_confidence = float(min_detection_confidence)
         self._landmarks: Optional[_LandmarkCrop] = None
         self._tracked: List[Hand] = []     # video: the hands followed from the last frame
         self._quiet: set = set()    # ids of the graphs that have not projected a hand yet
@@ -123,12 +124,18 @@ class HandTracker:
         self._options = dict(model_complexity=model_complexity,
                              min_detection_confidence=min_detection_confidence,
                              min_tracking_confidence=min_tracking_confidence)
-        # Photos and video alike use the graph in photo mode (palm detection on each call);
-        # video follows the hands it found itself (_track).
+        # Photos: MediaPipe's graph in photo mode (palm detection on each call). Video: the
+        # same two models run here in LiteRT (_track), the graph is not built.
         self._frame = 0
-        self._solution = self._new_solution(True, max_hands)
+        self._palms: Any = None
+        self._solution = self._new_solution(True, max_hands) if self.static else None
         if not self.static:
-            self._crop()      # the landmark model loads now, not on the first frame with a hand
+            try:               # both models load now, not on the first frame with a hand
+                from .blazeface import LitePalmDetector
+                self._crop()
+                self._palms = LitePalmDetector(model_complexity, threads=self.threads)
+            except ModelError as exc:
+                raise ModelError(f"cannot load MediaPipe's hand models: {exc}") from None
 
     def _new_solution(self, static: bool, max_hands: int) -> Any:
         from ..nativelogs import quiet_stderr
@@ -174,11 +181,29 @@ class HandTracker:
                     and all(not _same_hand(found[0], k) for k in kept):
                 kept.append(found[0])
         if len(kept) < self.max_hands and (not kept or self._frame % PAIR_SEARCH_EVERY == 0):
-            for hand in self._detect(image):
+            for hand in self._find(image, kept):
                 if len(kept) < self.max_hands and all(not _same_hand(hand, k) for k in kept):
                     kept.append(hand)
         self._tracked = kept
         return list(kept)
+
+    def _find(self, image: np.ndarray, known: Sequence[Hand]) -> List[Hand]:
+        """Video: new hands, best palm first: MediaPipe's palm detector (LitePalmDetector),
+        then the landmark model on the crop MediaPipe derives from each palm. A palm that lies
+        on a hand already followed is skipped before its landmarks run (MediaPipe's graph
+        does the same)."""
+        height, width = image.shape[:2]
+        out: List[Hand] = []
+        for box, _, kp in self._palms(image, self.min_detection_confidence):
+            if len(out) + len(known) >= self.max_hands:
+                break
+            cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+            if any(_inside(cx, cy, k) for k in list(known) + out):
+                continue
+            found = self._crop().from_palm(image, box, kp)
+            if found is not None and found[1] >= self.min_tracking_confidence:
+                out.append(found[0])
+        return out
 
     def _detect(self, image: np.ndarray, solution: Any = None) -> List[Hand]:
         solution = solution or self._solution
@@ -268,7 +293,7 @@ class HandTracker:
     def close(self) -> None:
         solution = getattr(self, "_solution", None)
         self._solution = None
-        self._landmarks = None
+        self._landmarks = self._palms = None
         self._tracked = []
         if solution is not None:
             solution.close()
@@ -355,6 +380,13 @@ class HandsStage(Stage):
         self._tracker = self._still = None
 
 
+def _inside(x: float, y: float, hand: Hand) -> bool:
+    """Whether the frame point (x, y) lies in the bounding box of the hand's landmarks."""
+    xs = [p[0] for p in hand.landmarks]
+    ys = [p[1] for p in hand.landmarks]
+    return min(xs) <= x <= max(xs) and min(ys) <= y <= max(ys)
+
+
 def _same_hand(a: Hand, b: Hand) -> bool:
     """Whether two results are one hand: their landmarks lie within SAME_HAND of the hand's
     size (the smaller one's) of each other on average (two overlapping hands differ by more)."""
@@ -412,6 +444,25 @@ class _LandmarkCrop:
         height, width = image.shape[:2]
         return self._run(image, np.array([width / 2.0, height / 2.0]), float(max(width, height)),
                          np.array([0.0, -1.0]))
+
+    def from_palm(self, image: np.ndarray, box: Tuple[float, float, float, float], keypoints: np.ndarray
+                  ) -> Optional[Tuple[Hand, float]]:
+        """The landmark model on the crop MediaPipe derives from a palm detection (palm box
+        and keypoints frame-normalised): turned so the wrist-to-middle-finger line points up,
+        moved half the box's height towards the fingers, its longer side x PALM_SCALE."""
+        height, width = image.shape[:2]
+        wrist = keypoints[0] * (width, height)
+        up = keypoints[2] * (width, height) - wrist
+        norm = float(np.hypot(*up))
+        if norm < 1e-6:
+            return None
+        up = up / norm
+        bw, bh = box[2] * width, box[3] * height
+        centre = np.array([(box[0] + box[2] / 2) * width, (box[1] + box[3] / 2) * height]) + 0.5 * bh * up
+        side = max(bw, bh) * PALM_SCALE
+        if side < 8:
+            return None
+        return self._run(image, centre, side, up)
 
     def refine(self, image: np.ndarray, hand: Hand) -> Optional[Tuple[Hand, float]]:
         """The landmark model on the ROI MediaPipe derives from `hand`'s landmarks."""
