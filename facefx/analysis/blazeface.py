@@ -97,28 +97,28 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
     return out
 
 
-class LiteFaceDetector:
-    """One of MediaPipe's face detectors on an RGB uint8 frame of any size.
+class _LiteSsd:
+    """A MediaPipe SSD detector (BlazeFace, the palm detector) run in LiteRT with its graph's
+    processing: the frame letterboxed to the model's square input (aspect kept, black borders,
+    values scaled to `value_range`), sigmoid scores clipped at +-100, boxes and `keypoints`
+    keypoints decoded against fixed-size anchors, weighted NMS, the letterbox removed.
 
-    __call__(rgb, min_score) -> [(box, score, keypoints)], box (x, y, w, h) normalised to the
-    frame (not clipped), keypoints (6, 2) normalised (x, y), best first.
+    __call__(rgb, min_score, prescale) -> [(box, score, keypoints)], box (x, y, w, h)
+    normalised to the frame (not clipped), keypoints (K, 2) normalised (x, y), best first.
     """
 
-    def __init__(self, model: str = "short", *, threads: int = 1) -> None:
-        if model not in MODELS:
-            raise ValueError(f"face detector model must be one of {', '.join(MODELS)}, got {model!r}")
-        path, self.size, strides = MODELS[model]
-        self.model = model
+    def __init__(self, path: str, size: int, strides: Tuple[int, ...], keypoints: int,
+                 value_range: Tuple[float, float], *, threads: int = 1) -> None:
+        self.size, self.keypoints, self.value_range = size, keypoints, value_range
         self._it = load_interpreter(mediapipe_model(path), num_threads=threads)
-        inp = self._it.get_input_details()[0]
-        self._in = inp["index"]
+        self._in = self._it.get_input_details()[0]["index"]
         outs = sorted(self._it.get_output_details(), key=lambda d: -int(d["shape"][-1]))
         self._reg, self._cls = outs[0]["index"], outs[1]["index"]
-        self.anchors = anchors(self.size, strides)
+        self.anchors = anchors(size, strides)
         n = int(outs[0]["shape"][1])
         if n != len(self.anchors):
             raise ValueError(f"{path}: {n} boxes, expected {len(self.anchors)} anchors")
-        self._buf = np.zeros((1, self.size, self.size, 3), np.float32)
+        self._buf = np.zeros((1, size, size, 3), np.float32)
 
     def __call__(self, rgb: np.ndarray, min_score: float = 0.5, prescale: Optional[int] = None
                  ) -> List[Tuple[Box, float, np.ndarray]]:
@@ -131,10 +131,12 @@ class LiteFaceDetector:
         img = reduce(rgb[:, :, :3], prescale) if prescale else rgb[:, :, :3]
         small = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
         ox, oy = (s - nw) // 2, (s - nh) // 2
+        lo, hi = self.value_range
         buf = self._buf
-        buf.fill(-1.0)   # black borders: MediaPipe pads the picture with 0 before scaling it to [-1, 1]
-        np.multiply(small, 2.0 / 255.0, out=buf[0, oy:oy + nh, ox:ox + nw], casting="unsafe")
-        buf[0, oy:oy + nh, ox:ox + nw] -= 1.0
+        buf.fill(lo)   # black borders: MediaPipe pads the picture with 0 before scaling it
+        np.multiply(small, (hi - lo) / 255.0, out=buf[0, oy:oy + nh, ox:ox + nw], casting="unsafe")
+        if lo:
+            buf[0, oy:oy + nh, ox:ox + nw] += lo
         self._it.set_tensor(self._in, buf)
         self._it.invoke()
         raw = self._it.get_tensor(self._reg)[0]
@@ -144,11 +146,12 @@ class LiteFaceDetector:
         if not keep.any():
             return []
         raw, scores, anc = raw[keep], scores[keep], self.anchors[keep]
+        k = self.keypoints
         cx = raw[:, 0] / s + anc[:, 0]
         cy = raw[:, 1] / s + anc[:, 1]
         bw, bh = raw[:, 2] / s, raw[:, 3] / s
         boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
-        kps = raw[:, 4:4 + 2 * KEYPOINTS].reshape(-1, KEYPOINTS, 2) / s + anc[:, None, :]
+        kps = raw[:, 4:4 + 2 * k].reshape(-1, k, 2) / s + anc[:, None, :]
         out = []
         # letterbox removal: input-square coordinates -> frame-normalised
         fx, fy = s / nw, s / nh
@@ -165,61 +168,32 @@ class LiteFaceDetector:
         self._it = None
 
 
-class LitePalmDetector:
-    """MediaPipe's palm detector (the first half of its hand tracking) on an RGB uint8 frame,
-    with the palm_detection_cpu graph's processing: letterboxed to 192 px with black borders,
-    values in [0, 1]; SSD anchors strides 8, 16, 16, 16 (2016); sigmoid scores clipped at
-    +-100; seven keypoints; weighted NMS at IoU 0.3.
+class LiteFaceDetector(_LiteSsd):
+    """One of MediaPipe's face detectors ('short' or 'full') on an RGB uint8 frame of any
+    size: input in [-1, 1], six keypoints (KEYPOINTS)."""
 
-    __call__(rgb, min_score) -> [(box, score, keypoints)], box (x, y, w, h) normalised to the
-    frame, keypoints (7, 2) normalised (0 = wrist centre, 2 = middle finger base), best first.
-    """
+    def __init__(self, model: str = "short", *, threads: int = 1) -> None:
+        if model not in MODELS:
+            raise ValueError(f"face detector model must be one of {', '.join(MODELS)}, got {model!r}")
+        path, size, strides = MODELS[model]
+        self.model = model
+        super().__init__(path, size, strides, KEYPOINTS, (-1.0, 1.0), threads=threads)
+
+
+class LitePalmDetector(_LiteSsd):
+    """MediaPipe's palm detector (the first half of its hand tracking), with the
+    palm_detection_cpu graph's processing: 192 px input in [0, 1], SSD anchors strides 8, 16,
+    16, 16 (2016), seven keypoints (0 = wrist centre, 2 = middle finger base). The frame is
+    first halved down to about twice the input size."""
 
     SIZE = 192
     KEYPOINTS = 7
 
     def __init__(self, model_complexity: int = 0, *, threads: int = 1) -> None:
         name = "full" if model_complexity else "lite"
-        path = f"modules/palm_detection/palm_detection_{name}.tflite"
-        self._it = load_interpreter(mediapipe_model(path), num_threads=threads)
-        self._in = self._it.get_input_details()[0]["index"]
-        outs = sorted(self._it.get_output_details(), key=lambda d: -int(d["shape"][-1]))
-        self._reg, self._cls = outs[0]["index"], outs[1]["index"]
-        self.anchors = anchors(self.SIZE, (8, 16, 16, 16))
-        if int(outs[0]["shape"][1]) != len(self.anchors):
-            raise ValueError(f"{path}: {outs[0]['shape'][1]} boxes, expected {len(self.anchors)} anchors")
-        self._buf = np.zeros((1, self.SIZE, self.SIZE, 3), np.float32)
+        super().__init__(f"modules/palm_detection/palm_detection_{name}.tflite", self.SIZE, (8, 16, 16, 16),
+                         self.KEYPOINTS, (0.0, 1.0), threads=threads)
 
-    def __call__(self, rgb: np.ndarray, min_score: float = 0.5) -> List[Tuple[Box, float, np.ndarray]]:
-        h, w = rgb.shape[:2]
-        s = self.SIZE
-        scale = s / max(w, h)
-        nw, nh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
-        small = cv2.resize(reduce(rgb[:, :, :3], 2 * s), (nw, nh), interpolation=cv2.INTER_LINEAR)
-        ox, oy = (s - nw) // 2, (s - nh) // 2
-        buf = self._buf
-        buf.fill(0.0)
-        np.multiply(small, 1.0 / 255.0, out=buf[0, oy:oy + nh, ox:ox + nw], casting="unsafe")
-        self._it.set_tensor(self._in, buf)
-        self._it.invoke()
-        raw = self._it.get_tensor(self._reg)[0]
-        logits = np.clip(self._it.get_tensor(self._cls)[0, :, 0].astype(np.float64), -100.0, 100.0)
-        scores = 1.0 / (1.0 + np.exp(-logits))
-        keep = scores >= min_score
-        if not keep.any():
-            return []
-        raw, scores, anc = raw[keep], scores[keep], self.anchors[keep]
-        cx = raw[:, 0] / s + anc[:, 0]
-        cy = raw[:, 1] / s + anc[:, 1]
-        bw, bh = raw[:, 2] / s, raw[:, 3] / s
-        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
-        kps = raw[:, 4:4 + 2 * self.KEYPOINTS].reshape(-1, self.KEYPOINTS, 2) / s + anc[:, None, :]
-        fx, fy = s / nw, s / nh
-        px, py = ox / s, oy / s
-        out = []
-        for box, kp, score in weighted_nms(boxes, kps, scores):
-            x0, y0 = (box[0] - px) * fx, (box[1] - py) * fy
-            x1, y1 = (box[2] - px) * fx, (box[3] - py) * fy
-            kp = np.stack([(kp[:, 0] - px) * fx, (kp[:, 1] - py) * fy], axis=1)
-            out.append(((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), score, kp))
-        return out
+    def __call__(self, rgb: np.ndarray, min_score: float = 0.5, prescale: Optional[int] = None
+                 ) -> List[Tuple[Box, float, np.ndarray]]:
+        return super().__call__(rgb, min_score, prescale or 2 * self.SIZE)

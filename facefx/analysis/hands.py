@@ -113,7 +113,7 @@ class HandTracker:
         self.min_detection_confidence = float(min_detection_confidence)
         self._landmarks: Optional[_LandmarkCrop] = None
         self._tracked: List[Hand] = []     # video: the hands followed from the last frame
-        self._quiet: set = set()    # ids of the graphs that have not projected a hand yet
+        self._quiet = False         # the photo graph has not projected a hand yet
         quiet_mediapipe()
         try:
             from mediapipe.python.solutions import hands as mp_hands
@@ -128,7 +128,7 @@ class HandTracker:
         # same two models run here in LiteRT (_track), the graph is not built.
         self._frame = 0
         self._palms: Any = None
-        self._solution = self._new_solution(True, max_hands) if self.static else None
+        self._solution = self._new_solution() if self.static else None
         if not self.static:
             try:               # both models load now, not on the first frame with a hand
                 from .blazeface import LitePalmDetector
@@ -137,18 +137,19 @@ class HandTracker:
             except ModelError as exc:
                 raise ModelError(f"cannot load MediaPipe's hand models: {exc}") from None
 
-    def _new_solution(self, static: bool, max_hands: int) -> Any:
+    def _new_solution(self) -> Any:
+        """MediaPipe's Hands graph in photo mode (palm detection on every call)."""
         from ..nativelogs import quiet_stderr
         try:
             with quiet_stderr():   # the graph's start-up notes (TFLite, absl), see _detect
-                solution = self._mp_hands.Hands(static_image_mode=static, max_num_hands=max_hands,
+                solution = self._mp_hands.Hands(static_image_mode=True, max_num_hands=self.max_hands,
                                                 **self._options)
                 # the graph opens its models on its own threads after the constructor returns;
                 # one blank frame waits for that inside this block (no hand: no state is kept)
                 solution.process(np.zeros((64, 64, 3), np.uint8))
         except Exception as exc:  # a missing or corrupt bundled model file
             raise ModelError(f"cannot load MediaPipe's hand models: {exc}") from None
-        self._quiet.add(id(solution))
+        self._quiet = True
         return solution
 
     def __call__(self, image: np.ndarray) -> Tuple[Hand, ...]:
@@ -163,7 +164,7 @@ class HandTracker:
         if not self.static:
             return tuple(self._track(image))
         hands = self._detect(image)
-        if self.static and len(hands) < self.max_hands:
+        if len(hands) < self.max_hands:
             hands = self._search_more(image, hands)
         return tuple(hands)
 
@@ -192,7 +193,6 @@ class HandTracker:
         then the landmark model on the crop MediaPipe derives from each palm. A palm that lies
         on a hand already followed is skipped before its landmarks run (MediaPipe's graph
         does the same)."""
-        height, width = image.shape[:2]
         out: List[Hand] = []
         for box, _, kp in self._palms(image, self.min_detection_confidence):
             if len(out) + len(known) >= self.max_hands:
@@ -205,16 +205,17 @@ class HandTracker:
                 out.append(found[0])
         return out
 
-    def _detect(self, image: np.ndarray, solution: Any = None) -> List[Hand]:
-        solution = solution or self._solution
-        if id(solution) in self._quiet:
+    def _detect(self, image: np.ndarray) -> List[Hand]:
+        """Photos: MediaPipe's graph in photo mode."""
+        solution = self._solution
+        if self._quiet:
             # MediaPipe's graph warns once on stderr (absl, which no variable quiets) when it
             # first projects a hand's landmarks; nothing is wrong, so the user is not shown it
             from ..nativelogs import quiet_stderr
             with quiet_stderr():
                 result = solution.process(image)
             if result.multi_hand_landmarks:
-                self._quiet.discard(id(solution))
+                self._quiet = False
         else:
             result = solution.process(image)
         if not result.multi_hand_landmarks:
