@@ -145,6 +145,7 @@ class DebugHooks:
         cfg = inst.config
         info = {"width": w, "height": h, "time": plan.time, "mask_size": [mask.width, mask.height],
                 "mask_seq": mask.seq, "mask_frame_seq": mask.frame_seq, "shown_frame_seq": shown_seq,
+                "frame_seq": inst.frame_seq, "ring_frames": inst.renderer.ring_frames,
                 "keep_in_sync": bool(cfg and cfg.keep_in_sync),
                 "sprites": [dataclasses.asdict(sp) for sp in plan.sprites],
                 "rings": [dataclasses.asdict(r) for r in plan.rings],

@@ -36,7 +36,7 @@ from . import libobs as lo
 from . import props as P
 from .debug import DebugHooks
 from .failclosed import PrivacyGuard, ensure_covered, full_frame_cover
-from .gpu import MAX_DELAY_FRAMES, GpuError, GpuRenderer
+from .gpu import MAX_DELAY_FRAMES, MAX_RING_FRAMES, GpuError, GpuRenderer
 from .registry import HOTKEY_SHIFT, holder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -132,7 +132,7 @@ class FilterInstance:
         self.channel: Any = None
         self._sent_settings: Optional[dict] = None
         self.frame_seq = 0
-        self.history: Deque[Any] = deque(maxlen=MAX_DELAY_FRAMES + 4)
+        self.history: Deque[Any] = deque(maxlen=MAX_RING_FRAMES)
         self.latencies: Deque[int] = deque(maxlen=60)
         self.delay = 0
         self.gaps: Deque[int] = deque(maxlen=60)

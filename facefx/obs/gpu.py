@@ -31,6 +31,10 @@ EFFECTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "effects"
 HOLOGRAM_BACKDROP = (8, 12, 24)   # facefx.render.cpu.HOLOGRAM_BACKDROP
 OBS_EFFECT_AREA = 9
 MAX_DELAY_FRAMES = 8
+# The ring holds the delay plus the spacing between analysed frames (a mask stays in use until
+# the next one is due), so at the delay cap a mask one or a few frames apart still finds its
+# frame: 12 slots are 44 MB at 720p, 100 MB at 1080p, and only while latency is that high.
+MAX_RING_FRAMES = MAX_DELAY_FRAMES + 4
 # facefx.render.refine's parameters (RefineParams defaults; tests/test_refine.py checks them).
 REFINE_RADIUS = 4
 REFINE_EPS = 0.0025
@@ -393,7 +397,7 @@ class GpuRenderer:
         """Render the filter's target (the rest of the filter chain and the source) into the
         next ring slot; returns that slot's texture, or None if it cannot be rendered."""
         lib = self.lib
-        ring_size = max(1, min(MAX_DELAY_FRAMES, ring_size))
+        ring_size = max(1, min(MAX_RING_FRAMES, ring_size))
         # Resizing keeps the newest frames: new slots go where the next frame is written (so
         # they fill before the oldest frame is overwritten), and shrinking drops the oldest.
         while len(self._ring) < ring_size:
@@ -424,6 +428,11 @@ class GpuRenderer:
         self._ring_seq[self._ring_next] = frame_seq
         self._ring_next = (self._ring_next + 1) % ring_size
         return slot.texture
+
+    @property
+    def ring_frames(self) -> int:
+        """How many recent frames the ring holds now."""
+        return len(self._ring)
 
     def delayed_frame(self, frame_seq: int) -> Tuple[Optional[int], Optional[int]]:
         """The ring texture holding frame_seq, else the oldest one kept: (texture, its seq)."""

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facefx.obs.gpu import MAX_DELAY_FRAMES
+from facefx.obs.gpu import MAX_DELAY_FRAMES, MAX_RING_FRAMES
 from facefx.render.cpu import CpuRenderer, edge_lut
 from facefx.scene import build_plan
 from facefx.settings import Settings
@@ -242,17 +242,24 @@ def test_keep_mask_in_sync_shows_the_frame_the_mask_came_from(obs):
         obs.wait_results("ClipFX", 10)
         st = _status(obs, "ClipFX")
         assert "delayed" in st["status"], st["status"]
-        # A mask older than the ring (the worker stalled on a loaded machine) cannot be matched
-        # by design: the ring holds MAX_DELAY_FRAMES frames. Such a freeze is taken again, and
-        # the assertion below judges a freeze whose mask the ring can still reach.
-        for _ in range(5):
+        # A mask older than the ring (the worker stalled beyond the delay cap on a loaded
+        # machine) cannot be matched by design. Such a freeze is taken again; the assertion
+        # judges a freeze whose mask's frame the ring can still hold.
+        tries = []
+        for _ in range(10):
             dump = obs.freeze("Clip", "ClipFX", 0.5)
             obs.unfreeze("Clip", "ClipFX")
-            if dump["shown_frame_seq"] - dump["mask_frame_seq"] < MAX_DELAY_FRAMES:
+            age = dump["frame_seq"] - dump["mask_frame_seq"]
+            tries.append((age, dump["ring_frames"]))
+            if age < dump["ring_frames"]:
                 break
+        else:
+            pytest.fail(f"every freeze drew a mask older than the ring (age, ring): {tries}")
         assert dump["keep_in_sync"] is True
+        assert dump["ring_frames"] <= MAX_RING_FRAMES
         assert dump["shown_frame_seq"] == dump["mask_frame_seq"], (
-            f"shown frame {dump['shown_frame_seq']}, mask of frame {dump['mask_frame_seq']}; "
+            f"shown frame {dump['shown_frame_seq']}, mask of frame {dump['mask_frame_seq']} "
+            f"rendering frame {dump['frame_seq']} with {dump['ring_frames']} frames in the ring; "
             f"video delay {_status(obs, 'ClipFX')['delay']} of at most {MAX_DELAY_FRAMES - 1} frames")
     finally:
         obs.set_filter("Clip", "ClipFX", {"keep_in_sync": False})
