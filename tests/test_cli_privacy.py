@@ -115,8 +115,8 @@ def test_recordings_are_analysed_fully():
 
 
 def test_live_privacy_looks_for_small_faces_at_a_bounded_cost():
-    """Live (not full_analysis): full-range runs on every 3rd frame besides short-range, and one
-    face is meshed per frame unless expressions need every mesh."""
+    """Live (not full_analysis): full-range runs on at least every 3rd frame besides what
+    "auto" runs, and one face is meshed per frame unless expressions need every mesh."""
     from facefx.analysis.faces import PRIVACY_FULL_EVERY, PRIVACY_MIN_SCORE, FacesStage
     from facefx.settings import ExpressionSettings, PrivacySettings, Settings
     stage = FacesStage()
@@ -127,3 +127,24 @@ def test_live_privacy_looks_for_small_faces_at_a_bounded_cost():
     assert stage.mesh_budget_ms == 4.0
     stage.configure(Settings())
     assert stage.full_every == 0 and stage.min_score == 0.5
+
+
+def test_live_privacy_finds_small_faces_on_every_frame_not_only_the_full_range_ones():
+    """Four people on a sofa, each face too small for short-range: live privacy keeps running
+    full-range (as "auto" does) rather than only on every 3rd frame, so every face is found on
+    every frame and its cover follows it (short-range alone lost them in between)."""
+    from facefx.analysis.faces import PRIVACY_FULL_EVERY, FacesStage
+    from facefx.bench import face_frames
+    from facefx.settings import PrivacySettings, Settings
+    stage = FacesStage()
+    stage.configure(Settings(privacy=PrivacySettings(style="blur")))
+    frames = face_frames(1280, 720, 4, count=12)
+    found, detectors = [], []
+    try:
+        for i in range(4 * PRIVACY_FULL_EVERY):
+            found.append(len(stage.analyse(frames[i], i / 30.0)))
+            detectors.append(stage.last_detector)
+    finally:
+        stage.close()
+    assert found == [4] * len(found), (found, detectors)
+    assert all("full" in d for d in detectors), detectors

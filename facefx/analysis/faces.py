@@ -23,6 +23,7 @@ import numpy as np
 
 from ..results import Face
 from . import Analysis, Stage
+from .segmentation import INFERENCE_THREADS
 from .tracking import FaceTracker, colour_descriptor, iou
 
 DETECTORS = ("auto", "short", "full")
@@ -32,10 +33,11 @@ DETECTORS = ("auto", "short", "full")
 PRIVACY_MAX_FACES = 8
 PRIVACY_MIN_SCORE = 0.4
 FULL_ANALYSIS_MIN_SCORE = 0.3
-# Live privacy: short-range on every frame and full-range on every n-th frame whatever
-# short-range found, so the small faces of bystanders behind the streamer are found at a
-# bounded cost (their covers are held in between by face privacy's hold). Privacy needs the
-# mesh only for roll and the face's full extent: one face is meshed per frame, in turn.
+# Live privacy: the detectors as "auto" runs them (short-range; full-range alone while small
+# faces are in view, so they are found on every frame and their covers follow them), and
+# full-range on at least every n-th frame whatever short-range found, so the small faces of
+# bystanders entering behind the streamer are found at a bounded cost. Privacy needs the mesh
+# only for roll and the face's full extent: one face is meshed per frame, in turn.
 PRIVACY_FULL_EVERY = 3
 
 
@@ -89,7 +91,7 @@ class FacesStage(Stage):
         self.detect_every = detect_every
         self._last: List[Face] = []
         self._fit: Dict[int, Tuple[float, float, float, float]] = {}
-        self.threads = threads or 1
+        self.threads = max(1, int(threads or INFERENCE_THREADS))
         self._lm = None
         self.max_faces = max_faces
         self.detector = detector
@@ -146,12 +148,7 @@ class FacesStage(Stage):
 
     def detect(self, image: np.ndarray) -> List[Tuple[Tuple[float, float, float, float], float]]:
         """Face boxes (frame-normalised x, y, w, h, clipped to the frame) with scores."""
-        if self.full_every:
-            dets, self.last_detector = self._run_detector(0, image), "short"
-            if (self._frame - 1) % self.full_every == 0:     # the first frame after a reset too
-                dets = dets + self._run_detector(1, image)
-                self.last_detector = "short+full"
-        elif self.detector == "short":
+        if self.detector == "short":
             dets, self.last_detector = self._run_detector(0, image), "short"
         elif self.detector == "full":
             dets, self.last_detector = self._run_detector(1, image), "full"
@@ -174,6 +171,11 @@ class FacesStage(Stage):
                 self.last_detector = "short+full"
                 if full:
                     self._full_until = self._frame + 15
+        # Live privacy: full-range at least every full_every-th frame whatever the above ran
+        # (the first frame after a reset too), for small faces entering behind a large one.
+        if self.full_every and "full" not in self.last_detector and (self._frame - 1) % self.full_every == 0:
+            dets = dets + self._run_detector(1, image)
+            self.last_detector += "+full"
         if self.tiled:
             w = image.shape[1]
             if "full" not in self.last_detector:
