@@ -115,8 +115,9 @@ def test_recordings_are_analysed_fully():
 
 
 def test_live_privacy_looks_for_small_faces_at_a_bounded_cost():
-    """Live (not full_analysis): full-range runs on at least every 3rd frame besides what
-    "auto" runs, and one face is meshed per frame unless expressions need every mesh."""
+    """Live (not full_analysis): full-range runs on every 3rd frame besides short-range (on
+    every frame while it finds faces short-range does not), and one face is meshed per frame
+    unless expressions need every mesh."""
     from facefx.analysis.faces import PRIVACY_FULL_EVERY, PRIVACY_MIN_SCORE, FacesStage
     from facefx.settings import ExpressionSettings, PrivacySettings, Settings
     stage = FacesStage()
@@ -131,8 +132,9 @@ def test_live_privacy_looks_for_small_faces_at_a_bounded_cost():
 
 def test_live_privacy_finds_small_faces_on_every_frame_not_only_the_full_range_ones():
     """Four people on a sofa, each face too small for short-range: live privacy keeps running
-    full-range (as "auto" does) rather than only on every 3rd frame, so every face is found on
-    every frame and its cover follows it (short-range alone lost them in between)."""
+    full-range on every frame once it found faces short-range does not, rather than only on
+    every 3rd frame, so every face is found on every frame and its cover follows it
+    (short-range alone lost them in between)."""
     from facefx.analysis.faces import PRIVACY_FULL_EVERY, FacesStage
     from facefx.bench import face_frames
     from facefx.settings import PrivacySettings, Settings

@@ -33,11 +33,11 @@ DETECTORS = ("auto", "short", "full")
 PRIVACY_MAX_FACES = 8
 PRIVACY_MIN_SCORE = 0.4
 FULL_ANALYSIS_MIN_SCORE = 0.3
-# Live privacy: the detectors as "auto" runs them (short-range; full-range alone while small
-# faces are in view, so they are found on every frame and their covers follow them), and
-# full-range on at least every n-th frame whatever short-range found, so the small faces of
-# bystanders entering behind the streamer are found at a bounded cost. Privacy needs the mesh
-# only for roll and the face's full extent: one face is meshed per frame, in turn.
+# Live privacy: short-range on every frame and full-range on every n-th frame, so the small
+# faces of bystanders entering behind the streamer are found at a bounded cost; while there are
+# faces only full-range finds, full-range on every frame (FacesStage._live_privacy_detect).
+# Privacy needs the mesh only for roll and the face's full extent: one face is meshed per
+# frame, in turn.
 PRIVACY_FULL_EVERY = 3
 
 
@@ -146,9 +146,29 @@ class FacesStage(Stage):
             out.append((box, float(score)))
         return out
 
+    def _live_privacy_detect(self, image: np.ndarray) -> List[Tuple[Tuple[float, float, float, float], float]]:
+        """Live face privacy: short-range on every frame and full-range on every full_every-th
+        (the first after a reset too) for faces entering behind a near one; while full-range
+        finds faces short-range does not (too small for it), full-range alone on every frame
+        (it finds the large ones too), so those faces are found on every frame and their covers
+        follow them; when that spell ends both run again to decide."""
+        if self._full_until > self._frame:
+            self.last_detector = "full"
+            return self._run_detector(1, image)
+        dets, self.last_detector = self._run_detector(0, image), "short"
+        if (self._frame - 1) % self.full_every == 0 or self._frame == self._full_until:
+            full = self._run_detector(1, image)
+            if any(all(iou(f[0], d[0]) <= 0.3 for d in dets) for f in full):
+                self._full_until = self._frame + 15
+            dets = dets + full
+            self.last_detector = "short+full"
+        return dets
+
     def detect(self, image: np.ndarray) -> List[Tuple[Tuple[float, float, float, float], float]]:
         """Face boxes (frame-normalised x, y, w, h, clipped to the frame) with scores."""
-        if self.detector == "short":
+        if self.full_every:
+            dets = self._live_privacy_detect(image)
+        elif self.detector == "short":
             dets, self.last_detector = self._run_detector(0, image), "short"
         elif self.detector == "full":
             dets, self.last_detector = self._run_detector(1, image), "full"
@@ -171,11 +191,6 @@ class FacesStage(Stage):
                 self.last_detector = "short+full"
                 if full:
                     self._full_until = self._frame + 15
-        # Live privacy: full-range at least every full_every-th frame whatever the above ran
-        # (the first frame after a reset too), for small faces entering behind a large one.
-        if self.full_every and "full" not in self.last_detector and (self._frame - 1) % self.full_every == 0:
-            dets = dets + self._run_detector(1, image)
-            self.last_detector += "+full"
         if self.tiled:
             w = image.shape[1]
             if "full" not in self.last_detector:
