@@ -355,7 +355,9 @@ class FilterInstance:
             notice = self.privacy_notice.replace("privacy: ", "", 1) if self.privacy_notice else ""
             line = "Face privacy: %s." % (
                 "whole frame covered, " + self.privacy_reason if self.privacy_reason
-                else notice or "on (%s)" % (cfg.settings.privacy.style if cfg is not None else "?"))
+                else notice or "on (%s%s)" % (cfg.settings.privacy.style if cfg is not None else "?",
+                                              ", thorough face search" if cfg is not None
+                                              and cfg.settings.privacy.full_analysis else ""))
             notes = [n for n in (self._privacy_notes(*self._last_size),
                                  self.renderer.cover_problem if self.renderer is not None else "") if n]
             if "frames behind" in (self.privacy_reason + notice):

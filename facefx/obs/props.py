@@ -47,6 +47,7 @@ K_PRIV_HOLD = "privacy_hold_ms"
 K_PRIV_HEADS = "privacy_cover_heads"
 K_PRIV_KEEP = "privacy_keep_face"
 K_PRIV_STALE = "privacy_stale_frames"
+K_PRIV_THOROUGH = "privacy_full_analysis"   # every frame with both detectors and tiles
 K_PRIV_CAPTURE = "privacy_capture"   # button: capture the background plate
 K_EXPRESSIONS = "expressions"     # checkable group: expression emojis on/off
 K_EXPR_MODE = "expr_mode"
@@ -120,6 +121,7 @@ DEFAULTS: Dict[str, Any] = {
     K_PRIV_HEADS: _DEF.privacy.cover_heads,
     K_PRIV_KEEP: _DEF.privacy.keep_face,
     K_PRIV_STALE: _DEF.privacy.stale_frames,
+    K_PRIV_THOROUGH: _DEF.privacy.full_analysis,
 }
 DEFAULTS.update(G.defaults())     # gesture stickers: the section and every built-in gesture
 
@@ -253,6 +255,7 @@ def privacy_section(v: Mapping[str, Any]) -> Dict[str, Any]:
         "cover_heads": bool(v[K_PRIV_HEADS]),
         "keep_face": str(v[K_PRIV_KEEP]),
         "stale_frames": int(v[K_PRIV_STALE]),
+        "full_analysis": bool(v[K_PRIV_THOROUGH]),
     }
 
 
@@ -322,6 +325,11 @@ def add_privacy_properties(lib: Any, p: int, fid: int, callbacks: Mapping[str, i
     lib.obs_properties_add_path(g, b(K_PRIV_IMAGE), b("Picture (PNG; empty = the bundled emoji)"),
                                 OBS_PATH_FILE, b("PNG images (*.png);;All files (*.*)"), None)
     lib.obs_properties_add_bool(g, b(K_PRIV_HEADS), b("Cover heads the person mask shows without a detected face"))
+    thorough = lib.obs_properties_add_bool(g, b(K_PRIV_THOROUGH), b("Thorough face search (several times the CPU)"))
+    lib.obs_property_set_long_description(thorough, b(
+        "Every frame with both face detectors and overlapping tiles, every face meshed, as recordings "
+        "are analysed: finds small faces (people far from the camera) coming in at the frame's edges "
+        "a few frames sooner."))
     keep = lib.obs_properties_add_list(g, b(K_PRIV_KEEP), b("Keep one face uncovered"),
                                        OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING)
     for value, label in KEEP_FACE_CHOICES:

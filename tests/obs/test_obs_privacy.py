@@ -348,6 +348,21 @@ def _status_has(obs, name, text, timeout=20):
                         timeout, f"{text!r} in {name}'s status line")
 
 
+def test_thorough_face_search_runs_in_the_worker_and_keeps_the_face_covered(obs, tmp_path):
+    """The panel's thorough search (the recordings' analysis, live): the status line says so,
+    the worker's results keep coming, and the face stays covered while it is switched."""
+    bare = _bare_face(obs)
+    _enable(obs, privacy_style="color", privacy_color=0xFF00FF00, privacy_full_analysis=True)
+    try:
+        st = _status_has(obs, "PrivFX", "thorough face search")
+        print("status:", st["status"])
+        obs.wait_results("PrivFX", 3)
+        marked, worst = _watch(obs, "Face", bare, 3.0, tmp_path, "thorough")
+        assert marked >= 3 and worst > COVERED_MAD, f"a frame showed the face ({worst:.1f}); see {tmp_path}"
+    finally:
+        _priv(obs, privacy=False, privacy_full_analysis=False, debug_covers="")
+
+
 def test_plate_is_captured_by_the_hotkey_and_shows_where_faces_are(obs, tmp_path, files):
     """Capture background of the 'empty scene' (the stripes picture), then the astronaut comes
     in: wherever her face is covered the stripes show. Before the capture: blur, and the status
@@ -414,7 +429,7 @@ def test_panel_has_the_face_privacy_group(obs):
                             "the Face privacy group in the panel")
     for key in ("privacy_style", "privacy_shape", "privacy_margin", "privacy_blur", "privacy_block",
                 "privacy_color", "privacy_image", "privacy_hold_ms", "privacy_cover_heads",
-                "privacy_keep_face", "privacy_capture"):
+                "privacy_keep_face", "privacy_full_analysis", "privacy_capture"):
         assert key in children, key
     assert children["privacy_block"] and not children["privacy_image"] and not children["privacy_capture"]
 

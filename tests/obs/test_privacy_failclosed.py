@@ -99,12 +99,24 @@ def test_panel_values_turn_privacy_on_with_its_options():
     cfg = P.settings_from_values({P.K_PRIVACY: True, P.K_BACKGROUND: False, P.K_PRIV_STYLE: "pixelate",
                                   P.K_PRIV_SHAPE: "rect", P.K_PRIV_MARGIN: 40, P.K_PRIV_BLOCK: 24,
                                   P.K_PRIV_HOLD: 1500, P.K_PRIV_KEEP: "largest", P.K_PRIV_HEADS: False,
-                                  P.K_PRIV_STALE: 8, P.K_PRIV_COLOR: 0xFF0000FF})
+                                  P.K_PRIV_STALE: 8, P.K_PRIV_COLOR: 0xFF0000FF, P.K_PRIV_THOROUGH: True})
     p = cfg.settings.privacy
     assert (p.style, p.shape, p.margin, p.block, p.hold, p.keep_face, p.cover_heads, p.stale_frames) == (
         "pixelate", "rect", 0.4, 24, 1.5, "largest", False, 8)
+    assert p.full_analysis is True
     assert p.color == (255, 0, 0)
     assert cfg.settings.stages() == {"faces"}
+
+
+def test_thorough_face_search_gives_the_worker_the_recordings_analysis():
+    """The panel's thorough search reaches the faces stage the worker builds: both detectors and
+    the tiles on every frame, every face meshed; off, the live schedule."""
+    from facefx.analysis.faces import FacesStage
+    stage = FacesStage()
+    for on in (True, False):
+        cfg = P.settings_from_values({P.K_PRIVACY: True, P.K_BACKGROUND: False, P.K_PRIV_THOROUGH: on})
+        stage.configure(cfg.settings)
+        assert stage.tiled is on and (stage.full_every == 0) is on and (stage.mesh_budget_ms > 1000) is on
 
 
 def test_privacy_group_off_means_style_off():
@@ -125,6 +137,8 @@ def test_missing_privacy_picture_is_a_warning_not_a_bare_face(tmp_path):
 
 def test_every_panel_privacy_key_has_a_default():
     for key in (P.K_PRIVACY, P.K_PRIV_STYLE, P.K_PRIV_SHAPE, P.K_PRIV_MARGIN, P.K_PRIV_BLUR, P.K_PRIV_BLOCK,
-                P.K_PRIV_COLOR, P.K_PRIV_IMAGE, P.K_PRIV_HOLD, P.K_PRIV_HEADS, P.K_PRIV_KEEP, P.K_PRIV_STALE):
+                P.K_PRIV_COLOR, P.K_PRIV_IMAGE, P.K_PRIV_HOLD, P.K_PRIV_HEADS, P.K_PRIV_KEEP, P.K_PRIV_STALE,
+                P.K_PRIV_THOROUGH):
         assert key in P.DEFAULTS
+    assert P.DEFAULTS[P.K_PRIV_THOROUGH] is False   # live detection by default: bounded cost
     assert P.DEFAULTS[P.K_PRIVACY] is False     # off by default: a new filter blurs the background only
