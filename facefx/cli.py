@@ -271,7 +271,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 PRIVACY_FLAGS = {"privacy": "style", "privacy_shape": "shape", "privacy_margin": "margin",
                  "privacy_color": "color", "privacy_image": "image", "privacy_block": "block",
-                 "privacy_blur": "blur", "keep_face": "keep_face"}
+                 "privacy_blur": "blur", "keep_face": "keep_face", "privacy_thorough": "full_analysis"}
 
 
 def add_privacy_arguments(p: argparse.ArgumentParser) -> None:
@@ -292,6 +292,10 @@ def add_privacy_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--privacy-color", metavar="#RRGGBB", help="colour of --privacy color (default #000000)")
     g.add_argument("--privacy-image", metavar="PATH",
                    help="picture for --privacy emoji (an RGBA .png; default the bundled neutral emoji)")
+    g.add_argument("--privacy-thorough", action="store_const", const=True, default=None,
+                   help="a camera: analyse every frame as recordings are (both face detectors, "
+                        "overlapping tiles, every face meshed), so small faces coming in at the edges "
+                        "are found sooner; several times the analysis cost (recordings always are)")
     g.add_argument("--keep-face", metavar="WHICH", choices=KEEP_FACES,
                    help="leave one face uncovered: none (default), largest or center")
     g.add_argument("--plate", metavar="PATH",

@@ -45,6 +45,21 @@ def test_video_keeps_its_sound_and_every_frame_is_covered(tmp_path):
         assert _changed(b, a, face) > 15
 
 
+def test_thorough_flag_gives_a_camera_the_recordings_analysis():
+    """--privacy-thorough sets full_analysis (what a camera then runs); without it a camera
+    keeps the live schedule, and the flag alone turns blur on like the other --privacy-* flags."""
+    from facefx.cli import build_parser, privacy_settings_from_args
+    from facefx.settings import PrivacySettings
+    parser = build_parser()
+    on = privacy_settings_from_args(parser.parse_args(["process", "0", "--privacy", "pixelate",
+                                                       "--privacy-thorough"]), PrivacySettings())
+    assert on.full_analysis is True and on.style == "pixelate"
+    off = privacy_settings_from_args(parser.parse_args(["process", "0", "--privacy", "pixelate"]), PrivacySettings())
+    assert off.full_analysis is False
+    alone = privacy_settings_from_args(parser.parse_args(["process", "0", "--privacy-thorough"]), PrivacySettings())
+    assert alone.full_analysis is True and alone.style == "blur"
+
+
 def test_folder_of_pictures(tmp_path, photo):
     src = tmp_path / "in"
     src.mkdir()
