@@ -39,6 +39,10 @@ FULL_ANALYSIS_MIN_SCORE = 0.3
 # Privacy needs the mesh only for roll and the face's full extent: one face is meshed per
 # frame, in turn.
 PRIVACY_FULL_EVERY = 3
+# Frames full-range runs alone once it found faces short-range did not (both "auto" and live
+# privacy), and the overlap at which a short-range and a full-range box are the same face.
+FULL_SPELL_FRAMES = 15
+SAME_FACE_IOU = 0.3
 
 
 def _nms(dets: List[Tuple[Tuple[float, float, float, float], float]], thr: float = 0.4):
@@ -158,8 +162,8 @@ class FacesStage(Stage):
         dets, self.last_detector = self._run_detector(0, image), "short"
         if (self._frame - 1) % self.full_every == 0 or self._frame == self._full_until:
             full = self._run_detector(1, image)
-            if any(all(iou(f[0], d[0]) <= 0.3 for d in dets) for f in full):
-                self._full_until = self._frame + 15
+            if any(all(iou(f[0], d[0]) <= SAME_FACE_IOU for d in dets) for f in full):
+                self._full_until = self._frame + FULL_SPELL_FRAMES
             dets = dets + full
             self.last_detector = "short+full"
         return dets
@@ -186,11 +190,11 @@ class FacesStage(Stage):
                 # not confirm is dropped: short-range reads blurred backgrounds as faces (0.65
                 # on the happy evalset photo's building).
                 if not self.keep_doubtful:
-                    dets = [d for d in dets if d[1] >= 0.75 or any(iou(d[0], f[0]) > 0.3 for f in full)]
+                    dets = [d for d in dets if d[1] >= 0.75 or any(iou(d[0], f[0]) > SAME_FACE_IOU for f in full)]
                 dets = dets + full
                 self.last_detector = "short+full"
                 if full:
-                    self._full_until = self._frame + 15
+                    self._full_until = self._frame + FULL_SPELL_FRAMES
         if self.tiled:
             w = image.shape[1]
             if "full" not in self.last_detector:

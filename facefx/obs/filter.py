@@ -353,11 +353,11 @@ class FilterInstance:
                 kind = lo.OBS_TEXT_INFO_ERROR
         if self.privacy_on():
             notice = self.privacy_notice.replace("privacy: ", "", 1) if self.privacy_notice else ""
+            priv = cfg.settings.privacy if cfg is not None else None
+            on = "on (%s%s)" % (priv.style if priv else "?",
+                                ", thorough face search" if priv and priv.full_analysis else "")
             line = "Face privacy: %s." % (
-                "whole frame covered, " + self.privacy_reason if self.privacy_reason
-                else notice or "on (%s%s)" % (cfg.settings.privacy.style if cfg is not None else "?",
-                                              ", thorough face search" if cfg is not None
-                                              and cfg.settings.privacy.full_analysis else ""))
+                "whole frame covered, " + self.privacy_reason if self.privacy_reason else notice or on)
             notes = [n for n in (self._privacy_notes(*self._last_size),
                                  self.renderer.cover_problem if self.renderer is not None else "") if n]
             if "frames behind" in (self.privacy_reason + notice):
