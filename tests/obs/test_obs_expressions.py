@@ -239,7 +239,9 @@ def test_replace_mode_covers_the_face_with_its_emoji(obs, astronaut, face_box, t
     import numpy as np
     obs.set_filter("Photo", "EmojiFX", {"expressions": True, "expr_mode": "replace", "expr_label": False,
                                         P.emoji_key("happy"): ""})
-    st = _wait_status(obs, "EmojiFX", "main face: happy")
+    # The model's state rides the worker's heartbeat (every 0.5 s), the reading each result: the
+    # first readings can come before the heartbeat that says the model is ready.
+    st = _wait_status(obs, "EmojiFX", ("main face: happy", "face geometry (ready)"))
     assert "Expressions (replace): 1 face" in st["status"], st["status"]
     assert "bundled FER2013 + face geometry (ready)" in st["status"], st["status"]
     assert st["heavy_modules"] == [], "OBS's interpreter imported " + ", ".join(st["heavy_modules"])
