@@ -300,17 +300,12 @@ class FacesStage(Stage):
             roll = 0.0
             known = self._meshes.get(tid)
             if known is not None and tid in live:
-                pts, mbox, _ = known
-                sx, sy = box[2] / max(mbox[2], 1e-6), box[3] / max(mbox[3], 1e-6)
-                moved = np.empty_like(pts)
-                moved[:, 0] = box[0] + (pts[:, 0] - mbox[0]) * sx
-                moved[:, 1] = box[1] + (pts[:, 1] - mbox[1]) * sy
+                moved = self._moved(known[0], known[1], box)
                 landmarks = tuple(map(tuple, moved.tolist()))
                 roll = roll_from_landmarks(moved, w, h)
+                self._fit[tid] = self._box_fit(moved, box)
             faces.append(Face(track_id=tid, box=tuple(float(v) for v in box), score=score,
                               roll=roll, landmarks=landmarks))
-            if landmarks:
-                self._fit[tid] = self._box_fit(np.asarray(landmarks), box)
         self._last = faces
         return faces
 
