@@ -297,3 +297,100 @@ def test_a_picture_of_another_shape_starts_the_stages_afresh():
         assert resets == []
         square = e.analyze(np.zeros((512, 512, 3), np.uint8))
     assert resets == [1] and [i for i, _ in stage.ran] == [0, 2] and square.carried == {}
+
+
+# -- a `beside` stage (segmentation) runs on a second thread while the others run -------------
+
+class _Beside(Stage):
+    """Sets analysis.mask after waiting for `go` (so the test controls the overlap)."""
+
+    name = "segmentation"
+    outputs = ("mask",)
+    beside = True
+
+    def __init__(self, fail=False):
+        import threading
+        self.go, self.fail, self.thread, self.shared = threading.Event(), fail, None, []
+
+    def process(self, image, analysis):
+        import threading
+        self.thread = threading.get_ident()
+        self.shared.append(self.shares_cpu)
+        assert self.go.wait(5.0), "the stage after it never ran"
+        if self.fail:
+            raise RuntimeError("model crashed")
+        analysis.mask = np.full((4, 4), analysis.frame_index, np.uint8)
+
+
+class _After(Stage):
+    """Runs after the beside stage: records whether the mask was there, and lets it finish."""
+
+    def __init__(self, name, beside_stage, needs=()):
+        self.name, self.beside_stage, self.needs, self.saw = name, beside_stage, needs, []
+        self.outputs = (name,)
+
+    def process(self, image, analysis):
+        import threading
+        self.saw.append((analysis.mask is not None, threading.get_ident()))
+        self.beside_stage.go.set()
+
+
+def test_a_beside_stage_runs_while_the_next_stage_runs_and_a_stage_that_needs_it_waits():
+    import threading
+    seg = _Beside()
+    free = _After("hands", seg)                    # does not read the mask: runs at the same time
+    needing = _After("heads", seg, needs=("mask",))
+    with Engine(Settings(), stages=[seg, free, needing]) as e:
+        a = e.analyze(FRAME, timestamp=0.0)
+        seg.go.clear()
+        b = e.analyze(FRAME, timestamp=1 / 30)
+    main = threading.get_ident()
+    assert seg.thread != main and seg.shared == [True, True]
+    # hands ran before the mask existed (the beside stage was waiting for it), heads after
+    assert [s for s, _ in free.saw] == [False, False] and [s for s, _ in needing.saw] == [True, True]
+    assert {t for _, t in free.saw + needing.saw} == {main}
+    assert a.mask[0, 0] == 0 and b.mask[0, 0] == 1 and "segmentation" in b.stage_ms
+
+
+def test_one_thread_or_a_stage_alone_runs_on_the_calling_thread():
+    import threading
+    seg = _Beside()
+    seg.go.set()
+    with Engine(Settings(), stages=[seg]) as e:          # nothing to run beside
+        e.analyze(FRAME)
+    assert seg.thread == threading.get_ident() and seg.shared == [False]
+    seg2 = _Beside()
+    seg2.go.set()
+    after = _After("hands", seg2)
+    with Engine(Settings(), stages=[seg2, after], threads=1) as e:   # the OBS worker's setting
+        a = e.analyze(FRAME)
+    assert seg2.thread == threading.get_ident() and seg2.shared == [False] and a.mask is not None
+
+
+def test_an_error_in_a_beside_stage_is_raised_by_analyze_and_the_engine_goes_on():
+    seg = _Beside(fail=True)
+    after = _After("hands", seg)
+    with Engine(Settings(), stages=[seg, after]) as e:
+        with pytest.raises(RuntimeError, match="model crashed"):
+            e.analyze(FRAME)
+        seg.fail = False
+        seg.go.clear()
+        a = e.analyze(FRAME)
+    assert a.mask is not None and len(after.saw) == 2
+
+
+def test_segmentation_beside_other_stages_gives_the_same_mask_on_one_model_thread(astronaut):
+    """Beside another stage the segmentation model runs on its own one-thread interpreter;
+    the mask is the one the two-thread interpreter gives (and the last frame's mask, alone,
+    comes from that one again)."""
+    seg = SegmentationStage()
+    seg.configure(BLUR)
+    other = _Recorder("hands")
+    with Engine(BLUR, stages=[seg, other]) as e:
+        beside = e.analyze(astronaut).mask
+        assert seg._solo is not None and seg._solo is not seg._model
+    with Engine(BLUR, stages=[SegmentationStage()]) as alone:
+        mask = alone.analyze(astronaut).mask
+        assert alone.stages[0]._solo is None
+    np.testing.assert_allclose(beside.astype(int), mask.astype(int), atol=1)
+    assert beside.max() > 200 and beside.min() < 50

@@ -329,6 +329,7 @@ class ExpressionsStage(Stage):
 
     name = "expressions"
     outputs = ("faces",)
+    needs = ("faces",)
 
     def __init__(self, *, mode: str = "combined", model: Optional[str] = None, labels: Optional[str] = None,
                  threads: Optional[int] = None, tracker: Optional[ExpressionTracker] = None) -> None:

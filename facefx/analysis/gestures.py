@@ -373,6 +373,7 @@ class GestureStage(_stage_base()):
 
     name = "gestures"
     outputs = ("gestures",)
+    needs = ("hands",)
     every_when_tight = 2   # follows the hands stage, whose result it reads
 
     def __init__(self, *, threads=None, rules: GestureRules = DEFAULT_RULES, mirrored: bool = False) -> None:

@@ -115,10 +115,12 @@ def _grow(top: np.ndarray, blocked: np.ndarray, xp: int, yp: int, bh: int, *,
 
 
 class HeadsStage(Stage):
-    """Fills analysis.heads from this frame's person mask (runs after segmentation)."""
+    """Fills analysis.heads from this frame's person mask (runs last: segmentation, which runs
+    beside the other stages, has finished by then)."""
 
     name = "heads"
     outputs = ("heads",)
+    needs = ("mask",)
 
     def __init__(self, *, threads: Optional[int] = None) -> None:
         pass

@@ -103,8 +103,13 @@ BACKENDS = {"litert": LiteSegmenter, "mediapipe": MediaPipeSegmenter}
 
 
 class SegmentationStage(Stage):
+    """The person mask. It runs beside the other stages when they run too (Stage.beside), its
+    model then on one thread (a second interpreter of the same model, loaded on first use), so
+    the two models share the cores instead of taking turns on both."""
+
     name = "segmentation"
     outputs = ("mask",)
+    beside = True
 
     def __init__(self, *, backend: Optional[str] = None, threads: Optional[int] = None) -> None:
         """backend: 'litert' or 'mediapipe'; None tries LiteRT first, then MediaPipe.
@@ -114,6 +119,7 @@ class SegmentationStage(Stage):
         self._backend = backend
         self._threads = threads
         self._model: Any = None
+        self._solo: Any = None          # the same model on one thread, while sharing the CPU
         self._model_name: Optional[str] = None    # the setting: 'auto', 'landscape', 'general'
         self._loaded: Optional[str] = None         # the model self._model runs
         self._post = MaskPostProcessor()
@@ -129,11 +135,12 @@ class SegmentationStage(Stage):
             self._model_name = seg.model
             self._post.reset()
 
-    def _load(self, name: str) -> Any:
+    def _load(self, name: str, threads: Optional[int] = None) -> Any:
+        threads = threads or self._threads
         if self._backend is not None:
-            return BACKENDS[self._backend](name, threads=self._threads)
+            return BACKENDS[self._backend](name, threads=threads)
         try:
-            return LiteSegmenter(name, threads=self._threads)
+            return LiteSegmenter(name, threads=threads)
         except ModelError as exc:
             log.info("LiteRT cannot run the %s segmentation model (%s); using MediaPipe's graph", name, exc)
             return MediaPipeSegmenter(name)
@@ -152,13 +159,19 @@ class SegmentationStage(Stage):
             self._loaded = name
             self._post.reset()
         analysis.extras["model"] = name
-        analysis.mask = self._post.process(self._model(image))
+        model = self._model
+        if self.shares_cpu and model.backend == "litert" and (self._threads or INFERENCE_THREADS) > 1:
+            if self._solo is None:
+                self._solo = self._load(name, threads=1)
+            model = self._solo
+        analysis.mask = self._post.process(model(image))
 
     def reset(self) -> None:
         self._post.reset()
 
     def close(self) -> None:
-        model, self._model = self._model, None
+        models, self._model, self._solo = (self._model, self._solo), None, None
         self._loaded = None
-        if model is not None:
-            model.close()
+        for model in models:
+            if model is not None:
+                model.close()
