@@ -69,6 +69,7 @@ class CoverPainter:
         self._blurred: Dict[float, int] = {}
         self._cells: Optional[Tuple[int, int]] = None
         self._halves: List[Any] = []
+        self._halved = 0                  # how many of _halves hold this frame's halvings
         self._gauss: Dict[str, Any] = {}
         self._pix: Any = None
         self.plate: Any = None            # _Target holding the captured background
@@ -105,6 +106,7 @@ class CoverPainter:
     def begin_frame(self, frame_tex: int, w: int, h: int) -> None:
         self._frame = (frame_tex, w, h)
         self._blurred.clear()
+        self._halved = 0
         self._cells = None
 
     def paint(self, plan: Any, cover: Any) -> None:
@@ -214,15 +216,19 @@ class CoverPainter:
         lib = self.lib
         levels = blur_levels(sigma, w, h)
         cw, ch = w, h
+        # The halvings do not depend on sigma: faces of different sizes (each its own sigma)
+        # share them, so the full frame is halved once per frame, not once per face.
         for i in range(levels):
             if len(self._halves) <= i:
                 self._halves.append(_Target(lib))
             nw, nh = max(1, -(-cw // 2)), max(1, -(-ch // 2))
             t = self._halves[i]
-            if not t.begin(nw, nh, ortho=(cw, ch)):
-                return None
-            self.r._draw_default(frame, cw, ch)
-            t.end()
+            if i >= self._halved:
+                if not t.begin(nw, nh, ortho=(cw, ch)):
+                    return None
+                self.r._draw_default(frame, cw, ch)
+                t.end()
+                self._halved = i + 1
             frame, cw, ch = t.texture, nw, nh
         s = max(0.5, sigma / 2 ** levels)
         eff = self._effect()
@@ -315,6 +321,7 @@ class CoverPainter:
             if t is not None:
                 t.destroy()
         self._halves, self._gauss, self._pix, self._under = [], {}, None, {}
+        self._halved = 0
         self.drop_plate()
         if self._pictures is not None:
             self._pictures.close()

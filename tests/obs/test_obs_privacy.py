@@ -174,6 +174,28 @@ def test_many_covers_and_a_whole_frame_cover(obs, tmp_path):
     assert np.abs(s - bare).max(axis=2).mean() > COVERED_MAD
 
 
+def test_blur_covers_of_different_strengths_share_the_frame_halvings_exactly(obs, tmp_path):
+    """Faces of different sizes get different blur strengths; the frame's halvings are made
+    once per frame and shared. Each cover drawn beside the other must look exactly as drawn
+    alone (a wrong or stale halving would show as a different blur)."""
+    _wait_bare(obs)
+    weak = dict(x=130.0, y=150.0, width=150.0, height=190.0, style="blur", strength=12.0)
+    strong = dict(x=380.0, y=300.0, width=180.0, height=220.0, style="blur", strength=60.0)
+    alone = {}
+    for name, cover in (("weak", weak), ("strong", strong)):
+        alone[name] = _rgb(_covers_shot(obs, [cover]))
+        _wait_bare(obs)
+    both = _rgb(_covers_shot(obs, [weak, strong]))
+    print("screenshot:", _save(tmp_path, "both.png", both.astype(np.uint8)))
+    for name, cover in (("weak", weak), ("strong", strong)):
+        inside, _ = _shape_masks(both.shape[0], both.shape[1], cover, 0)
+        diff = np.abs(both - alone[name]).max(axis=2)[inside]
+        assert diff.max() <= 2, f"the {name} cover differs from itself drawn alone by up to {diff.max()}"
+    # ... and the two really are different blurs of the picture
+    inside, _ = _shape_masks(both.shape[0], both.shape[1], weak, 0)
+    assert np.abs(alone["weak"] - alone["strong"]).max(axis=2)[inside].mean() > 3
+
+
 # ---------------------------------------------------------------------------- fail-closed
 _FACE_BOX = {}
 
