@@ -178,14 +178,25 @@ def test_blur_covers_of_different_strengths_share_the_frame_halvings_exactly(obs
     """Faces of different sizes get different blur strengths; the frame's halvings are made
     once per frame and shared. Each cover drawn beside the other must look exactly as drawn
     alone (a wrong or stale halving would show as a different blur)."""
-    _wait_bare(obs)
+    bare = _rgb(_wait_bare(obs))
     weak = dict(x=130.0, y=150.0, width=150.0, height=190.0, style="blur", strength=12.0)
     strong = dict(x=380.0, y=300.0, width=180.0, height=220.0, style="blur", strength=60.0)
+
+    def shot_of(covers):
+        """A screenshot once every cover in the list shows (settings apply on a later tick)."""
+        shot = _rgb(_covers_shot(obs, covers))
+        for _ in range(25):
+            if all(np.abs(shot - bare).max(axis=2)[_shape_masks(shot.shape[0], shot.shape[1], c, 0)[0]].mean() > 3
+                   for c in covers):
+                return shot
+            time.sleep(0.2)
+            shot = _rgb(obs.screenshot("Paint"))
+        raise AssertionError("the covers never showed")
     alone = {}
     for name, cover in (("weak", weak), ("strong", strong)):
-        alone[name] = _rgb(_covers_shot(obs, [cover]))
+        alone[name] = shot_of([cover])
         _wait_bare(obs)
-    both = _rgb(_covers_shot(obs, [weak, strong]))
+    both = shot_of([weak, strong])
     print("screenshot:", _save(tmp_path, "both.png", both.astype(np.uint8)))
     for name, cover in (("weak", weak), ("strong", strong)):
         inside, _ = _shape_masks(both.shape[0], both.shape[1], cover, 0)
