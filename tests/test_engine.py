@@ -1,5 +1,6 @@
 """The analysis engine with the real MediaPipe selfie segmentation model."""
 import os
+import threading
 
 import cv2
 import numpy as np
@@ -309,11 +310,9 @@ class _Beside(Stage):
     beside = True
 
     def __init__(self, fail=False):
-        import threading
         self.go, self.fail, self.thread, self.shared = threading.Event(), fail, None, []
 
     def process(self, image, analysis):
-        import threading
         self.thread = threading.get_ident()
         self.shared.append(self.shares_cpu)
         assert self.go.wait(5.0), "the stage after it never ran"
@@ -330,13 +329,11 @@ class _After(Stage):
         self.outputs = (name,)
 
     def process(self, image, analysis):
-        import threading
         self.saw.append((analysis.mask is not None, threading.get_ident()))
         self.beside_stage.go.set()
 
 
 def test_a_beside_stage_runs_while_the_next_stage_runs_and_a_stage_that_needs_it_waits():
-    import threading
     seg = _Beside()
     free = _After("hands", seg)                    # does not read the mask: runs at the same time
     needing = _After("heads", seg, needs=("mask",))
@@ -353,7 +350,6 @@ def test_a_beside_stage_runs_while_the_next_stage_runs_and_a_stage_that_needs_it
 
 
 def test_one_thread_or_a_stage_alone_runs_on_the_calling_thread():
-    import threading
     seg = _Beside()
     seg.go.set()
     with Engine(Settings(), stages=[seg]) as e:          # nothing to run beside

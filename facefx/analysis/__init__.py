@@ -294,7 +294,7 @@ class Engine:
             for n, stage in enumerate(due):
                 for need in stage.needs:
                     if need in pending:
-                        self._finish(pending, pending[need][0], result, ts)
+                        self._finish(pending, need, result, ts)
                 beside = stage.beside and self._parallel and n + 1 < len(due)
                 size = stage.input_size(self.settings, w, h)
                 image = images.get(size)
@@ -315,7 +315,7 @@ class Engine:
         finally:
             try:
                 while pending:     # (even after another stage's error: the frame's buffers are reused)
-                    self._finish(pending, next(iter(pending.values()))[0], result, ts)
+                    self._finish(pending, next(iter(pending)), result, ts)
             finally:
                 # A frame a stage failed on is still a frame: the stages that ran on it do not
                 # skip the next one as if it were this one again.
@@ -335,9 +335,10 @@ class Engine:
         self._track_cost(stage.name, ms)
         self._last[stage.name] = (self._index, ts, {n: getattr(result, n) for n in stage.outputs})
 
-    def _finish(self, pending: Dict[str, Tuple[Stage, Future]], stage: Stage, result: Analysis, ts: float) -> None:
-        """Wait for a stage running beside the others and record it (its error is raised here)."""
-        future = next(f for s, f in pending.values() if s is stage)
+    def _finish(self, pending: Dict[str, Tuple[Stage, Future]], output: str, result: Analysis, ts: float) -> None:
+        """Wait for the stage running beside the others that fills `output` and record it (its
+        error is raised here); its outputs leave `pending`."""
+        stage, future = pending[output]
         for name in stage.outputs:
             pending.pop(name, None)
         self._record(stage, future.result(), result, ts)
